@@ -1,0 +1,15 @@
+"""LayerLoom: build a network on a canvas, train it live, look inside it.
+
+Run with `streamlit run app.py`. This file only routes; each page lives in pages/.
+"""
+import streamlit as st
+
+st.set_page_config(page_title="LayerLoom", page_icon="🧶", layout="wide")
+
+PAGES = [
+    st.Page("pages/build.py", title="Build", icon=":material/account_tree:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/monitoring:"),
+    st.Page("pages/inspect.py", title="Inspect", icon=":material/biotech:"),
+]
+
+st.navigation(PAGES).run()

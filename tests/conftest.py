@@ -1,0 +1,85 @@
+"""Shared fixtures: a real LayerLoom server and a headless Chromium page for browser tests."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_streamlit(script: str = "app.py", env: dict | None = None):
+    """Start `streamlit run script` on a free loopback port; returns (process, base_url)."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false", "--client.showErrorDetails", "full"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, **(env or {})})
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url + "_stcore/health", timeout=1)
+            return proc, url
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("streamlit exited at start:\n" + proc.stdout.read()[-3000:])
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("streamlit did not answer its health check in 60 s")
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """A running LayerLoom server (one per test worker)."""
+    proc, url = start_streamlit("app.py")
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (a new Streamlit session) per test; console errors are collected."""
+    context = browser.new_context(viewport={"width": 1500, "height": 950})
+    pg = context.new_page()
+    pg.console_errors = []
+    pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
+    yield pg
+    context.close()
+
+
+def wait_for_app(page, timeout_ms: int = 30000):
+    """Wait until the Streamlit app has rendered and finished its current run."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+    page.wait_for_timeout(300)
+    deadline = time.time() + timeout_ms / 1000
+    while page.locator('[data-testid="stStatusWidget"]').count() and time.time() < deadline:
+        page.wait_for_timeout(100)
