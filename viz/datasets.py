@@ -1,0 +1,112 @@
+"""Dataset previews: a first look at the data before training on it.
+
+Which preview suits a dataset follows from its input: images (C, H, W) get a grid, 2-D points a
+scatter, token ids their text, sequences a few plotted windows, anything else a table head.
+"""
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from viz.images import image_grid_figure
+from viz.text import plain
+from viz.training import PALETTE
+
+PREVIEW_COUNT = 16
+
+
+def preview_kind(input_shape: Sequence[int], input_dtype: str) -> str:
+    """"tokens", "image", "scatter", "sequence" or "table" for a dataset's per-sample input."""
+    if input_dtype == "long":
+        return "tokens"
+    if len(input_shape) == 3:
+        return "image"
+    if tuple(input_shape) == (2,):
+        return "scatter"
+    if len(input_shape) == 2:
+        return "sequence"
+    return "table"
+
+
+def image_samples_figure(x, y, class_names: Sequence[str] | None = None,
+                         count: int = PREVIEW_COUNT) -> go.Figure:
+    """The first `count` images, each captioned with its label."""
+    images = np.asarray(x[:count])
+    captions = [_label_text(label, class_names) for label in np.asarray(y[:count])]
+    return image_grid_figure(images, columns=8, captions=captions)
+
+
+def scatter_figure(x, y, class_names: Sequence[str] | None = None) -> go.Figure:
+    """2-D points coloured by class."""
+    points, labels = np.asarray(x, dtype=np.float32), np.asarray(y)
+    figure = go.Figure()
+    for index in np.unique(labels).astype(int):
+        chosen = labels == index
+        figure.add_trace(go.Scattergl(
+            x=points[chosen, 0], y=points[chosen, 1], mode="markers",
+            name=plain(_label_text(index, class_names)),
+            marker={"size": 6, "color": PALETTE[index % len(PALETTE)]}))
+    figure.update_yaxes(scaleanchor="x")
+    figure.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=320)
+    return figure
+
+
+def sequence_figure(x, y, count: int = 3) -> go.Figure:
+    """A few input windows (their first feature over time), each with its target when the
+    target is one number per window (forecasting: the value that comes next)."""
+    windows, targets = np.asarray(x[:count], dtype=np.float32), np.asarray(y[:count])
+    figure = go.Figure()
+    for index, (window, target) in enumerate(zip(windows, targets)):
+        color = PALETTE[index % len(PALETTE)]
+        steps = np.arange(len(window))
+        figure.add_trace(go.Scatter(x=steps, y=window[:, 0], mode="lines",
+                                    name=f"window {index + 1}", line={"color": color}))
+        if np.size(target) == 1 and np.issubdtype(targets.dtype, np.floating):
+            figure.add_trace(go.Scatter(x=[len(window)], y=[target.item()], mode="markers",
+                                        marker={"color": color, "size": 9, "symbol": "star"},
+                                        name=f"target {index + 1}"))
+    figure.update_layout(xaxis_title="time step", margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                         height=300)
+    return figure
+
+
+def token_examples(x, y, vocab: Sequence[str] | dict | None,
+                   class_names: Sequence[str] | None = None,
+                   count: int = 8, pad_id: int = 0) -> pd.DataFrame:
+    """The first `count` token sequences written out as words (padding dropped) with labels."""
+    rows = [{"text": " ".join(_word(vocab, int(t)) for t in tokens if int(t) != pad_id),
+             "label": _label_text(label, class_names)}
+            for tokens, label in zip(np.asarray(x[:count]), np.asarray(y[:count]))]
+    return pd.DataFrame(rows)
+
+
+def table_head(x, y, feature_names: Sequence[str] | None = None,
+               class_names: Sequence[str] | None = None, rows: int = 8) -> pd.DataFrame:
+    """The first rows of a tabular set as the model sees them (after scaling and encoding)."""
+    values = np.asarray(x[:rows], dtype=np.float32).reshape(min(rows, len(x)), -1)
+    names = list(feature_names or ())
+    if len(names) != values.shape[1]:
+        names = [f"x{index}" for index in range(values.shape[1])]
+    frame = pd.DataFrame(values, columns=names)
+    targets = np.asarray(y[:rows])
+    frame["target"] = ([_label_text(t, class_names) for t in targets]
+                       if class_names else targets.reshape(len(targets), -1)[:, 0])
+    return frame
+
+
+def _word(vocab, token: int) -> str:
+    """The text of one token id; ids the vocabulary lacks show as <id>."""
+    if vocab is None:
+        return str(token)
+    try:
+        return str(vocab[token])
+    except (IndexError, KeyError):
+        return f"<{token}>"
+
+
+def _label_text(label, class_names: Sequence[str] | None) -> str:
+    index = int(np.asarray(label).reshape(-1)[0])
+    if class_names and 0 <= index < len(class_names):
+        return str(class_names[index])
+    return str(index)
