@@ -1,0 +1,215 @@
+"""JobManager and Job with thread workers: controls, the queue, owners, faults and limits."""
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from trainers.config import ConfigError
+from trainers.jobs import JobManager, JobRefused
+from trainers.limits import Limits, LimitsError
+from tests.test_workers import fake_train, spec, wait_until
+
+
+@pytest.fixture
+def make_manager():
+    managers = []
+
+    def make(**limits):
+        defaults = {"max_jobs": 2, "stop_grace_s": 1.0}
+        manager = JobManager(Limits(**{**defaults, **limits}), run_fn=fake_train, worker="thread")
+        managers.append(manager)
+        return manager
+
+    yield make
+    for manager in managers:
+        assert manager.shutdown()
+
+
+def test_a_run_finishes_with_metrics_progress_and_weights(make_manager):
+    job = make_manager().submit(spec(epochs=3, steps=4), owner="alice")
+    assert job.wait(10) and job.status == "finished" and job.error is None
+    progress = job.progress()
+    assert (progress.epoch, progress.epochs, progress.step, progress.fraction) == (3, 3, 12, 1.0)
+    assert [row["epoch"] for row in job.metrics().epochs] == [1, 2, 3]
+    assert job._weights["fc.weight"][0, 0].item() == 12.0
+    assert job.result == {"steps": 12, "lr": job.spec.config.lr}
+
+
+def test_stop_takes_effect_within_one_batch(make_manager):
+    job = make_manager().submit(spec(steps=100_000, batch_s=0.01), owner="alice")
+    wait_until(lambda: job.progress().step >= 5)
+    step_at_stop = job.progress().step
+    job.stop()
+    assert job.wait(2) and job.status == "stopped"
+    assert job.result["steps"] <= step_at_stop + 2  # the batch in flight, then the check
+
+
+def test_pause_holds_and_resume_applies_changes(make_manager):
+    job = make_manager().submit(spec(steps=100_000, batch_s=0.002), owner="alice")
+    wait_until(lambda: job.progress().step >= 3)
+    job.pause()
+    time.sleep(0.1)
+    held_at = job.progress().step
+    time.sleep(0.3)
+    assert job.status == "paused" and job.progress().step == held_at
+    with pytest.raises(ConfigError, match="batch_size"):
+        job.resume({"batch_size": 8})
+    assert job.status == "paused"
+    job.resume({"lr": 0.25})
+    wait_until(lambda: job.progress().step > held_at + 3)
+    assert job.status == "running"
+    job.stop()
+    assert job.wait(2) and job.result["lr"] == 0.25
+
+
+def test_stop_ends_a_paused_run(make_manager):
+    job = make_manager().submit(spec(steps=100_000), owner="alice")
+    wait_until(lambda: job.progress().step >= 1)
+    job.pause()
+    job.stop()
+    assert job.wait(2) and job.status == "stopped"
+
+
+def test_queue_respects_the_limit_and_shows_positions(make_manager):
+    manager = make_manager(max_jobs=1)
+    first, second, third = (manager.submit(spec(steps=100_000), owner=f"s{i}") for i in range(3))
+    wait_until(lambda: first.progress().step >= 1)
+    assert (first.status, second.status, third.status) == ("running", "queued", "queued")
+    assert (first.queue_position(), second.queue_position(), third.queue_position()) == (None, 1, 2)
+    second.stop()  # leaving the queue moves the others up
+    assert second.status == "stopped" and third.queue_position() == 1
+    first.stop()
+    wait_until(lambda: third.status == "running")
+    assert third.queue_position() is None
+    third.stop()
+    assert third.wait(2) and second.progress().step == 0
+
+
+def test_end_owner_stops_and_forgets_only_that_owners_jobs(make_manager):
+    manager = make_manager(max_jobs=2)
+    threads_before = set(threading.enumerate())
+    gone = [manager.submit(spec(steps=100_000), owner="closed-tab") for _ in range(3)]
+    other = manager.submit(spec(steps=100_000), owner="open-tab")
+    wait_until(lambda: gone[0].progress().step >= 1)
+    started = time.monotonic()
+    assert manager.end_owner("closed-tab")
+    assert time.monotonic() - started < 2
+    assert all(job.status == "stopped" for job in gone)
+    assert manager.jobs_for("closed-tab") == [] and manager.jobs_for("open-tab") == [other]
+    wait_until(lambda: other.status == "running")  # the freed slot went to the queue
+    other.stop()
+    assert other.wait(2)
+    wait_until(lambda: set(threading.enumerate()) <= threads_before)
+
+
+def test_the_reaper_ends_jobs_of_owners_that_are_gone():
+    alive = {"tab-1"}
+    manager = JobManager(Limits(max_jobs=2), run_fn=fake_train, worker="thread",
+                         owner_alive=alive.__contains__, reap_interval_s=0.05)
+    try:
+        job = manager.submit(spec(steps=100_000), owner="tab-1")
+        wait_until(lambda: job.progress().step >= 1)
+        alive.clear()
+        assert job.wait(2) and job.status == "stopped"
+        assert manager.jobs_for("tab-1") == []
+    finally:
+        assert manager.shutdown()
+    assert not any(t.name == "layerloom-reaper" for t in threading.enumerate())
+
+
+def test_a_worker_exception_fails_the_job_with_its_message(make_manager):
+    manager = make_manager()
+    job = manager.submit(spec(steps=10, fail_at=2, fail="raise"), owner="alice")
+    assert job.wait(5) and job.status == "failed"
+    assert job.error == "ValueError: mat1 and mat2 shapes cannot be multiplied (4x3 and 5x2)"
+    healthy = manager.submit(spec(steps=3), owner="alice")
+    assert healthy.wait(5) and healthy.status == "finished"
+
+
+def test_a_run_the_loop_reports_as_failed_keeps_its_last_good_weights(make_manager):
+    def diverging(spec, control, emit):
+        emit({"kind": "weights", "state": {"fc.weight": torch.tensor(1.0)}})
+        emit({"kind": "alert", "code": "nan_loss", "message": "The loss became NaN.",
+              "advice": "Lower the learning rate."})
+        emit({"kind": "done", "result": {"error": "The loss became NaN at step 7."}})
+
+    manager = JobManager(Limits(max_jobs=1), run_fn=diverging, worker="thread")
+    try:
+        job = manager.submit(spec(), owner="alice")
+        assert job.wait(5) and job.status == "failed"
+        assert job.error == "The loss became NaN at step 7."
+        assert [a["code"] for a in job.alerts()] == ["nan_loss"]
+        assert job._weights["fc.weight"].item() == 1.0
+    finally:
+        manager.shutdown()
+
+
+def test_each_owner_keeps_a_bounded_number_of_runs(make_manager):
+    manager = make_manager(runs_per_session=2)
+    first = manager.submit(spec(steps=100_000), owner="alice")
+    second = manager.submit(spec(steps=100_000), owner="alice")
+    with pytest.raises(JobRefused, match="already have 2 runs queued or running"):
+        manager.submit(spec(), owner="alice")
+    first.stop()
+    assert first.wait(2)
+    third = manager.submit(spec(steps=1), owner="alice")
+    assert manager.jobs_for("alice") == [second, third]  # the oldest ended run is forgotten
+    second.stop()
+
+
+def test_preflight_refusals_reach_the_caller_before_anything_runs(make_manager):
+    manager = JobManager(Limits(), run_fn=fake_train, worker="thread",
+                         preflight=lambda spec: ["The model has too many parameters."])
+    with pytest.raises(JobRefused) as refused:
+        manager.submit(spec(), owner="alice")
+    assert refused.value.reasons == ["The model has too many parameters."]
+    assert manager.jobs_for("alice") == []
+    manager.shutdown()
+
+
+def test_a_closed_manager_refuses_new_runs(make_manager):
+    manager = make_manager()
+    manager.shutdown()
+    with pytest.raises(JobRefused, match="shutting down"):
+        manager.submit(spec(), owner="alice")
+
+
+# --- limits ------------------------------------------------------------------------------------
+def report(params=0, activation_bytes=0):
+    return SimpleNamespace(total_params=params, total_activation_bytes=activation_bytes)
+
+
+def test_limits_refuse_a_huge_linear_layer_with_a_message():
+    huge = report(params=10**12 + 10**6)  # Linear(10**6, 10**6) as shape inference counts it
+    reasons = Limits().check_run(huge, dataset_size=1000, epochs=1)
+    assert len(reasons) == 1
+    assert "1,000,001,000,000 parameters" in reasons[0] and "LAYERLOOM_MAX_PARAMS" in reasons[0]
+
+
+def test_limits_check_activations_per_batch_and_sample_epochs():
+    limits = Limits(max_activation_mb=100, max_sample_epochs=10_000)
+    assert limits.check_run(report(1000, 1024**2), dataset_size=100, epochs=100, batch_size=50) == []
+    reasons = limits.check_run(report(1000, 1024**2), dataset_size=1000, epochs=11, batch_size=64)
+    assert "about 128 MB of activations" in reasons[0] and "Lower the batch size" in reasons[0]
+    assert "11,000 sample-epochs" in reasons[1]
+
+
+def test_limits_read_from_the_environment_with_clear_errors():
+    limits = Limits.from_env({"LAYERLOOM_MAX_JOBS": "4", "LAYERLOOM_WORKER": "Thread",
+                              "LAYERLOOM_MAX_PARAMS": "2_000_000", "LAYERLOOM_STOP_GRACE_S": ""})
+    assert (limits.max_jobs, limits.worker, limits.max_params, limits.stop_grace_s) == (
+        4, "thread", 2_000_000, 3.0)
+    with pytest.raises(LimitsError) as bad:
+        Limits.from_env({"LAYERLOOM_MAX_JOBS": "two", "LAYERLOOM_RUN_MEMORY_MB": "0",
+                         "LAYERLOOM_WORKER": "fork"})
+    message = str(bad.value)
+    assert "LAYERLOOM_MAX_JOBS must be a whole number >= 1, got 'two'" in message
+    assert "LAYERLOOM_RUN_MEMORY_MB must be a whole number >= 1, got 0" in message
+    assert "LAYERLOOM_WORKER must be one of auto, thread, process, got 'fork'" in message
+
+
+def test_upload_limit_names_the_size():
+    assert Limits(max_upload_mb=1).check_upload(1024**2) is None
+    assert "2.0 MB; uploads are limited to 1 MB" in Limits(max_upload_mb=1).check_upload(2 * 1024**2)

@@ -1,0 +1,197 @@
+"""One training run as the pages see it: status, progress, metrics, controls, the current model.
+
+A Job is created by JobManager.submit. Its worker calls `_on_event` for every event and `_on_exit`
+once at the end (from the worker's thread, or a process worker's pump thread); pages call the
+public methods from their own threads, so all state is guarded by one lock.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from trainers.config import RunSpec, apply_overrides
+from trainers.metrics import MetricsHistory, MetricsSnapshot
+
+STATUSES = ("queued", "running", "paused", "stopped", "finished", "failed")
+ENDED = frozenset({"stopped", "finished", "failed"})
+
+
+@dataclass(frozen=True)
+class Progress:
+    epoch: int  # epochs completed
+    epochs: int
+    step: int
+    total_steps: int | None  # known once the loop says so, or after the first epoch
+    samples_per_s: float | None
+    eta_s: float | None
+    fraction: float  # 0..1
+
+
+class Job:
+    def __init__(self, job_id: str, spec: RunSpec, owner: str, manager):
+        self.id, self.spec, self.owner = job_id, spec, owner
+        self.created_at = time.time()
+        self._manager = manager
+        self._lock = threading.Lock()
+        self._ended = threading.Event()
+        self._status, self._error = "queued", None
+        self._handle = None
+        self._stop_requested = False
+        self._history = MetricsHistory()
+        self._alerts: list[dict] = []
+        self._weights: dict | None = None
+        self._result: dict | None = None
+        self._epochs = spec.config.epochs
+        self._step = self._epochs_done = 0
+        self._steps_per_epoch: int | None = None
+        self._total_steps: int | None = None
+        self._samples_per_s: float | None = None
+        self._started_at: float | None = None
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id} {self.status} owner={self.owner!r}>"
+
+    # --- reading ------------------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @property
+    def error(self) -> str | None:
+        return self._error
+
+    @property
+    def ended(self) -> bool:
+        return self._ended.is_set()
+
+    @property
+    def result(self) -> dict | None:
+        """The loop's final metrics (its "done" event), once the run has finished."""
+        return self._result
+
+    def queue_position(self) -> int | None:
+        return self._manager.queue_position(self)
+
+    def progress(self) -> Progress:
+        with self._lock:
+            total = self._total_steps or (self._steps_per_epoch and self._steps_per_epoch * self._epochs)
+            if self._status == "finished":
+                fraction = 1.0
+            elif total:
+                fraction = min(1.0, self._step / total)
+            else:
+                fraction = min(1.0, self._epochs_done / self._epochs)
+            eta = None
+            if self._started_at and 0 < fraction < 1 and not self.ended:
+                elapsed = time.monotonic() - self._started_at
+                eta = elapsed * (1 - fraction) / fraction
+            return Progress(self._epochs_done, self._epochs, self._step, total or None,
+                            self._samples_per_s, eta, fraction)
+
+    def metrics(self) -> MetricsSnapshot:
+        return self._history.snapshot()
+
+    def alerts(self) -> list[dict]:
+        with self._lock:
+            return list(self._alerts)
+
+    def model_snapshot(self):
+        """A CPU copy of the model with the latest good weights, in eval mode; None before any."""
+        with self._lock:
+            weights = self._weights
+        if weights is None:
+            return None
+        from builder import compile_graph
+        model = compile_graph(self.spec.graph)
+        model.load_state_dict(weights)
+        return model.eval()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job has ended (True) or `timeout` seconds passed (False)."""
+        return self._ended.wait(timeout)
+
+    # --- controls -----------------------------------------------------------------------------
+    def pause(self) -> None:
+        with self._lock:
+            if self._status == "running":
+                self._handle.control.pause()
+                self._status = "paused"
+
+    def resume(self, overrides: dict | None = None) -> None:
+        """Continue a paused run, optionally with changed settings (lr, epochs, ...).
+
+        Raises trainers.config.ConfigError naming any setting that cannot change mid-run.
+        """
+        if overrides:
+            apply_overrides(self.spec.config, overrides)  # refuse bad changes here, not in the worker
+        with self._lock:
+            if self._status in ("running", "paused"):
+                self._handle.control.resume(overrides)
+                self._status = "running"
+                self._epochs = int((overrides or {}).get("epochs", self._epochs))
+
+    def stop(self) -> None:
+        """Stop after the current batch (a queued job just leaves the queue)."""
+        if self._manager._dequeue(self):
+            self._finish("stopped", None)
+            return
+        with self._lock:
+            self._stop_requested = True
+            if self._handle is not None:
+                self._handle.control.request_stop()
+
+    # --- the manager's and the worker's side ------------------------------------------------
+    def _start(self, worker) -> None:
+        with self._lock:
+            self._status, self._started_at = "running", time.monotonic()
+            try:
+                self._handle = worker.start(self.id, self.spec, self._on_event, self._on_exit)
+            except Exception as exc:  # noqa: BLE001 - e.g. the pool was closed by a shutdown
+                self._handle = None
+                start_error = f"The run could not start: {exc}"
+            else:
+                return
+        self._on_exit(start_error)
+
+    def _on_event(self, event: dict) -> None:
+        self._history.apply(event)
+        kind = event.get("kind")
+        with self._lock:
+            if kind == "step":
+                self._step = int(event.get("step", self._step))
+                self._samples_per_s = event.get("samples_per_s", self._samples_per_s)
+                self._total_steps = event.get("total_steps", self._total_steps)
+            elif kind == "epoch":
+                self._epochs_done += 1
+                if self._steps_per_epoch is None and self._step:
+                    self._steps_per_epoch = self._step
+            elif kind == "alert":
+                self._alerts.append(dict(event))
+            elif kind == "weights":
+                self._weights = event["state"]
+            elif kind == "done":
+                self._result = dict(event.get("result") or {})
+
+    def _on_exit(self, error: str | None) -> None:
+        with self._lock:
+            failure = error or (self._result or {}).get("error")
+            status = "failed" if failure else "stopped" if self._stop_requested else "finished"
+        self._finish(status, failure)
+
+    def _finish(self, status: str, error: str | None) -> None:
+        with self._lock:
+            if self.ended:
+                return
+            self._status, self._error = status, error
+            self._ended.set()
+        self._manager._job_ended(self)
+
+    def _end_within(self, timeout: float) -> bool:
+        """Wait for the end; kill a process worker that outstays `timeout`."""
+        if self.wait(timeout):
+            return True
+        handle = self._handle
+        if handle is not None and handle.hard_stop():
+            return handle.join(5.0) and self.wait(1.0)
+        return False

@@ -1,0 +1,185 @@
+"""Background training jobs: one server-wide JobManager, a queue, and a Job per run.
+
+The UI keeps one JobManager per server. `submit(spec, owner)` either refuses with reasons
+(JobRefused) or returns a Job at once, queued or running; a page then reads `job.progress()`,
+`job.metrics()` and `job.alerts()` from its own thread at any time. A run's worker (a thread or a
+warm process, see trainers.workers) feeds the job events; it never touches Streamlit.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+
+from trainers.config import RunSpec
+from trainers.job import Job, Progress
+from trainers.limits import Limits
+from trainers.workers import ProcessPool, RunFn, ThreadWorker, choose_worker, device_of
+
+__all__ = ["JobManager", "JobRefused", "Job", "Progress", "RunSpec"]
+
+DEFAULT_RUN_FN = "trainers.loop:train_run"
+
+
+class JobRefused(ValueError):
+    """The run may not start; `reasons` holds one message per problem."""
+
+    def __init__(self, reasons: list[str]):
+        super().__init__(" ".join(reasons))
+        self.reasons = list(reasons)
+
+
+class JobManager:
+    """Runs at most `limits.max_jobs` jobs at once; the rest wait in FIFO order.
+
+    run_fn: the worker protocol function (a callable for thread workers, or "module:function").
+    worker: "thread", "process" or "auto" (default: limits.worker); process workers come from a
+        pool warmed here, at start-up.
+    preflight: `spec -> list[str]` of reasons to refuse a run before anything is allocated.
+    owner_alive: `owner -> bool`; when given, a reaper ends the jobs of owners that are gone
+        (closed browser tabs) every `reap_interval_s`.
+    """
+
+    def __init__(self, limits: Limits | None = None, run_fn: RunFn = DEFAULT_RUN_FN, *,
+                 worker: str | None = None, preflight: Callable | None = None,
+                 owner_alive: Callable[[str], bool] | None = None, reap_interval_s: float = 5.0):
+        self.limits = limits or Limits.from_env()
+        self._kind = worker or self.limits.worker
+        self._run_fn, self._preflight = run_fn, preflight
+        self._lock = threading.Lock()
+        self._queue: deque[Job] = deque()
+        self._running: set[Job] = set()
+        self._by_owner: dict[str, list[Job]] = defaultdict(list)
+        self._ids = itertools.count(1)
+        self._workers: dict[str, ThreadWorker | ProcessPool] = {}
+        self._closed = threading.Event()
+        if self._kind in ("process", "auto"):
+            self._worker("process")  # warm the pool now, not when the first student clicks
+        self._reaper = None
+        if owner_alive is not None:
+            self._reaper = threading.Thread(target=self._reap, args=(owner_alive, reap_interval_s),
+                                            name="layerloom-reaper", daemon=True)
+            self._reaper.start()
+
+    # --- submitting and queueing ------------------------------------------------------------
+    def submit(self, spec: RunSpec, owner: str) -> Job:
+        reasons = list(self._preflight(spec)) if self._preflight else []
+        with self._lock:
+            if self._closed.is_set():
+                raise JobRefused(["The server is shutting down; no new runs are accepted."])
+            active = [job for job in self._by_owner[owner] if not job.ended]
+            if len(active) >= self.limits.runs_per_session:
+                reasons.append(f"You already have {len(active)} runs queued or running; stop one "
+                               "before starting another.")
+            if reasons:
+                raise JobRefused(reasons)
+            job = Job(f"run-{next(self._ids)}", spec, owner, self)
+            self._by_owner[owner].append(job)
+            self._forget_oldest_ended(owner)
+            self._queue.append(job)
+        self._start_waiting()
+        return job
+
+    def jobs_for(self, owner: str) -> list[Job]:
+        """The owner's jobs, oldest first (at most `limits.runs_per_session` ended ones kept)."""
+        with self._lock:
+            return list(self._by_owner.get(owner, ()))
+
+    def queue_position(self, job: Job) -> int | None:
+        """1 for the next job to start; None when the job is not waiting."""
+        with self._lock:
+            for position, queued in enumerate(self._queue, start=1):
+                if queued is job:
+                    return position
+        return None
+
+    def _forget_oldest_ended(self, owner: str) -> None:
+        jobs = self._by_owner[owner]
+        while len(jobs) > self.limits.runs_per_session:
+            oldest_ended = next((job for job in jobs if job.ended), None)
+            if oldest_ended is None:
+                return
+            jobs.remove(oldest_ended)
+
+    def _start_waiting(self) -> None:
+        """Start queued jobs while slots are free (outside the lock: a start may block briefly)."""
+        while True:
+            with self._lock:
+                if not self._queue or len(self._running) >= self.limits.max_jobs:
+                    return
+                job = self._queue.popleft()
+                self._running.add(job)
+            job._start(self._worker(self._kind_for(job.spec)))
+
+    def _dequeue(self, job: Job) -> bool:
+        """Take a job out of the queue before it started (Job.stop on a queued job)."""
+        with self._lock:
+            if job in self._queue:
+                self._queue.remove(job)
+                return True
+        return False
+
+    def _job_ended(self, job: Job) -> None:
+        with self._lock:
+            self._running.discard(job)
+        if not self._closed.is_set():
+            self._start_waiting()
+
+    # --- workers ----------------------------------------------------------------------------
+    def _kind_for(self, spec: RunSpec) -> str:
+        return choose_worker(device_of(spec)) if self._kind == "auto" else self._kind
+
+    def _worker(self, kind: str) -> ThreadWorker | ProcessPool:
+        with self._lock:
+            if kind not in self._workers:
+                limits = self.limits
+                self._workers[kind] = (
+                    ThreadWorker(self._run_fn, limits.threads_per_job) if kind == "thread" else
+                    ProcessPool(self._run_fn, limits.max_jobs, limits.threads_per_job,
+                                limits.run_memory_mb, limits.stop_grace_s))
+            return self._workers[kind]
+
+    def wait_warm(self, timeout: float = 30.0) -> bool:
+        """Block until the process pool (if any) is warm; for tests and benchmarks."""
+        pool = self._workers.get("process")
+        return pool.wait_warm(timeout) if pool else True
+
+    # --- ending jobs --------------------------------------------------------------------------
+    def end_owner(self, owner: str) -> bool:
+        """Stop all of an owner's jobs (a closed tab) and forget them so their memory is freed.
+
+        Bounded: a process job that ignores the stop is killed after `stop_grace_s`. Returns
+        False only if a thread job was still running after that (threads cannot be killed).
+        """
+        with self._lock:
+            jobs = self._by_owner.pop(owner, [])
+        return self._end_all(jobs)
+
+    def shutdown(self) -> bool:
+        """End every job, the reaper and the process pool; nothing of ours keeps running."""
+        self._closed.set()
+        with self._lock:
+            jobs = [job for owned in self._by_owner.values() for job in owned]
+            self._by_owner.clear()
+        ended = self._end_all(jobs)
+        if self._reaper is not None:
+            self._reaper.join()
+        for worker in list(self._workers.values()):
+            worker.close()
+        return ended
+
+    def _end_all(self, jobs: list[Job]) -> bool:
+        for job in jobs:
+            job.stop()
+        deadline = time.monotonic() + self.limits.stop_grace_s + 2.0
+        return all(job._end_within(max(0.0, deadline - time.monotonic())) for job in jobs)
+
+    def _reap(self, owner_alive: Callable[[str], bool], interval_s: float) -> None:
+        while not self._closed.wait(interval_s):
+            with self._lock:
+                owners = [owner for owner, jobs in self._by_owner.items() if jobs]
+            for owner in owners:
+                if not owner_alive(owner):
+                    self.end_owner(owner)
