@@ -1,0 +1,10 @@
+"""The dataset catalog: offline toy, image, sequence and text sets, CSV upload, and downloads.
+
+    from trainers.datasets import list_datasets, load_dataset, load_csv, check_graph_fits
+"""
+from trainers.datasets.bundle import DatasetBundle, DatasetInfo, OptionSpec
+from trainers.datasets.catalog import dataset_info, list_datasets, load_dataset
+from trainers.datasets.errors import DatasetError
+
+__all__ = ["DatasetBundle", "DatasetError", "DatasetInfo", "OptionSpec", "dataset_info",
+           "list_datasets", "load_dataset"]

@@ -1,0 +1,54 @@
+"""The dataset registry: every built-in set by name, and `load_dataset` to get one as tensors."""
+from difflib import get_close_matches
+
+from trainers.datasets import downloads, images, sequences, text, toy2d
+from trainers.datasets.bundle import DatasetBundle, DatasetEntry, DatasetInfo, build_bundle
+from trainers.datasets.errors import DatasetError
+
+_REGISTRY: dict[str, DatasetEntry] = {
+    entry.info.name: entry
+    for module in (images, toy2d, sequences, text, downloads)
+    for entry in module.ENTRIES
+}
+
+
+def list_datasets(*, include_online: bool = True) -> list[DatasetInfo]:
+    """The catalog in display order; offline sets first (they always work)."""
+    infos = [entry.info for entry in _REGISTRY.values()]
+    return [info for info in infos if include_online or not info.online_only]
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    return _entry(name).info
+
+
+def _entry(name: str) -> DatasetEntry:
+    if name not in _REGISTRY:
+        guess = get_close_matches(name, list(_REGISTRY), n=1)
+        hint = f" Did you mean '{guess[0]}'?" if guess else ""
+        raise DatasetError(f"There is no dataset called '{name}'.{hint} "
+                           f"Available: {', '.join(_REGISTRY)}.")
+    return _REGISTRY[name]
+
+
+def resolve_options(info: DatasetInfo, options: dict) -> dict:
+    """Defaults filled in and every given value checked against its OptionSpec."""
+    known = {spec.name for spec in info.options}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        allowed = ", ".join(sorted(known)) or "none"
+        raise DatasetError(f"dataset '{info.name}' has no option '{unknown[0]}' "
+                           f"(its options: {allowed})", option=unknown[0])
+    return {spec.name: spec.coerce(options.get(spec.name, spec.default), info.name)
+            for spec in info.options}
+
+
+def load_dataset(name: str, *, seed: int = 0, **options) -> DatasetBundle:
+    """The named dataset, split 70/15/15 with `seed`; the same seed and options give the same data.
+
+    The bundle's info carries the real input shape and class count for the options given
+    (for example `shapes` with size=32 gives input_shape (1, 32, 32)).
+    """
+    entry = _entry(name)
+    samples = entry.make(seed=seed, **resolve_options(entry.info, options))
+    return build_bundle(entry.info, samples, seed=seed)

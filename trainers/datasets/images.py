@@ -1,0 +1,74 @@
+"""Offline image sets: scikit-learn's 8x8 digits and procedurally drawn shapes.
+
+Pixels are float32 in [0, 1] with shape [1, H, W], so Sigmoid reconstructions fit.
+"""
+import numpy as np
+from sklearn.datasets import load_digits
+
+from trainers.datasets.bundle import DatasetEntry, DatasetInfo, OptionSpec, Samples
+
+
+def make_digits(*, seed: int) -> Samples:
+    digits = load_digits()  # ships inside scikit-learn: no download
+    x = (digits.images / 16.0).astype(np.float32)[:, None]  # [1797, 8, 8] in 0..16 -> [1797, 1, 8, 8]
+    return Samples(x, digits.target.astype(np.int64), class_names=[str(d) for d in range(10)])
+
+
+# Each shape is a test on coordinates (u, v) relative to the shape's centre in units of its
+# half-size, so a shape spans roughly [-1, 1] in both directions whatever its size.
+BAR = 0.28  # half-thickness of strokes (bars, cross, X)
+SHAPES = {
+    "circle": lambda u, v: u**2 + v**2 <= 1.0,
+    "square": lambda u, v: np.maximum(abs(u), abs(v)) <= 0.8,
+    "triangle": lambda u, v: (abs(u) <= 0.55 * (v + 1.0)) & (v <= 0.85),
+    "cross": lambda u, v: ((abs(u) <= BAR) | (abs(v) <= BAR)) & (np.maximum(abs(u), abs(v)) <= 1.0),
+    "ring": lambda u, v: (u**2 + v**2 <= 1.0) & (u**2 + v**2 >= 0.55**2),
+    "diamond": lambda u, v: abs(u) + abs(v) <= 1.0,
+    "horizontal bar": lambda u, v: (abs(v) <= BAR) & (abs(u) <= 1.0),
+    "vertical bar": lambda u, v: (abs(u) <= BAR) & (abs(v) <= 1.0),
+    "x": lambda u, v: (abs(abs(u) - abs(v)) <= BAR * 1.4) & (np.maximum(abs(u), abs(v)) <= 0.9),
+    "hollow square": lambda u, v: (np.maximum(abs(u), abs(v)) <= 0.9) & (np.maximum(abs(u), abs(v)) >= 0.6),
+}
+SHAPE_NAMES = list(SHAPES)
+
+
+def draw_shapes(labels: np.ndarray, size: int, noise: float, rng: np.random.Generator) -> np.ndarray:
+    """Images [N, 1, size, size] of the shapes named by `labels`, at random places and sizes."""
+    n = len(labels)
+    half = rng.uniform(0.22, 0.4, n) * size  # half-size in pixels
+    # Centres keep the whole shape inside the image.
+    cx = rng.uniform(half - 0.5, size - 0.5 - half)
+    cy = rng.uniform(half - 0.5, size - 0.5 - half)
+    grid = np.arange(size, dtype=np.float32)
+    u = (grid[None, None, :] - cx[:, None, None]) / half[:, None, None]  # [N, 1, size]
+    v = (grid[None, :, None] - cy[:, None, None]) / half[:, None, None]  # [N, size, 1]
+    ink = np.zeros((n, size, size), dtype=np.float32)
+    for label, inside in enumerate(SHAPES.values()):
+        rows = np.flatnonzero(labels == label)
+        ink[rows] = inside(u[rows], v[rows])  # broadcasts [k, 1, size] with [k, size, 1]
+    brightness = rng.uniform(0.6, 1.0, (n, 1, 1)).astype(np.float32)
+    pixels = ink * brightness + noise * rng.standard_normal(ink.shape, dtype=np.float32)
+    return np.clip(pixels, 0.0, 1.0)[:, None]  # [N, size, size] -> [N, 1, size, size]
+
+
+def make_shapes(*, seed: int, n_samples: int, size: int, noise: float, classes: int) -> Samples:
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(n_samples) % classes)  # balanced: counts differ by at most 1
+    return Samples(draw_shapes(labels, size, noise, rng), labels.astype(np.int64),
+                   class_names=SHAPE_NAMES[:classes])
+
+
+ENTRIES = (
+    DatasetEntry(DatasetInfo(
+        "digits", "Handwritten digits (8x8)", "classification", (1, 8, 8), "float", 10, (),
+        "1,797 tiny scans of handwritten digits 0-9, 8x8 pixels."), make_digits),
+    DatasetEntry(DatasetInfo(
+        "shapes", "Shapes", "classification", (1, 28, 28), "float", 10, (),
+        "Drawn shapes (circle, square, triangle, ...) at random places and sizes, with noise.",
+        options=(
+            OptionSpec("n_samples", "int", 3000, 100, 20000, doc="How many images in total."),
+            OptionSpec("size", "int", 28, 12, 64, doc="Image width and height in pixels."),
+            OptionSpec("noise", "float", 0.1, 0.0, 0.5, doc="Standard deviation of pixel noise."),
+            OptionSpec("classes", "int", 10, 2, 10, doc="How many different shapes."),
+        )), make_shapes),
+)

@@ -1,0 +1,60 @@
+"""Offline sequence sets: sine-wave forecasting (regression) and moving-bump sequences (classes)."""
+import numpy as np
+
+from trainers.datasets.bundle import DatasetEntry, DatasetInfo, OptionSpec, Samples
+
+SEQUENCE_STEPS = 20
+SEQUENCE_FEATURES = 100
+SPEEDS = 5  # classes = 5 speeds x 2 directions
+_OFFSETS = np.arange(SEQUENCE_FEATURES)
+_WRAPPED_DISTANCE = np.minimum(_OFFSETS, SEQUENCE_FEATURES - _OFFSETS)  # features wrap around
+BUMP_AT_OFFSET = np.exp(-0.5 * (_WRAPPED_DISTANCE / 2.0) ** 2).astype(np.float32)  # width 2
+
+
+def make_sine(*, seed: int, n_samples: int, window: int, noise: float) -> Samples:
+    """Each sample is its own sine wave: `window` noisy steps in, the next clean value out."""
+    rng = np.random.default_rng(seed)
+    frequency = rng.uniform(0.15, 0.6, (n_samples, 1))  # radians per step
+    phase = rng.uniform(0.0, 2 * np.pi, (n_samples, 1))
+    amplitude = rng.uniform(0.5, 1.0, (n_samples, 1))
+    clean = amplitude * np.sin(frequency * np.arange(window + 1) + phase)  # [N, window + 1]
+    seen = clean[:, :window] + rng.normal(0.0, noise, (n_samples, window))
+    x = seen[:, :, None].astype(np.float32)  # [N, window] -> [N, window, 1]: one feature per step
+    y = clean[:, window:].astype(np.float32)  # [N, 1]: the value right after the window
+    return Samples(x, y)
+
+
+def make_sequences(*, seed: int, n_samples: int, noise: float) -> Samples:
+    """A bump of activity travels across 100 features over 20 steps; the class is its speed and
+    direction. It starts anywhere, so no single step gives the class away: a model has to follow
+    the motion through time (what an LSTM is for)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(n_samples) % (2 * SPEEDS))  # balanced
+    velocity = np.where(labels < SPEEDS, 1, -1) * (labels % SPEEDS + 1)  # features per step
+    start = rng.integers(0, SEQUENCE_FEATURES, n_samples)
+    centre = start[:, None] + velocity[:, None] * np.arange(SEQUENCE_STEPS)  # [N, steps]
+    offset = (np.arange(SEQUENCE_FEATURES) - centre[:, :, None]) % SEQUENCE_FEATURES  # [N, steps, F]
+    x = BUMP_AT_OFFSET[offset] + noise * rng.standard_normal(offset.shape, dtype=np.float32)
+    names = [f"{'forward' if k < SPEEDS else 'backward'} at speed {k % SPEEDS + 1}"
+             for k in range(2 * SPEEDS)]
+    return Samples(x, labels.astype(np.int64), class_names=names)
+
+
+ENTRIES = (
+    DatasetEntry(DatasetInfo(
+        "sine", "Sine forecasting", "regression", (32, 1), "float", None, (1,),
+        "Windows of a noisy sine wave: predict the value that comes next.",
+        options=(
+            OptionSpec("n_samples", "int", 2000, 100, 20000, doc="How many windows."),
+            OptionSpec("window", "int", 32, 4, 256, doc="How many past steps the model sees."),
+            OptionSpec("noise", "float", 0.05, 0.0, 1.0, doc="Noise on the steps the model sees."),
+        )), make_sine),
+    DatasetEntry(DatasetInfo(
+        "sequences", "Moving bumps", "classification", (SEQUENCE_STEPS, SEQUENCE_FEATURES), "float",
+        2 * SPEEDS, (), "20 steps of 100 signals with a bump moving through them: tell its speed "
+        "and direction.",
+        options=(
+            OptionSpec("n_samples", "int", 2000, 100, 10000, doc="How many sequences."),
+            OptionSpec("noise", "float", 0.3, 0.0, 2.0, doc="Standard deviation of added noise."),
+        )), make_sequences),
+)
