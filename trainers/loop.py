@@ -1,0 +1,282 @@
+"""The training loop: Trainer (model + data + settings + callbacks) and the worker entry train_run.
+
+Speed comes from what the loop does NOT do per batch: the dataset sits on the device and batches
+are gathered by index; the batch's loss and metric sums stay on the device and are read only at a
+metrics point (~5 per second) or an epoch end; the stop/pause checks are a couple of attribute
+reads. Everything else (streaming, early stop, snapshots, alerts) is a callback.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+
+import torch
+from torch import nn
+
+from trainers.callbacks import (Callback, Checkpointer, EarlyStopping, GradNormRecorder,
+                                MetricsStream, SampleImages, WeightsSnapshot)
+from trainers.checkpoints import CheckpointError, load_weights
+from trainers.config import ConfigError, RunSpec, TrainConfig, apply_overrides
+from trainers.datasets import load_dataset
+from trainers.devices import resolve_device
+from trainers.health import HealthMonitor, make_alert
+from trainers.optim import Updater, lr_factor
+from trainers.tasks import COUNT, Task, make_task
+
+POINT_INTERVAL_S = 0.2  # how often a step point (and the only mid-epoch device read) happens
+EVAL_BATCH = 1024
+
+
+class TrainingError(RuntimeError):
+    """Training could not go on; the message says why in plain words."""
+
+
+class Trainer:
+    def __init__(self, model: nn.Module, bundle, config: TrainConfig, callbacks: Sequence = (),
+                 task: Task | None = None):
+        self.config = config
+        self.device = resolve_device(config.device, config.amp, config.compile)
+        self.task = task or make_task(config)
+        self.model = model.to(self.device)
+        self.forward_model = torch.compile(self.model) if config.compile else self.model
+        self.callbacks = list(callbacks)
+        self.bundle = bundle
+        self.splits = {split: (getattr(bundle, f"x_{split}").to(self.device),
+                               getattr(bundle, f"y_{split}").to(self.device))
+                       for split in ("train", "val", "test")}
+        self.updaters = {name: Updater(part, config, self.device, self._after_backward)
+                         for name, part in self.task.parameter_groups(self.model).items()}
+        amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.amp)
+        self.autocast = (torch.autocast(self.device.type, dtype=amp_dtype) if amp_dtype
+                         else nullcontext())
+        self.step = 0
+        self.epoch = 0  # completed epochs; events number epochs from 1
+        self.status, self.message = "finished", None
+        self.stopping = False
+        self.good_state = self.state_copy()
+        self.started = time.perf_counter()
+
+    # --- the loop -----------------------------------------------------------------------------
+    def fit(self, control=None) -> dict:
+        """Train until the epochs are done or something stops the run; returns the result dict."""
+        torch.manual_seed(self.config.seed)
+        self.shuffler = torch.Generator().manual_seed(self.config.seed)
+        self._call("on_train_start")
+        try:
+            while self.epoch < self.config.epochs and not self.stopping:
+                if self._train_epoch(control):
+                    self._end_epoch()
+        except torch.OutOfMemoryError:
+            raise TrainingError(f"out of memory on {self.device}: lower the batch size or use a "
+                                "smaller model") from None
+        result = self._result()
+        self._call("on_train_end", result)
+        return result
+
+    def _train_epoch(self, control) -> bool:
+        """One pass over the training set; False when it was cut short."""
+        x_all, y_all = self.splits["train"]
+        order = torch.randperm(len(x_all), generator=self.shuffler).to(self.device)
+        self._epoch_sums = torch.zeros(self.task.num_stats, device=self.device)
+        self._start_point()
+        self.model.train()
+        for batch in self._batches(order):
+            if control is not None and not self._obey(control) or self.stopping:
+                return False
+            x, y = x_all[batch], y_all[batch]
+            self._set_lr()
+            self._point_sums += self.task.train_step(self.forward_model, x, y, self.updaters,
+                                                     self.autocast)
+            self._point_samples += len(batch)
+            self.step += 1
+            if time.perf_counter() - self._point_started >= POINT_INTERVAL_S:
+                self._point()
+        return self._point() and not self.stopping
+
+    def _batches(self, order: torch.Tensor):
+        size = self.config.batch_size
+        return (order[start:start + size] for start in range(0, self._usable(len(order)), size))
+
+    def _usable(self, n: int) -> int:
+        """Samples used per epoch: a last batch of one would break BatchNorm, so it is skipped."""
+        return n - 1 if n % self.config.batch_size == 1 and n > 1 else n
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, math.ceil(self._usable(len(self.splits["train"][0])) / self.config.batch_size))
+
+    @property
+    def lr(self) -> float:
+        total = self.steps_per_epoch * self.config.epochs
+        return self.config.lr * lr_factor(self.config.scheduler, self.step, total)
+
+    def _set_lr(self) -> None:
+        if self.config.scheduler != "none" or self.step == 0:
+            lr = self.lr
+            for updater in self.updaters.values():
+                updater.set_lr(lr)
+
+    # --- metrics points: the only reads of device values during an epoch ------------------------
+    def _start_point(self) -> None:
+        self._point_sums = torch.zeros(self.task.num_stats, device=self.device)
+        self._point_samples = 0
+        self._point_started = time.perf_counter()
+        self._paused_s = 0.0
+
+    def _point(self) -> bool:
+        """Read the sums since the last point; emit a step point, or stop if the loss is not finite."""
+        if not self._point_samples:
+            return True
+        sums = self._point_sums.cpu()
+        loss, _ = self.task.summarise(sums)
+        if not math.isfinite(loss):
+            self._diverge(loss)
+            return False
+        seconds = max(time.perf_counter() - self._point_started - self._paused_s, 1e-9)
+        self._epoch_sums += self._point_sums
+        self._call("on_point", {"step": self.step, "epoch": self.epoch + 1, "loss": loss,
+                                "lr": self.lr, "samples_per_s": self._point_samples / seconds})
+        self._start_point()
+        return True
+
+    def _diverge(self, loss: float) -> None:
+        self.load_state(self.good_state)
+        self.alert(make_alert("nan_loss", value=loss, step=self.step))
+        self.stop("diverged", f"The loss became {loss} at step {self.step}; the run stopped and "
+                              "kept the last good weights.")
+
+    def _end_epoch(self) -> None:
+        train_loss, train_metric = self.task.summarise(self._epoch_sums.cpu())
+        val_loss, val_metric = self.evaluate("val") if self.task.has_validation else (None, None)
+        self.epoch += 1
+        self.capture_good_state()
+        record = {"epoch": self.epoch, "train_loss": train_loss, "val_loss": val_loss,
+                  "train_metric": train_metric, "val_metric": val_metric, "lr": self.lr,
+                  "metric": self.task.metric_name, "grad_norms": {},
+                  "seconds": time.perf_counter() - self.started}
+        self._call("on_epoch_end", record)
+
+    @torch.no_grad()
+    def evaluate(self, split: str) -> tuple[float | None, float | None]:
+        """(loss, metric) on a split in eval mode; (None, None) when the split is empty."""
+        x_all, y_all = self.splits[split]
+        if not len(x_all):
+            return None, None
+        self.model.eval()
+        sums = torch.zeros(self.task.num_stats, device=self.device)
+        for start in range(0, len(x_all), EVAL_BATCH):
+            with self.autocast:
+                x, y = x_all[start:start + EVAL_BATCH], y_all[start:start + EVAL_BATCH]
+                sums += self.task.loss_and_stats(self.forward_model, x, y)[1]
+        self.model.train()
+        return self.task.summarise(sums.cpu()) if float(sums[COUNT]) else (None, None)
+
+    # --- control: stop, pause, resume with changes ----------------------------------------------
+    def _obey(self, control) -> bool:
+        if control.should_stop():
+            self.stop("stopped", "Stopped on request.")
+            return False
+        waited_from = time.perf_counter()
+        overrides = control.checkpoint_pause()
+        self._paused_s += time.perf_counter() - waited_from
+        if overrides:
+            self.change_config(overrides)
+        return True
+
+    def change_config(self, overrides: dict) -> None:
+        """Apply settings given on resume; refused ones become an alert and the run goes on."""
+        try:
+            self.config, changes = apply_overrides(self.config, overrides)
+        except ConfigError as err:
+            self.alert(make_alert("bad_change", problem=str(err)))
+            return
+        for updater in self.updaters.values():
+            updater.apply_config(self.config)
+        self._set_lr()
+        if changes:
+            self._call("on_config_changed", {"step": self.step, "changes": changes})
+
+    def stop(self, status: str, message: str) -> None:
+        """End the run after the current batch (first reason wins)."""
+        if not self.stopping:
+            self.stopping, self.status, self.message = True, status, message
+
+    # --- state and events ----------------------------------------------------------------------
+    def state_copy(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+
+    def capture_good_state(self) -> bool:
+        """Keep a CPU copy of the weights as the last good ones, unless a weight is NaN/inf
+        (a step can blow the weights up before any loss shows it)."""
+        state = self.state_copy()
+        if not all(v.isfinite().all() for v in state.values() if v.is_floating_point()):
+            return False
+        self.good_state = state
+        return True
+
+    def load_state(self, state: dict[str, torch.Tensor]) -> None:
+        self.model.load_state_dict(state)
+
+    def alert(self, event: dict) -> None:
+        self._call("on_alert", event)
+
+    def _after_backward(self, params_by_node: dict) -> None:
+        self._call("after_backward", params_by_node)
+
+    def _call(self, hook: str, *args) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(self, *args)
+
+    def _result(self) -> dict:
+        test_loss, test_metric = self.evaluate("test") if self.task.has_validation else (None, None)
+        return {"status": self.status, "message": self.message, "epochs": self.epoch,
+                "steps": self.step, "seconds": round(time.perf_counter() - self.started, 3),
+                "metric": self.task.metric_name, "test_loss": test_loss, "test_metric": test_metric}
+
+
+def default_callbacks(emit: Callable[[dict], None], *, save_dir=None, graph: dict | None = None,
+                      metrics=None) -> list[Callback]:
+    """The standard set, in the order that keeps "done" the last event (see trainers.callbacks)."""
+    checkpointing = [Checkpointer(save_dir, graph or {}, metrics)] if save_dir else []
+    return [GradNormRecorder(), EarlyStopping(), HealthMonitor(), *checkpointing,
+            WeightsSnapshot(emit), SampleImages(emit), MetricsStream(emit)]
+
+
+def train_run(spec: RunSpec | dict, control, emit: Callable[[dict], None]) -> dict:
+    """The worker entry point (thread or process): build everything from the plain spec, train,
+    and report through `emit`. Raises TrainingError (or the dataset's error) with a plain message
+    when the run cannot start; returns the same result dict the final "done" event carries."""
+    spec = RunSpec.model_validate(spec)
+    config = spec.config
+    torch.manual_seed(config.seed)  # the weights' initial values come from here
+    bundle = load_dataset(spec.dataset, seed=config.seed, **spec.dataset_options)
+    model, task = build_model(spec.graph, bundle, config)
+    if spec.init_state:
+        try:
+            load_weights(spec.init_state, model)
+        except (CheckpointError, OSError) as err:
+            raise TrainingError(f"cannot start from {spec.init_state}: {err}") from None
+    trainer = Trainer(model, bundle, config, default_callbacks(emit), task=task)
+    return trainer.fit(control)
+
+
+def build_model(graph: dict, bundle, config: TrainConfig) -> tuple[nn.Module, Task]:
+    """Compile the graph for the task after checking it is valid and fits the dataset."""
+    from builder import compile_graph, load_graph, validate  # builder lands in parallel
+    from trainers.datasets import check_graph_fits
+
+    graph = load_graph(graph)
+    report = validate(graph)
+    problems = list(report.problems) or list(check_graph_fits(report, bundle.info, config.task))
+    if problems:
+        raise TrainingError("the graph cannot be trained on this dataset: "
+                            + "; ".join(describe_problem(p) for p in problems))
+    return compile_graph(graph), make_task(config)
+
+
+def describe_problem(problem) -> str:
+    where = ", ".join(part for part in (problem.node and f"node {problem.node}",
+                                        problem.field and f"field {problem.field}") if part)
+    return f"{where}: {problem.message}" if where else problem.message
