@@ -1,0 +1,78 @@
+"""compile_graph(): the graph as a real nn.Module.
+
+The class is the one to_python_code() exports (same source, base class GraphModule instead of
+nn.Module), executed here: the exported file and the compiled module cannot drift apart.
+"""
+import itertools
+import linecache
+
+import torch
+from torch import nn
+
+from builder import ops
+from builder.codegen import HELPERS, checked_report, class_source, model_class_name
+from builder.naming import attr_names
+from builder.report import Problem, Report
+from builder.spec import Graph, GraphError, load_graph
+
+_compiled_count = itertools.count()
+
+
+class GraphModule(nn.Module):
+    """Base of every compiled graph. The generated subclass adds __init__ and forward."""
+
+    graph: Graph
+    report: Report
+
+    @property
+    def input_ids(self) -> list[str]:
+        return list(self.report.input_ids)
+
+    @property
+    def output_ids(self) -> list[str]:
+        return list(self.report.output_ids)
+
+    def node_module(self, node_id: str) -> nn.Module:
+        if node_id not in self._attr_names:
+            raise KeyError(f"no node '{node_id}' in graph '{self.graph.name}'")
+        return getattr(self, self._attr_names[node_id])
+
+    def aux_loss(self) -> torch.Tensor:
+        """Sum of the Reparameterize KL terms from the last forward (0 when there are none)."""
+        terms = [m.kl for m in self.modules() if isinstance(m, ops.Reparameterize) and m.kl is not None]
+        if terms:
+            return torch.stack(terms).sum()
+        first = next(self.parameters(), None)
+        return torch.zeros((), device=first.device if first is not None else None)
+
+    def __reduce__(self):
+        # The generated class lives in no importable module: pickle/deepcopy rebuild from the graph.
+        return _rebuild, (self.graph.to_dict(), self.state_dict(), self.training)
+
+
+def compile_graph(graph: "Graph | dict | str", *, max_params: int | None = None) -> GraphModule:
+    """Build the module; raises one GraphError listing every problem of an invalid graph.
+
+    `max_params` refuses graphs above a parameter budget before any weight is allocated.
+    """
+    graph = load_graph(graph)
+    report = checked_report(graph)
+    if max_params is not None and report.total_params > max_params:
+        raise GraphError([Problem(None, "params", f"the model has {report.total_params:,} "
+                                                  f"parameters; the limit here is {max_params:,}")])
+    name = model_class_name(graph)
+    source = class_source(graph, report, name, base="GraphModule")
+    filename = f"<layerloom:{graph.name}:{next(_compiled_count)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # tracebacks show it
+    namespace = {"torch": torch, "nn": nn, "GraphModule": GraphModule, **HELPERS}
+    exec(compile(source, filename, "exec"), namespace)
+    model = namespace[name]()
+    model.graph, model.report = graph, report
+    model._attr_names = attr_names([n.id for n in graph.nodes])
+    return model
+
+
+def _rebuild(graph: dict, state: dict, training: bool) -> GraphModule:
+    model = compile_graph(graph)
+    model.load_state_dict(state)
+    return model.train(training)

@@ -1,0 +1,93 @@
+"""What validate() returns: problems (each tied to a node and field, with a fix where obvious)
+and, per node, the inferred shape and costs."""
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Shape = tuple[int, ...]
+FixKind = Literal["insert_before", "set_param", "rename_param", "set_type"]
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A one-click repair. insert_before: put `layer_type` between `node`'s input `port` and its
+    source. set_param: set `field` to `value` (None removes it, so an inferred size is re-inferred).
+    rename_param: rename param `field` to `value`. set_type: change the node's type to `value`."""
+
+    kind: FixKind
+    node: str
+    label: str
+    layer_type: str | None = None
+    params: dict = field(default_factory=dict)
+    port: int = 0
+    field: str | None = None
+    value: Any = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Problem:
+    node: str | None
+    field: str | None
+    message: str
+    fix: Fix | None = None
+
+    def to_json(self) -> dict:
+        out = {"node": self.node, "field": self.field, "message": self.message}
+        if self.fix is not None:
+            out["fix"] = self.fix.to_json()
+        return out
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """Per-sample facts about one node (shapes exclude the batch dimension)."""
+
+    type: str
+    input_shapes: tuple[Shape, ...]
+    output_shape: Shape
+    params: int
+    flops: int
+    activation_bytes: int
+    resolved_params: dict
+    dtype: str = "float"
+    inputs: tuple[str, ...] = ()  # source node ids by port; an empty optional port repeats the last
+
+
+@dataclass
+class Report:
+    problems: list[Problem] = field(default_factory=list)
+    nodes: dict[str, NodeInfo] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)  # topological, ties in file order
+    input_ids: list[str] = field(default_factory=list)
+    output_ids: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    @property
+    def total_params(self) -> int:
+        return sum(info.params for info in self.nodes.values())
+
+    @property
+    def total_flops(self) -> int:
+        return sum(info.flops for info in self.nodes.values())
+
+    @property
+    def total_activation_bytes(self) -> int:
+        return sum(info.activation_bytes for info in self.nodes.values())
+
+    def problems_for(self, node_id: str) -> list[Problem]:
+        return [p for p in self.problems if p.node == node_id]
+
+    def to_json(self) -> dict:
+        """The `python -m builder check --json` shape (docs/graph-format.md)."""
+        nodes = {node_id: {"type": info.type, "output_shape": list(info.output_shape),
+                           "params": info.params, "flops": info.flops,
+                           "activation_bytes": info.activation_bytes, "dtype": info.dtype}
+                 for node_id, info in self.nodes.items()}
+        return {"valid": self.valid, "params": self.total_params, "flops": self.total_flops,
+                "activation_bytes": self.total_activation_bytes, "nodes": nodes,
+                "problems": [p.to_json() for p in self.problems]}
