@@ -5,6 +5,7 @@
 from trainers.datasets.bundle import DatasetBundle, DatasetInfo, OptionSpec
 from trainers.datasets.catalog import dataset_info, list_datasets, load_dataset
 from trainers.datasets.errors import DatasetError
+from trainers.datasets.tabular import MAX_CSV_BYTES, load_csv
 
-__all__ = ["DatasetBundle", "DatasetError", "DatasetInfo", "OptionSpec", "dataset_info",
-           "list_datasets", "load_dataset"]
+__all__ = ["MAX_CSV_BYTES", "DatasetBundle", "DatasetError", "DatasetInfo", "OptionSpec",
+           "dataset_info", "list_datasets", "load_csv", "load_dataset"]

@@ -80,6 +80,7 @@ class DatasetBundle:
     feature_names: list[str] | None = None
     # A standardised regression target: (mean, std) in the original units, to report real errors.
     target_scale: tuple[float, float] | None = None
+    notes: tuple[str, ...] = ()  # what loading changed, in plain words (dropped columns, filled gaps)
 
 
 @dataclass
@@ -92,6 +93,7 @@ class Samples:
     feature_names: list[str] | None = None
     # The publisher's own test set (MNIST, CIFAR-10): kept as-is, validation comes out of train.
     fixed_test: tuple[np.ndarray, np.ndarray] | None = None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,9 @@ def build_bundle(info: DatasetInfo, samples: Samples, *, seed: int,
     else:
         parts = split_indices(y, seed=seed, stratify=classification, test_fraction=0.0)
         x_test, y_test = samples.fixed_test
+    if not (len(parts.train) and len(parts.val) and len(x_test)):
+        raise DatasetError(f"'{info.name}' has too few examples ({len(y)}) to keep some back for "
+                           "validation and testing; use more rows or fewer classes.")
     x_train, x_val, y_train, y_val = x[parts.train], x[parts.val], y[parts.train], y[parts.val]
     if standardize_x:
         scaler = Standardizer.fit(x_train)
@@ -134,4 +139,4 @@ def build_bundle(info: DatasetInfo, samples: Samples, *, seed: int,
         x_val=as_tensor(x_val, x_dtype), y_val=as_tensor(y_val, y_dtype),
         x_test=as_tensor(x_test, x_dtype), y_test=as_tensor(y_test, y_dtype),
         class_names=samples.class_names, vocab=samples.vocab,
-        feature_names=samples.feature_names, target_scale=target_scale)
+        feature_names=samples.feature_names, target_scale=target_scale, notes=samples.notes)

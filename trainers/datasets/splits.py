@@ -45,9 +45,15 @@ class Standardizer:
 
     @classmethod
     def fit(cls, train: np.ndarray) -> "Standardizer":
-        std = train.std(axis=0)
+        """Missing values (NaN) are ignored; a column with none in train gets mean 0, std 1."""
+        observed = ~np.isnan(train)
+        count = np.maximum(observed.sum(axis=0), 1)
+        mean = np.where(observed, train, 0.0).sum(axis=0) / count
+        spread = np.sqrt(np.where(observed, (train - mean) ** 2, 0.0).sum(axis=0) / count)
         # A constant column would divide by zero; leave it centred at 0 instead.
-        return cls(train.mean(axis=0), np.where(std > 1e-12, std, 1.0))
+        return cls(mean, np.where(spread > 1e-12, spread, 1.0))
 
     def apply(self, values: np.ndarray) -> np.ndarray:
-        return ((values - self.mean) / self.std).astype(np.float32)
+        """Standardised values; a missing value becomes 0, the training mean (mean imputation
+        with train statistics only)."""
+        return np.nan_to_num((values - self.mean) / self.std, nan=0.0).astype(np.float32)
