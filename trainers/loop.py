@@ -63,6 +63,7 @@ class Trainer:
         """Train until the epochs are done or something stops the run; returns the result dict."""
         torch.manual_seed(self.config.seed)
         self.shuffler = torch.Generator().manual_seed(self.config.seed)
+        self._apply_lr()
         self._call("on_train_start")
         try:
             while self.epoch < self.config.epochs and not self.stopping:
@@ -86,7 +87,7 @@ class Trainer:
             if control is not None and not self._obey(control) or self.stopping:
                 return False
             x, y = x_all[batch], y_all[batch]
-            self._set_lr()
+            self._follow_schedule()
             self._point_sums += self.task.train_step(self.forward_model, x, y, self.updaters,
                                                      self.autocast)
             self._point_samples += len(batch)
@@ -108,15 +109,21 @@ class Trainer:
         return max(1, math.ceil(self._usable(len(self.splits["train"][0])) / self.config.batch_size))
 
     @property
-    def lr(self) -> float:
-        total = self.steps_per_epoch * self.config.epochs
-        return self.config.lr * lr_factor(self.config.scheduler, self.step, total)
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.config.epochs  # epochs may grow on resume
 
-    def _set_lr(self) -> None:
-        if self.config.scheduler != "none" or self.step == 0:
-            lr = self.lr
-            for updater in self.updaters.values():
-                updater.set_lr(lr)
+    @property
+    def lr(self) -> float:
+        return self.config.lr * lr_factor(self.config.scheduler, self.step, self.total_steps)
+
+    def _follow_schedule(self) -> None:
+        if self.config.scheduler != "none":  # a constant lr is set once, at the start or a change
+            self._apply_lr()
+
+    def _apply_lr(self) -> None:
+        lr = self.lr
+        for updater in self.updaters.values():
+            updater.set_lr(lr)
 
     # --- metrics points: the only reads of device values during an epoch ------------------------
     def _start_point(self) -> None:
@@ -137,7 +144,8 @@ class Trainer:
         seconds = max(time.perf_counter() - self._point_started - self._paused_s, 1e-9)
         self._epoch_sums += self._point_sums
         self._call("on_point", {"step": self.step, "epoch": self.epoch + 1, "loss": loss,
-                                "lr": self.lr, "samples_per_s": self._point_samples / seconds})
+                                "lr": self.lr, "samples_per_s": self._point_samples / seconds,
+                                "total_steps": self.total_steps})
         self._start_point()
         return True
 
@@ -194,7 +202,7 @@ class Trainer:
             return
         for updater in self.updaters.values():
             updater.apply_config(self.config)
-        self._set_lr()
+        self._apply_lr()
         if changes:
             self._call("on_config_changed", {"step": self.step, "changes": changes})
 
@@ -231,7 +239,9 @@ class Trainer:
 
     def _result(self) -> dict:
         test_loss, test_metric = self.evaluate("test") if self.task.has_validation else (None, None)
-        return {"status": self.status, "message": self.message, "epochs": self.epoch,
+        # A diverged run is an error for the job (failed, with the message); other stops are not.
+        error = self.message if self.status == "diverged" else None
+        return {"status": self.status, "message": self.message, "error": error, "epochs": self.epoch,
                 "steps": self.step, "seconds": round(time.perf_counter() - self.started, 3),
                 "metric": self.task.metric_name, "test_loss": test_loss, "test_metric": test_metric}
 

@@ -53,6 +53,8 @@ def parameters_by_node(module: nn.Module) -> dict[str, list[nn.Parameter]]:
     """Trainable parameters grouped by graph node (or child module); nodes without any left out."""
     groups = {name: [p for p in part.parameters() if p.requires_grad]
               for name, part in named_parts(module)}
+    # Weights held by the module itself, not a child (a plain nn.Linear), count under its class.
+    groups[type(module).__name__] = [p for p in module.parameters(recurse=False) if p.requires_grad]
     return {name: params for name, params in groups.items() if params}
 
 
