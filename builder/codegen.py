@@ -79,8 +79,9 @@ def _forward_line(info: NodeInfo, names: dict, node_id: str) -> str:
     spec = CATALOG[info.type]
     # An Input's line passes forward's argument of the same name through its Identity.
     sources = [names[s] for s in info.inputs] if info.inputs else [names[node_id]]
+    by_port = {} if spec.variadic else dict(zip(spec.ports, sources))
     call = spec.forward.format(module=f"self.{names[node_id]}", inputs=", ".join(sources),
-                               **dict(zip(spec.ports, sources)))
+                               **by_port)
     code = f"        {names[node_id]} = {call}"
     return f"{code.ljust(_COMMENT_COLUMN)}  # {_shape_text(info.output_shape, info.dtype)}"
 

@@ -150,7 +150,9 @@ def _cycles(stuck: list[str], incoming: dict[str, list[tuple[int, int, str]]]) -
             path.append(node)
             node = next(src for _, _, src in incoming[node] if src in stuck_set)
         if node in on_path:
-            found.append(path[on_path[node]:][::-1])  # reversed: edges point forward
+            loop = path[on_path[node]:][::-1]  # reversed: edges point forward
+            first = loop.index(min(loop, key=stuck.index))  # start at its first node in the file
+            found.append(loop[first:] + loop[:first])
         seen.update(path)
     return found
 

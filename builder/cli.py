@@ -1,0 +1,105 @@
+"""Command line: `python -m builder check GRAPH.json [--json]` and
+`python -m builder export GRAPH.json --format py|onnx|pt2 -o FILE`.
+
+Exit status: 0 ok, 1 the graph is invalid (problems printed per node), 2 the export failed.
+"""
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+from builder.codegen import to_python_code
+from builder.inference import validate
+from builder.report import Problem, Report
+from builder.spec import GraphError, load_graph
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        graph = load_graph(Path(args.graph))
+    except GraphError as err:
+        return _fail(err.problems, args)
+    if args.command == "check":
+        return _check(graph, args)
+    return _export(graph, args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m builder", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="validate a graph and show shapes and costs")
+    check.add_argument("graph", help="graph JSON file")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    export = commands.add_parser("export", help="write the model as Python, ONNX or .pt2")
+    export.add_argument("graph", help="graph JSON file")
+    export.add_argument("--format", choices=("py", "onnx", "pt2"), default="py")
+    export.add_argument("-o", "--output", required=True, help="file to write")
+    export.add_argument("--class-name", help="class name in the Python file")
+    return parser
+
+
+def _check(graph, args) -> int:
+    report = validate(graph)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(_table(report))
+        _print_problems(report.problems)
+    return 0 if report.valid else 1
+
+
+def _table(report: Report) -> str:
+    rows = [("node", "type", "output shape", "params", "FLOPs")]
+    for node_id in report.order:
+        info = report.nodes.get(node_id)
+        if info is not None:
+            rows.append((node_id, info.type, str(list(info.output_shape)), f"{info.params:,}",
+                         f"{info.flops:,}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.append(f"total: {report.total_params:,} parameters, {report.total_flops:,} FLOPs and "
+                 f"{report.total_activation_bytes:,} bytes of activations per sample")
+    return "\n".join(lines)
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        where = f"node '{problem.node}'" if problem.node else "graph"
+        field = f" [{problem.field}]" if problem.field else ""
+        fix = f"  (fix: {problem.fix.label})" if problem.fix else ""
+        print(f"error: {where}{field}: {problem.message}{fix}", file=sys.stderr)
+
+
+def _fail(problems: list[Problem], args) -> int:
+    if getattr(args, "json", False):
+        print(json.dumps(Report(problems=problems).to_json(), indent=2))
+    else:
+        _print_problems(problems)
+    return 1
+
+
+def _export(graph, args) -> int:
+    try:
+        if args.format == "py":
+            Path(args.output).write_text(to_python_code(graph, args.class_name), encoding="utf-8")
+        else:
+            _export_with_plugin(graph, args.format, args.output)
+    except GraphError as err:
+        return _fail(err.problems, args)
+    except (ImportError, OSError, RuntimeError, ValueError) as err:
+        print(f"error: {args.format} export failed: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _export_with_plugin(graph, fmt: str, output: str) -> None:
+    """ONNX and .pt2 live in builder.export, imported only when asked for (heavy, optional)."""
+    try:
+        export = importlib.import_module("builder.export")
+    except ModuleNotFoundError as err:
+        raise ImportError(f"{fmt} export needs builder/export.py, which is not installed "
+                          f"({err})") from None
+    getattr(export, f"export_{fmt}")(graph, output)
