@@ -2,51 +2,13 @@
 become a bundle: split with a fixed seed, normalise on train only, convert to tensors."""
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 import torch
 
+from builder import ParamSpec
 from trainers.datasets.errors import DatasetError
 from trainers.datasets.splits import Standardizer, split_indices
-
-TASKS = ("classification", "regression")
-
-
-@dataclass(frozen=True)
-class OptionSpec:
-    """One adjustable dataset option; same fields as builder's ParamSpec so one form renders both."""
-    name: str
-    kind: str  # "int" | "float" | "bool" | "choice"
-    default: Any
-    min: float | None = None
-    max: float | None = None
-    choices: tuple = ()
-    doc: str = ""
-
-    def coerce(self, value: Any, dataset: str) -> Any:
-        """The value as this option's type, or a DatasetError naming the dataset and option."""
-        where = f"dataset '{dataset}', option '{self.name}'"
-        if self.kind == "choice":
-            if value not in self.choices:
-                raise DatasetError(f"{where}: {value!r} is not one of {list(self.choices)}",
-                                   option=self.name)
-            return value
-        if self.kind == "bool":
-            if not isinstance(value, bool):
-                raise DatasetError(f"{where}: expected true or false, got {value!r}", option=self.name)
-            return value
-        number_type = int if self.kind == "int" else float
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                number_type is int and float(value) != int(value)):
-            raise DatasetError(f"{where}: expected {'a whole number' if number_type is int else 'a number'}"
-                               f", got {value!r}", option=self.name)
-        value = number_type(value)
-        if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
-            raise DatasetError(f"{where}: {value} is outside the allowed range "
-                               f"[{self.min}, {self.max}]", option=self.name)
-        return value
-
 
 @dataclass(frozen=True)
 class DatasetInfo:
@@ -59,10 +21,7 @@ class DatasetInfo:
     target_shape: tuple[int, ...]  # () for class ids
     description: str  # one line, for students
     online_only: bool = False
-    options: tuple[OptionSpec, ...] = ()
-
-    def option(self, name: str) -> OptionSpec:
-        return next(spec for spec in self.options if spec.name == name)
+    options: tuple[ParamSpec, ...] = ()  # adjustable settings (size, noise...), as layer params
 
 
 @dataclass

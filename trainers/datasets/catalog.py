@@ -1,6 +1,9 @@
 """The dataset registry: every built-in set by name, and `load_dataset` to get one as tensors."""
 from difflib import get_close_matches
 
+from builder import ParamSpec
+from builder.params import coerce
+
 from trainers.datasets import downloads, images, sequences, text, toy2d
 from trainers.datasets.bundle import DatasetBundle, DatasetEntry, DatasetInfo, build_bundle
 from trainers.datasets.errors import DatasetError
@@ -32,15 +35,22 @@ def _entry(name: str) -> DatasetEntry:
 
 
 def resolve_options(info: DatasetInfo, options: dict) -> dict:
-    """Defaults filled in and every given value checked against its OptionSpec."""
+    """Defaults filled in and every given value checked against its ParamSpec."""
     known = {spec.name for spec in info.options}
     unknown = sorted(set(options) - known)
     if unknown:
         allowed = ", ".join(sorted(known)) or "none"
         raise DatasetError(f"dataset '{info.name}' has no option '{unknown[0]}' "
                            f"(its options: {allowed})", option=unknown[0])
-    return {spec.name: spec.coerce(options.get(spec.name, spec.default), info.name)
+    return {spec.name: _checked(info, spec, options.get(spec.name, spec.default))
             for spec in info.options}
+
+
+def _checked(info: DatasetInfo, spec: ParamSpec, value):
+    try:
+        return coerce(spec, value)
+    except ValueError as error:
+        raise DatasetError(f"dataset '{info.name}', option {error}", option=spec.name) from None
 
 
 def load_dataset(name: str, *, seed: int = 0, **options) -> DatasetBundle:

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from trainers.datasets.bundle import DatasetEntry, DatasetInfo, OptionSpec, Samples
+
+from builder import ParamSpec
+from trainers.datasets.bundle import DatasetEntry, DatasetInfo, Samples
 from trainers.datasets.errors import DatasetError
 
 CACHE_ENV = "LAYERLOOM_DATA_DIR"  # where downloads are kept; default ~/.cache/layerloom/datasets
@@ -198,9 +200,10 @@ def _info(name: str, title: str, shape: tuple[int, ...], description: str, n_tra
           max_train: int, n_test: int) -> DatasetInfo:
     return DatasetInfo(name, title, "classification", shape, "float", 10, (), description,
                        online_only=True, options=(
-                           OptionSpec("n_train", "int", n_train, 100, max_train,
+                           ParamSpec("n_train", "int", n_train, min=100, max=max_train,
                                       doc="Training images to keep (fewer: faster, less memory)."),
-                           OptionSpec("n_test", "int", n_test, 100, 10000, doc="Test images to keep.")))
+                           ParamSpec("n_test", "int", n_test, min=100, max=10000,
+                                      doc="Test images to keep.")))
 
 
 ENTRIES = (
@@ -212,7 +215,8 @@ ENTRIES = (
                        20000, 60000, 10000),
                  _make_idx_set(FASHION_FILES, FASHION_CLASSES, "fashion_mnist")),
     DatasetEntry(_info("cifar10", "CIFAR-10 (download)", (3, 32, 32),
-                       "60,000 small colour photos: planes, cars, birds, cats... (downloads 163 MB once).",
+                       "60,000 small colour photos: planes, cars, birds, cats... "
+                       "(downloads 163 MB once).",
                        10000, 50000, 5000),
                  make_cifar10),
 )

@@ -5,7 +5,9 @@ Pixels are float32 in [0, 1] with shape [1, H, W], so Sigmoid reconstructions fi
 import numpy as np
 from sklearn.datasets import load_digits
 
-from trainers.datasets.bundle import DatasetEntry, DatasetInfo, OptionSpec, Samples
+
+from builder import ParamSpec
+from trainers.datasets.bundle import DatasetEntry, DatasetInfo, Samples
 
 
 def make_digits(*, seed: int) -> Samples:
@@ -27,7 +29,7 @@ SHAPES = {
     "horizontal bar": lambda u, v: (abs(v) <= BAR) & (abs(u) <= 1.0),
     "vertical bar": lambda u, v: (abs(u) <= BAR) & (abs(v) <= 1.0),
     "x": lambda u, v: (abs(abs(u) - abs(v)) <= BAR * 1.4) & (np.maximum(abs(u), abs(v)) <= 0.9),
-    "hollow square": lambda u, v: (np.maximum(abs(u), abs(v)) <= 0.9) & (np.maximum(abs(u), abs(v)) >= 0.6),
+    "hollow square": lambda u, v: abs(np.maximum(abs(u), abs(v)) - 0.75) <= 0.15,
 }
 SHAPE_NAMES = list(SHAPES)
 
@@ -66,9 +68,9 @@ ENTRIES = (
         "shapes", "Shapes", "classification", (1, 28, 28), "float", 10, (),
         "Drawn shapes (circle, square, triangle, ...) at random places and sizes, with noise.",
         options=(
-            OptionSpec("n_samples", "int", 3000, 100, 20000, doc="How many images in total."),
-            OptionSpec("size", "int", 28, 12, 64, doc="Image width and height in pixels."),
-            OptionSpec("noise", "float", 0.1, 0.0, 0.5, doc="Standard deviation of pixel noise."),
-            OptionSpec("classes", "int", 10, 2, 10, doc="How many different shapes."),
+            ParamSpec("n_samples", "int", 3000, min=100, max=20000, doc="How many images."),
+            ParamSpec("size", "int", 28, min=12, max=64, doc="Image width and height in pixels."),
+            ParamSpec("noise", "float", 0.1, min=0.0, max=0.5, doc="Pixel noise (std)."),
+            ParamSpec("classes", "int", 10, min=2, max=10, doc="How many different shapes."),
         )), make_shapes),
 )

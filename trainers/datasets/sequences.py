@@ -1,7 +1,9 @@
 """Offline sequence sets: sine-wave forecasting (regression) and moving-bump sequences (classes)."""
 import numpy as np
 
-from trainers.datasets.bundle import DatasetEntry, DatasetInfo, OptionSpec, Samples
+
+from builder import ParamSpec
+from trainers.datasets.bundle import DatasetEntry, DatasetInfo, Samples
 
 SEQUENCE_STEPS = 20
 SEQUENCE_FEATURES = 100
@@ -45,16 +47,16 @@ ENTRIES = (
         "sine", "Sine forecasting", "regression", (32, 1), "float", None, (1,),
         "Windows of a noisy sine wave: predict the value that comes next.",
         options=(
-            OptionSpec("n_samples", "int", 2000, 100, 20000, doc="How many windows."),
-            OptionSpec("window", "int", 32, 4, 256, doc="How many past steps the model sees."),
-            OptionSpec("noise", "float", 0.05, 0.0, 1.0, doc="Noise on the steps the model sees."),
+            ParamSpec("n_samples", "int", 2000, min=100, max=20000, doc="How many windows."),
+            ParamSpec("window", "int", 32, min=4, max=256, doc="Past steps the model sees."),
+            ParamSpec("noise", "float", 0.05, min=0.0, max=1.0, doc="Noise on those steps (std)."),
         )), make_sine),
     DatasetEntry(DatasetInfo(
         "sequences", "Moving bumps", "classification", (SEQUENCE_STEPS, SEQUENCE_FEATURES), "float",
         2 * SPEEDS, (), "20 steps of 100 signals with a bump moving through them: tell its speed "
         "and direction.",
         options=(
-            OptionSpec("n_samples", "int", 2000, 100, 10000, doc="How many sequences."),
-            OptionSpec("noise", "float", 0.3, 0.0, 2.0, doc="Standard deviation of added noise."),
+            ParamSpec("n_samples", "int", 2000, min=100, max=10000, doc="How many sequences."),
+            ParamSpec("noise", "float", 0.3, min=0.0, max=2.0, doc="Added noise (std)."),
         )), make_sequences),
 )

@@ -6,7 +6,9 @@ bag of words is not enough: the model has to look at which word a "not" precedes
 """
 import numpy as np
 
-from trainers.datasets.bundle import DatasetEntry, DatasetInfo, OptionSpec, Samples
+
+from builder import ParamSpec
+from trainers.datasets.bundle import DatasetEntry, DatasetInfo, Samples
 
 LENGTH = 16
 PAD = "<pad>"
@@ -72,8 +74,8 @@ ENTRIES = (
         "sentiment", "Sentiment (toy reviews)", "classification", (LENGTH,), "long", 2, (),
         "Short made-up reviews, 100-word vocabulary: positive or negative? Watch out for \"not\".",
         options=(
-            OptionSpec("n_samples", "int", 2000, 200, 20000, doc="How many reviews."),
-            OptionSpec("negation", "float", 0.4, 0.0, 0.9,
+            ParamSpec("n_samples", "int", 2000, min=200, max=20000, doc="How many reviews."),
+            ParamSpec("negation", "float", 0.4, min=0.0, max=0.9,
                        doc="How often a clause is negated (\"not good\")."),
         )), make_sentiment),
 )

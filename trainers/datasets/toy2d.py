@@ -4,20 +4,22 @@ Every set is exactly class-balanced, float32 points of shape [2], roughly inside
 """
 import numpy as np
 
-from trainers.datasets.bundle import DatasetEntry, DatasetInfo, OptionSpec, Samples
+
+from builder import ParamSpec
+from trainers.datasets.bundle import DatasetEntry, DatasetInfo, Samples
 
 
-def _size_option(default: int = 600) -> OptionSpec:
-    return OptionSpec("n_samples", "int", default, 40, 5000, doc="How many points in total.")
+def _size_option(default: int = 600) -> ParamSpec:
+    return ParamSpec("n_samples", "int", default, min=40, max=5000, doc="How many points.")
 
 
-def _noise_option(default: float) -> OptionSpec:
-    return OptionSpec("noise", "float", default, 0.0, 1.0,
+def _noise_option(default: float) -> ParamSpec:
+    return ParamSpec("noise", "float", default, min=0.0, max=1.0,
                       doc="Standard deviation of the random jitter added to every point.")
 
 
-def _classes_option(default: int) -> OptionSpec:
-    return OptionSpec("classes", "int", default, 2, 6, doc="How many classes.")
+def _classes_option(default: int) -> ParamSpec:
+    return ParamSpec("classes", "int", default, min=2, max=6, doc="How many classes.")
 
 
 def _class_sizes(n_samples: int, classes: int) -> np.ndarray:
@@ -81,7 +83,8 @@ def make_blobs(*, seed: int, n_samples: int, noise: float, classes: int) -> Samp
                    class_names=[f"blob {i + 1}" for i in range(classes)])
 
 
-def _info(name: str, title: str, description: str, classes: int, *options: OptionSpec) -> DatasetInfo:
+def _info(name: str, title: str, description: str, classes: int,
+          *options: ParamSpec) -> DatasetInfo:
     return DatasetInfo(name, title, "classification", (2,), "float", classes, (), description,
                        options=(_size_option(), *options))
 
