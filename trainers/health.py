@@ -16,7 +16,7 @@ from trainers.optim import named_parts
 
 EXPLODING_NORM = 1e3  # a healthy layer's gradient norm is rarely above ~10
 VANISHING_RATIO = 1e-5  # a layer getting 100,000x less gradient than the busiest one
-DEAD_SHARE = 0.5  # alert when half a ReLU layer's units never switch on
+DEAD_SHARE = 0.5  # alert when more than half of a ReLU layer's units never switch on
 PLATEAU_EPOCHS = 4  # epochs before judging that the loss is not falling
 PLATEAU_GAIN = 0.01  # "not falling": less than 1% below the first epoch's loss
 OVERFIT_EPOCHS = 3  # validation loss rising this many epochs in a row while training loss falls
@@ -120,7 +120,7 @@ class HealthMonitor(Callback):
         for node, share in dead_relu_shares(trainer.model, self.probe).items():
             if share == 1.0:
                 yield "all_relus_dead", {"node": node}
-            elif share >= DEAD_SHARE:
+            elif share > DEAD_SHARE:
                 yield "dead_relus", {"node": node, "share": share}
 
 

@@ -15,6 +15,7 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
+from builder import compile_graph, load_graph
 from trainers.callbacks import (Callback, Checkpointer, EarlyStopping, GradNormRecorder,
                                 MetricsStream, SampleImages, WeightsSnapshot)
 from trainers.checkpoints import CheckpointError, load_weights
@@ -23,7 +24,7 @@ from trainers.datasets import load_dataset
 from trainers.devices import resolve_device
 from trainers.health import HealthMonitor, make_alert
 from trainers.optim import Updater, lr_factor
-from trainers.tasks import COUNT, Task, make_task
+from trainers.tasks import COUNT, Task, build_gan, make_task
 
 POINT_INTERVAL_S = 0.2  # how often a step point (and the only mid-epoch device read) happens
 EVAL_BATCH = 1024
@@ -273,20 +274,8 @@ def train_run(spec: RunSpec | dict, control, emit: Callable[[dict], None]) -> di
 
 
 def build_model(graph: dict, bundle, config: TrainConfig) -> tuple[nn.Module, Task]:
-    """Compile the graph for the task after checking it is valid and fits the dataset."""
-    from builder import compile_graph, load_graph, validate  # builder lands in parallel
-    from trainers.datasets import check_graph_fits
-
+    """Compile the graph for the task; GraphError (naming nodes and fields) when it cannot be."""
     graph = load_graph(graph)
-    report = validate(graph)
-    problems = list(report.problems) or list(check_graph_fits(report, bundle.info, config.task))
-    if problems:
-        raise TrainingError("the graph cannot be trained on this dataset: "
-                            + "; ".join(describe_problem(p) for p in problems))
+    if config.task == "gan":
+        return build_gan(graph, tuple(bundle.x_train.shape[1:]), config.seed)
     return compile_graph(graph), make_task(config)
-
-
-def describe_problem(problem) -> str:
-    where = ", ".join(part for part in (problem.node and f"node {problem.node}",
-                                        problem.field and f"field {problem.field}") if part)
-    return f"{where}: {problem.message}" if where else problem.message

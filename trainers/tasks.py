@@ -6,12 +6,14 @@ step never waits for the GPU; `summarise` turns the total into numbers once per 
 """
 from __future__ import annotations
 
+import math
 from contextlib import AbstractContextManager
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from builder import Graph, GraphError, Problem, compile_graph, split_components
 from trainers.config import TrainConfig
 
 LOSS, COUNT = 0, 1  # positions in every stats tensor
@@ -126,6 +128,88 @@ class VAE(Autoencoder):
         return reconstruction / len(target) + model.aux_loss()
 
 
+class GanPair(nn.Module):
+    """The generator and discriminator of one GAN graph, trained in turn.
+
+    Their layers are registered on the pair itself under their node attribute names, so the
+    pair's state_dict has exactly the keys of compile_graph(whole graph): weights saved from a
+    GAN run load into the whole graph (the page's snapshot, exports) and back."""
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module):
+        super().__init__()
+        for part in (generator, discriminator):
+            for name, child in part.named_children():
+                self.add_module(name, child)
+        self.parts = (generator, discriminator)  # a tuple: nn.Module does not register it again
+
+
+class GAN(Task):
+    """Alternating updates: the discriminator learns real vs generated, then the generator learns
+    to fool it (the non-saturating loss). train_loss is the generator's, the metric the
+    discriminator's."""
+    name, metric_name, num_stats = "gan", "discriminator_loss", 3
+    has_validation, makes_samples = False, True
+
+    def __init__(self, latent_shape: tuple[int, ...], seed: int, samples: int = 16):
+        self.latent_shape = latent_shape
+        # The same noise every epoch, so the sample grid shows one set of images improving.
+        self.fixed_noise = torch.randn(samples, *latent_shape,
+                                       generator=torch.Generator().manual_seed(seed))
+
+    def parameter_groups(self, model):
+        generator, discriminator = model.parts
+        return {"discriminator": discriminator, "generator": generator}
+
+    def train_step(self, model, x, y, updaters, autocast):
+        generator, discriminator = model.parts
+        noise = torch.randn(len(x), *self.latent_shape, device=x.device)
+        with autocast:
+            fake = generator(noise)
+            d_loss = (_bce_towards(discriminator(x), 1.0)
+                      + _bce_towards(discriminator(fake.detach()), 0.0)) / 2
+        updaters["discriminator"].update(d_loss)
+        with autocast:  # a fresh forward through the just-updated discriminator
+            g_loss = _bce_towards(discriminator(fake), 1.0)
+        updaters["generator"].update(g_loss)
+        n = torch.tensor(float(len(x)), device=x.device)
+        return torch.stack([g_loss.detach().float() * n, n, d_loss.detach().float() * n])
+
+    def metric(self, stats):
+        return float(stats[2]) / max(float(stats[COUNT]), 1.0)
+
+    def sample_images(self, model, x):
+        generator = model.parts[0]
+        with torch.no_grad():
+            images = generator(self.fixed_noise.to(x.device)).float()
+        return images.reshape(len(images), *x.shape[1:]).clamp(0, 1).cpu().numpy()
+
+
+def _bce_towards(logits: torch.Tensor, label: float) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), label))
+
+
+def build_gan(graph: Graph, data_shape: tuple[int, ...], seed: int) -> tuple[GanPair, GAN]:
+    """Find the generator (outputs data-shaped samples) and the discriminator (takes data, gives
+    one score) among the graph's two parts, and compile each."""
+    parts = [compile_graph(part) for part in split_components(graph)]
+    shapes = [(_shape(p, p.input_ids[0]), _shape(p, p.output_ids[0])) for p in parts]
+    generators = [p for p, (_, out) in zip(parts, shapes) if out == data_shape]
+    discriminators = [p for p, (inp, out) in zip(parts, shapes)
+                      if inp == data_shape and math.prod(out) == 1]
+    if len(parts) != 2 or len(generators) != 1 or len(discriminators) != 1:
+        found = ", ".join(f"{list(i)} -> {list(o)}" for i, o in shapes)
+        raise GraphError([Problem(None, None, (
+            f"a GAN needs two separate parts: a generator that outputs {list(data_shape)} (the "
+            f"dataset's images) and a discriminator that takes {list(data_shape)} and outputs one "
+            f"score; this graph has {len(parts)} part(s): {found}"))])
+    generator = generators[0]
+    return GanPair(generator, discriminators[0]), GAN(_shape(generator, generator.input_ids[0]), seed)
+
+
+def _shape(model, node_id: str) -> tuple[int, ...]:
+    return tuple(model.report.nodes[node_id].output_shape)
+
+
 def _like(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """The output viewed with the target's shape: a Dense head gives [B, k] for a [B, k] or [B]
     target, a decoder gives [B, C*H*W] or [B, C, H, W] for [B, C, H, W]."""
@@ -138,7 +222,7 @@ def _like(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def make_task(config: TrainConfig) -> Task:
-    """The Task object for a config (GAN lives in trainers.gan: it needs the graph)."""
+    """The Task object for a config (a GAN's comes from build_gan: it needs the graph)."""
     if config.task == "classification":
         return Classification()
     if config.task == "regression":
@@ -147,4 +231,4 @@ def make_task(config: TrainConfig) -> Task:
         return Autoencoder()
     if config.task == "vae":
         return VAE()
-    raise ValueError(f"task {config.task!r} needs its model built by trainers.gan")
+    raise ValueError(f"task {config.task!r} builds its task with its model (build_gan)")
