@@ -1,0 +1,228 @@
+"""The session's training runs, and the server-wide job manager that executes them.
+
+Other pages use three things from here:
+
+- `session_runs() -> list[Run]`: this browser session's runs, oldest first. Each `Run` keeps its
+  own copy of the graph it trained (so editing the graph on Build never disturbs it), the dataset
+  and options, the settings, and its `job` (`trainers.jobs.Job`).
+- `latest_run() -> Run | None`: the newest run, the one the Train page shows live.
+- `run.job.model_snapshot()`: a CPU copy of the run's latest good weights in eval mode, safe to
+  probe while the run keeps training (Inspect uses it); `run.job.metrics()` its curves so far.
+
+Starting: `start_run(graph, dataset, dataset_options, config)`; forking a run from its latest
+weights with other settings: `fork_run(run, config)`.
+
+Disconnect policy. Streamlit releases a session's `scope="session"` resources the moment its
+websocket drops, but keeps `st.session_state` for `server.disconnectedSessionTTL` seconds (120 by
+default) in case the browser reconnects. Ending jobs on that release would kill a class's runs on
+every Wi-Fi blip, so the release only *schedules* the end of the session's jobs after that same
+TTL; a reconnect within it reruns the page, which takes the lease again and cancels the end.
+A closed tab therefore frees its jobs within the TTL, and a blip costs nothing.
+"""
+from __future__ import annotations
+
+import copy
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import safetensors.torch
+import streamlit as st
+
+from trainers.config import RunSpec, TrainConfig
+from trainers.jobs import Job, JobManager
+from trainers.limits import Limits
+from trainers.metrics import MetricsSnapshot
+from viz.training import RunCurves, run_curves
+
+_OWNER = "layerloom.owner"
+_RUNS = "layerloom.runs"
+
+
+@dataclass
+class Run:
+    """One training run of this session."""
+    number: int  # 1, 2, ... in the order the session started them
+    graph: dict  # the graph as it was when the run started (a private copy)
+    dataset: str
+    dataset_options: dict
+    config: TrainConfig
+    job: Job
+    forked_from: int | None = None  # the run number whose weights this run started from
+    started_at: float = field(default_factory=time.time)
+
+    @property
+    def name(self) -> str:
+        """"Run 3 · adam lr 0.001" — short enough for a legend, telling runs apart."""
+        return f"Run {self.number} · {self.config.optimizer} lr {self.config.lr:g}"
+
+    @property
+    def finished(self) -> bool:
+        return self.job.ended
+
+    def curves(self, snapshot: MetricsSnapshot | None = None) -> RunCurves:
+        """The run's curves (from `snapshot`, else the job's metrics now), ready for
+        `viz.training.loss_figure` / `metric_figure`."""
+        progress = self.job.progress()
+        steps_per_epoch = (progress.total_steps or 0) / max(progress.epochs, 1)
+        return run_curves(self.name, snapshot or self.job.metrics(), steps_per_epoch or 1.0)
+
+    def weights_bytes(self) -> bytes | None:
+        """The latest good weights as a safetensors file; None before the first weights."""
+        model = self.job.model_snapshot()
+        if model is None:
+            return None
+        return safetensors.torch.save({name: tensor.contiguous() for name, tensor
+                                       in model.state_dict().items()})
+
+
+@st.cache_resource(show_spinner=False)
+def limits() -> Limits:
+    """The server's limits, read once from the environment (trainers.limits documents them)."""
+    return Limits.from_env()
+
+
+@st.cache_resource(show_spinner=False)
+def job_manager() -> JobManager:
+    """The one job manager of this server: every session's runs share its queue and limits."""
+    return JobManager(limits())
+
+
+def session_runs() -> list[Run]:
+    """This session's runs, oldest first."""
+    _hold_lease()
+    return st.session_state.setdefault(_RUNS, [])
+
+
+def latest_run() -> Run | None:
+    """The session's newest run, or None before the first Start."""
+    runs = session_runs()
+    return runs[-1] if runs else None
+
+
+def start_run(graph: dict, dataset: str, dataset_options: dict, config: TrainConfig, *,
+              init_state: str | None = None, forked_from: int | None = None) -> Run:
+    """Queue a new run of `graph` on `dataset`; it starts as soon as the server has room.
+
+    The graph is deep-copied, so later edits on the Build page leave the run alone. Raises
+    `trainers.jobs.JobRefused` (its `reasons` say why) when the server refuses the run. Beyond
+    the server's runs per session, the oldest finished runs are forgotten.
+    """
+    runs = session_runs()
+    spec = RunSpec(graph=copy.deepcopy(graph), dataset=dataset,
+                   dataset_options=dict(dataset_options), config=config, init_state=init_state)
+    job = job_manager().submit(spec, owner=_owner())
+    run = Run(number=_next_number(runs), graph=spec.graph, dataset=dataset,
+              dataset_options=spec.dataset_options, config=config, job=job,
+              forked_from=forked_from)
+    runs.append(run)
+    _forget_oldest_finished(runs)
+    return run
+
+
+def fork_run(parent: Run, config: TrainConfig) -> Run:
+    """A new run of the parent's graph and data, starting from its latest good weights.
+
+    Raises NoWeightsYet when the parent has not produced weights yet."""
+    weights = parent.weights_bytes()
+    if weights is None:
+        raise NoWeightsYet(f"{parent.name} has no weights yet; let it train a little first.")
+    path = _fork_dir(_owner()) / f"{uuid.uuid4().hex}.safetensors"
+    path.write_bytes(weights)
+    return start_run(parent.graph, parent.dataset, parent.dataset_options, config,
+                     init_state=str(path), forked_from=parent.number)
+
+
+class NoWeightsYet(RuntimeError):
+    """A fork was asked of a run that has no weights to start from."""
+
+
+def _forget_oldest_finished(runs: list[Run]) -> None:
+    """Keep the session's list as long as the server keeps jobs per session."""
+    while len(runs) > limits().runs_per_session:
+        oldest_done = next((run for run in runs if run.finished), None)
+        if oldest_done is None:
+            return
+        runs.remove(oldest_done)
+
+
+def _fork_dir(owner: str) -> Path:
+    """Where this session's fork starting points live; removed when its jobs are ended."""
+    folder = Path(tempfile.gettempdir()) / "layerloom-forks" / owner
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _next_number(runs: list[Run]) -> int:
+    return runs[-1].number + 1 if runs else 1
+
+
+def _owner() -> str:
+    """A random id for this session's jobs; kept in session state, so it survives reconnects."""
+    return st.session_state.setdefault(_OWNER, uuid.uuid4().hex)
+
+
+# --- the disconnect policy (see the module docstring) ------------------------------------------
+class _PendingEnds:
+    """Owners whose session went away, each with a timer that ends their jobs unless cancelled."""
+
+    def __init__(self, manager: JobManager):
+        self._manager = manager
+        self._lock = threading.Lock()
+        self._timers: dict[str, threading.Timer] = {}
+
+    def schedule(self, owner: str, delay_s: float) -> None:
+        timer = threading.Timer(delay_s, self._end, args=(owner,))
+        timer.daemon = True
+        with self._lock:
+            self._cancel_locked(owner)
+            self._timers[owner] = timer
+        timer.start()
+
+    def cancel(self, owner: str) -> None:
+        with self._lock:
+            self._cancel_locked(owner)
+
+    def _cancel_locked(self, owner: str) -> None:
+        timer = self._timers.pop(owner, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _end(self, owner: str) -> None:
+        with self._lock:
+            self._timers.pop(owner, None)
+        self._manager.end_owner(owner)
+        shutil.rmtree(_fork_dir(owner), ignore_errors=True)
+
+
+@st.cache_resource(show_spinner=False)
+def _pending_ends() -> _PendingEnds:
+    return _PendingEnds(job_manager())
+
+
+@dataclass(frozen=True)
+class _Lease:
+    """What the session-scoped cache holds for a session; releasing it starts the grace period."""
+    owner: str
+    pending: _PendingEnds
+    grace_s: float
+
+
+def _release(lease: _Lease) -> None:
+    """Called by Streamlit, outside any script run, when the session disconnects."""
+    lease.pending.schedule(lease.owner, lease.grace_s)
+
+
+@st.cache_resource(scope="session", on_release=_release, show_spinner=False)
+def _lease(owner: str) -> _Lease:
+    pending = _pending_ends()
+    pending.cancel(owner)  # the session came back in time: its runs go on
+    return _Lease(owner, pending, float(st.get_option("server.disconnectedSessionTTL")))
+
+
+def _hold_lease() -> None:
+    _lease(_owner())
