@@ -85,21 +85,28 @@ def _export(graph, args) -> int:
         if args.format == "py":
             Path(args.output).write_text(to_python_code(graph, args.class_name), encoding="utf-8")
         else:
-            _export_with_plugin(graph, args.format, args.output)
+            error = _export_with_plugin(graph, args.format, args.output)
+            if error:
+                print(f"error: {args.format} export failed: {error}", file=sys.stderr)
+                return 2
     except GraphError as err:
         return _fail(err.problems, args)
-    except (ImportError, OSError, RuntimeError, ValueError) as err:
-        print(f"error: {args.format} export failed: {err}", file=sys.stderr)
+    except OSError as err:
+        print(f"error: cannot write {args.output}: {err}", file=sys.stderr)
         return 2
     print(f"wrote {args.output}")
     return 0
 
 
-def _export_with_plugin(graph, fmt: str, output: str) -> None:
-    """ONNX and .pt2 live in builder.export, imported only when asked for (heavy, optional)."""
+def _export_with_plugin(graph, fmt: str, output: str) -> str | None:
+    """ONNX and .pt2 live in builder.export, imported only when asked for (heavy, optional).
+    Returns why the export failed, or None."""
     try:
         export = importlib.import_module("builder.export")
-    except ModuleNotFoundError as err:
-        raise ImportError(f"{fmt} export needs builder/export.py, which is not installed "
-                          f"({err})") from None
-    getattr(export, f"export_{fmt}")(graph, output)
+    except ImportError as err:
+        return f"builder/export.py could not be loaded ({err})"
+    try:
+        getattr(export, f"export_{fmt}")(graph, output)
+    except export.ExportError as err:
+        return str(err)
+    return None
