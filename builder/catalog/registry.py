@@ -43,7 +43,8 @@ class NodeCall:
         return self.shapes[0]
 
     def fail(self, expected: str, hint: str = "", *, received: str | None = None,
-             field: str | None = None, fix: Fix | None = None) -> NoReturn:
+             field: str = "inputs", fix: Fix | None = None) -> NoReturn:
+        """The input does not fit: "<Type> '<id>' expects X, received Y[: hint]"."""
         got = received if received is not None else fmt(self.shape)
         tail = f": {hint}" if hint else ""
         raise ShapeError(f"{self.type} '{self.id}' expects {expected}, received {got}{tail}",
