@@ -100,8 +100,10 @@ def _check_choice(spec, value):
 
 def _check_ints(spec, value):
     """An int or a list of ints (kernel_size=3 or [3, 5]); strings only from `choices`."""
-    if isinstance(value, str):
+    if isinstance(value, str) and spec.choices:
         return _check_choice(spec, value)
+    if isinstance(value, str):
+        raise ValueError(f"{spec.name} must be an integer or a list of integers, got {value!r}")
     if isinstance(value, (list, tuple)):
         if not value:
             raise ValueError(f"{spec.name} must not be an empty list")

@@ -196,6 +196,12 @@ def test_bad_params_name_the_field_and_never_raise():
     assert "out_features must be at least 1, got -3" in problems["out_features"].message
     assert "bias must be true or false" in problems["bias"].message
     assert problems["out_feature"].fix.kind == "rename_param"
+    pool = chain(("p", "MaxPool2d", {"kernel_size": "same", "padding": "same"}))
+    problems = {p.field: p.message for p in validate(pool).problems}
+    assert problems == {
+        "kernel_size": "MaxPool2d 'p': kernel_size must be an integer or a list of integers, "
+                       "got 'same'",
+        "padding": "MaxPool2d 'p': padding must be an integer or a list of integers, got 'same'"}
 
 
 def test_given_inferred_size_must_agree_with_the_input():
