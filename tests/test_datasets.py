@@ -5,7 +5,8 @@ import torch
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsClassifier
 
-from trainers.datasets import DatasetError, list_datasets, load_dataset
+from trainers.datasets import (AugmentOptions, DatasetError, augment_batch, default_augment,
+                               list_datasets, load_dataset, preview)
 from trainers.datasets.splits import Standardizer, split_indices
 from trainers.datasets.text import NEGATORS, decode
 
@@ -174,3 +175,51 @@ def test_standardizer_uses_train_statistics_only():
     train = np.array([[1.0, 5.0], [3.0, 5.0]])
     scaler = Standardizer.fit(train)
     assert scaler.apply(np.array([[2.0, 5.0], [5.0, 6.0]])).tolist() == [[0.0, 0.0], [3.0, 1.0]]
+
+
+def test_augment_shifts_each_image_by_at_most_the_limit_and_keeps_the_input():
+    x = torch.zeros(64, 1, 9, 9)
+    x[:, 0, 4, 4] = 1.0  # one bright pixel in the centre
+    out = augment_batch(x, {"shift": 2}, torch.Generator().manual_seed(0))
+    assert x[:, 0, 4, 4].eq(1).all(), "the input batch must not change"
+    lit = out[:, 0].flatten(1).argmax(dim=1)  # [64, 9, 9] -> [64, 81] -> where the pixel went
+    rows, cols = lit // 9, lit % 9
+    assert out.sum() == 64 and rows.sub(4).abs().max() == 2 and cols.sub(4).abs().max() == 2
+    assert len(set(zip(rows.tolist(), cols.tolist()))) > 10  # each image has its own shift
+
+
+def test_augment_flip_noise_and_repeatability():
+    x = torch.zeros(200, 1, 4, 4)
+    x[:, :, :, 0] = 1.0  # left column lit
+    options = AugmentOptions(flip=True, noise=0.0)
+    out = augment_batch(x, options, torch.Generator().manual_seed(1))
+    mirrored = out[:, 0, :, 3].eq(1).all(dim=1)
+    assert 60 < int(mirrored.sum()) < 140
+    again = augment_batch(x, options, torch.Generator().manual_seed(1))
+    assert torch.equal(out, again)
+    noisy = augment_batch(x, {"noise": 0.2}, torch.Generator().manual_seed(1))
+    assert 0.0 <= noisy.min() and noisy.max() <= 1.0 and not torch.equal(noisy, x)
+
+
+def test_augment_refuses_bad_options_and_non_images():
+    generator = torch.Generator()
+    with pytest.raises(DatasetError, match="unknown augmentation 'rotate'"):
+        augment_batch(torch.zeros(2, 1, 4, 4), {"rotate": 10}, generator)
+    with pytest.raises(DatasetError, match="shift must be a whole number"):
+        AugmentOptions(shift=-1)
+    with pytest.raises(DatasetError, match=r"float image batch \[B, C, H, W\]"):
+        augment_batch(torch.zeros(2, 16, dtype=torch.int64), {"noise": 0.1}, generator)
+
+
+def test_default_augment_suits_the_dataset():
+    assert default_augment(load_dataset("digits").info) == AugmentOptions(shift=1, noise=0.05)
+    assert default_augment(load_dataset("shapes", n_samples=100).info).flip  # mirror-safe
+    assert default_augment(load_dataset("moons").info) is None
+
+
+def test_preview_shows_every_class_first_and_writes_tokens_out():
+    shown = preview(load_dataset("digits"), 12)
+    assert shown["x"].shape == (12, 1, 8, 8) and sorted(shown["labels"][:10]) == list("0123456789")
+    text = preview(load_dataset("sentiment"), 4)
+    assert set(text["labels"][:2]) == {"negative", "positive"} and all(text["texts"])
+    assert not any("<pad>" in t for t in text["texts"])
