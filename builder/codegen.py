@@ -47,7 +47,7 @@ def class_source(graph: Graph, report: Report, name: str, base: str) -> str:
     body = [_forward_line(report.nodes[i], names, i) for i in report.order]
     args = ", ".join(["self"] + [names[i] for i in report.input_ids])
     outputs = ", ".join(names[i] for i in report.output_ids)
-    doc = f'    """{graph.name}: inputs {_signature(report, names)}."""\n\n'
+    doc = f'    """{_docstring_safe(graph.name)}: inputs {_signature(report, names)}."""\n\n'
     return (f"class {name}({base}):\n{doc}    def __init__(self):\n        super().__init__()\n"
             + "\n".join(init) + f"\n\n    def forward({args}):\n" + "\n".join(body)
             + f"\n        return {outputs}\n")
@@ -96,8 +96,14 @@ def _signature(report: Report, names: dict) -> str:
     return ", ".join(f"{name} {_shape_text(info.output_shape, info.dtype)}" for name, info in inputs)
 
 
+def _docstring_safe(text: str) -> str:
+    """The graph name is user text placed in generated (and executed) source: keep it from
+    closing the docstring or escaping anything."""
+    return "".join(c if c.isprintable() and c not in '"\\' else "'" for c in text)
+
+
 def _header(graph: Graph, report: Report) -> str:
-    return (f'"""{graph.name} - a PyTorch model exported from LayerLoom.\n\n'
+    return (f'"""{_docstring_safe(graph.name)} - a PyTorch model exported from LayerLoom.\n\n'
             "Standalone: needs only PyTorch. Shapes in comments are (batch N, ...).\n"
             f"Parameters: {report.total_params:,}.\n"
             "Weights saved by LayerLoom (safetensors) load with\n"

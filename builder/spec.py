@@ -53,7 +53,7 @@ class Position(_Strict):
 
 class Graph(_Strict):
     version: int = FORMAT_VERSION
-    name: str = "untitled"
+    name: str = Field(default="untitled", max_length=200)
     nodes: list[Node] = Field(default_factory=list, max_length=MAX_NODES)
     edges: list[Edge] = Field(default_factory=list, max_length=MAX_EDGES)
     layout: dict[str, Position] = Field(default_factory=dict)

@@ -61,3 +61,10 @@ def test_exporting_an_invalid_graph_lists_its_problems():
         to_python_code({"nodes": [{"id": "x", "type": "Input", "params": {"shape": [2]}},
                                   {"id": "b", "type": "Linear", "params": {"bias": 3}}],
                         "edges": [{"source": "x", "target": "b"}]})
+
+
+def test_graph_name_cannot_inject_code():
+    hostile = dict(VAE, name='x"""\nraise SystemExit("injected")\n"""\\')
+    model = compile_graph(hostile)
+    assert "injected" in type(model).__doc__ and "raise" in to_python_code(hostile)
+    compile(to_python_code(hostile), "exported.py", "exec")  # still valid Python
