@@ -8,7 +8,10 @@ from torch import nn
 from tests.trainer_fakes import Recorder, ScriptedControl, blobs_bundle
 from trainers.config import ConfigError, apply_overrides, default_config, make_config
 from trainers.devices import DeviceError, available_devices, resolve_device
-from trainers.loop import Trainer, default_callbacks
+from builder.templates import load_template
+from trainers.checkpoints import save_weights
+from trainers.config import RunSpec
+from trainers.loop import Trainer, TrainingError, default_callbacks, train_run
 from trainers.metrics import EPOCH_KEYS, STEP_KEYS, MetricsHistory
 from trainers.optim import lr_factor
 
@@ -159,3 +162,32 @@ def test_devices_list_the_cpu_and_refuse_what_is_not_there():
         resolve_device("cuda:7")
     with pytest.raises(DeviceError, match="amp 'fp16' is not offered on cpu"):
         resolve_device("cpu", amp="fp16")
+
+
+def spec_for(template, dataset, **settings):
+    config = default_config("classification", **settings)
+    return RunSpec(graph=load_template(template).to_dict(), dataset=dataset, config=config)
+
+
+def test_train_run_augments_image_batches_and_refuses_augmenting_other_data():
+    emit = Recorder()
+    result = train_run(spec_for("mlp_digits", "digits", epochs=1, augment=True), None, emit)
+    assert result["status"] == "finished" and emit.of("epoch")
+    with pytest.raises(TrainingError, match="augment: 'moons' is not an image dataset"):
+        train_run(spec_for("mlp_playground", "moons", augment=True), None, emit)
+
+
+def test_train_run_starts_from_a_given_state_fork(tmp_path):
+    emit = Recorder()
+    train_run(spec_for("mlp_digits", "digits", epochs=3), None, emit)
+    trained = emit.of("weights")[-1]["state"]
+    save_weights(trained, tmp_path / "start.safetensors")
+    fork = spec_for("mlp_digits", "digits", epochs=1, lr=1e-9).model_copy(
+        update={"init_state": str(tmp_path / "start.safetensors")})
+    forked = Recorder()
+    train_run(fork, None, forked)
+    start = forked.of("epoch")[0]["train_loss"]
+    assert start < emit.of("epoch")[0]["train_loss"] / 2  # begins where the first run ended
+    with pytest.raises(TrainingError, match="cannot start from .*missing.safetensors"):
+        train_run(fork.model_copy(update={"init_state": str(tmp_path / "missing.safetensors")}),
+                  None, forked)

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from trainers.checkpoints import save_run
+from trainers.metrics import MetricsHistory
 
 Emit = Callable[[dict], None]
 WEIGHTS_INTERVAL_S = 2.0  # the page's model snapshot is at most this old while a run goes on
@@ -150,12 +151,14 @@ class SampleImages(Callback):
 
 
 class Checkpointer(Callback):
-    """Writes the run folder (weights, graph, settings, metrics CSV) after every epoch."""
+    """Writes the run folder (weights, graph, settings, metrics CSV) after every epoch, so a
+    crash loses at most one epoch, and once more at the end (early stopping's best weights)."""
 
-    def __init__(self, save_dir: str | Path, graph: dict, metrics=None):
-        self.save_dir, self.graph, self.metrics = Path(save_dir), graph, metrics
+    def __init__(self, save_dir: str | Path, graph: dict):
+        self.save_dir, self.graph, self.history = Path(save_dir), graph, MetricsHistory()
 
     def on_epoch_end(self, trainer, record):
+        self.history.apply({"kind": "epoch", **record})
         self._save(trainer)
 
     def on_train_end(self, trainer, result):
@@ -163,4 +166,4 @@ class Checkpointer(Callback):
 
     def _save(self, trainer):
         save_run(self.save_dir, graph=self.graph, state=trainer.good_state, config=trainer.config,
-                 metrics_csv=self.metrics.to_csv() if self.metrics is not None else None)
+                 metrics_csv=self.history.to_csv())

@@ -15,12 +15,12 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
-from builder import compile_graph, load_graph
+from builder import GraphError, compile_graph, load_graph, validate
 from trainers.callbacks import (Callback, Checkpointer, EarlyStopping, GradNormRecorder,
                                 MetricsStream, SampleImages, WeightsSnapshot)
 from trainers.checkpoints import CheckpointError, load_weights
 from trainers.config import ConfigError, RunSpec, TrainConfig, apply_overrides
-from trainers.datasets import load_dataset
+from trainers.datasets import augment_batch, check_graph_fits, default_augment, load_dataset
 from trainers.devices import resolve_device
 from trainers.health import HealthMonitor, make_alert
 from trainers.optim import Updater, lr_factor
@@ -36,8 +36,10 @@ class TrainingError(RuntimeError):
 
 class Trainer:
     def __init__(self, model: nn.Module, bundle, config: TrainConfig, callbacks: Sequence = (),
-                 task: Task | None = None):
+                 task: Task | None = None, augment=None):
+        """`augment`: trainers.datasets AugmentOptions applied to each training batch, or None."""
         self.config = config
+        self.augment = augment
         self.device = resolve_device(config.device, config.amp, config.compile)
         self.task = task or make_task(config)
         self.model = model.to(self.device)
@@ -64,6 +66,7 @@ class Trainer:
         """Train until the epochs are done or something stops the run; returns the result dict."""
         torch.manual_seed(self.config.seed)
         self.shuffler = torch.Generator().manual_seed(self.config.seed)
+        self.augment_rng = torch.Generator(self.device).manual_seed(self.config.seed)
         self._apply_lr()
         self._call("on_train_start")
         try:
@@ -88,6 +91,8 @@ class Trainer:
             if control is not None and not self._obey(control) or self.stopping:
                 return False
             x, y = x_all[batch], y_all[batch]
+            if self.augment is not None:
+                x = augment_batch(x, self.augment, self.augment_rng)
             self._follow_schedule()
             self._point_sums += self.task.train_step(self.forward_model, x, y, self.updaters,
                                                      self.autocast)
@@ -247,15 +252,17 @@ class Trainer:
                 "metric": self.task.metric_name, "test_loss": test_loss, "test_metric": test_metric}
 
 
-def default_callbacks(emit: Callable[[dict], None], *, save_dir=None, graph: dict | None = None,
-                      metrics=None) -> list[Callback]:
-    """The standard set, in the order that keeps "done" the last event (see trainers.callbacks)."""
-    checkpointing = [Checkpointer(save_dir, graph or {}, metrics)] if save_dir else []
+def default_callbacks(emit: Callable[[dict], None], *, save_dir=None,
+                      graph: dict | None = None) -> list[Callback]:
+    """The standard set, in the order that keeps "done" the last event (see trainers.callbacks).
+    With `save_dir`, the run folder (weights, graph, settings, metrics) is refreshed every epoch."""
+    checkpointing = [Checkpointer(save_dir, graph or {})] if save_dir else []
     return [GradNormRecorder(), EarlyStopping(), HealthMonitor(), *checkpointing,
             WeightsSnapshot(emit), SampleImages(emit), MetricsStream(emit)]
 
 
-def train_run(spec: RunSpec | dict, control, emit: Callable[[dict], None]) -> dict:
+def train_run(spec: RunSpec | dict, control, emit: Callable[[dict], None], *,
+              save_dir=None) -> dict:
     """The worker entry point (thread or process): build everything from the plain spec, train,
     and report through `emit`. Raises TrainingError (or the dataset's error) with a plain message
     when the run cannot start; returns the same result dict the final "done" event carries."""
@@ -264,18 +271,26 @@ def train_run(spec: RunSpec | dict, control, emit: Callable[[dict], None]) -> di
     torch.manual_seed(config.seed)  # the weights' initial values come from here
     bundle = load_dataset(spec.dataset, seed=config.seed, **spec.dataset_options)
     model, task = build_model(spec.graph, bundle, config)
+    augment = default_augment(bundle.info) if config.augment else None
+    if config.augment and augment is None:
+        raise TrainingError(f"augment: '{spec.dataset}' is not an image dataset; turn augment off")
     if spec.init_state:
         try:
             load_weights(spec.init_state, model)
         except (CheckpointError, OSError) as err:
             raise TrainingError(f"cannot start from {spec.init_state}: {err}") from None
-    trainer = Trainer(model, bundle, config, default_callbacks(emit), task=task)
+    callbacks = default_callbacks(emit, save_dir=save_dir, graph=spec.graph)
+    trainer = Trainer(model, bundle, config, callbacks, task=task, augment=augment)
     return trainer.fit(control)
 
 
 def build_model(graph: dict, bundle, config: TrainConfig) -> tuple[nn.Module, Task]:
-    """Compile the graph for the task; GraphError (naming nodes and fields) when it cannot be."""
+    """Compile the graph for the task; GraphError (naming nodes and fields) when it is invalid
+    or does not fit the dataset."""
     graph = load_graph(graph)
+    misfits = check_graph_fits(validate(graph), bundle.info, config.task)
+    if misfits:
+        raise GraphError(misfits)
     if config.task == "gan":
         return build_gan(graph, tuple(bundle.x_train.shape[1:]), config.seed)
     return compile_graph(graph), make_task(config)
