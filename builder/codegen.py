@@ -15,6 +15,7 @@ from builder.spec import Graph, GraphError, load_graph
 HELPERS = {name: cls for name, cls in vars(ops).items()
            if inspect.isclass(cls) and issubclass(cls, nn.Module) and cls.__module__ == ops.__name__}
 _COMMENT_COLUMN = 44
+_MAX_LINE = 99
 
 
 def to_python_code(graph: "Graph | dict | str", class_name: str | None = None) -> str:
@@ -43,7 +44,7 @@ def model_class_name(graph: Graph) -> str:
 def class_source(graph: Graph, report: Report, name: str, base: str) -> str:
     """`class <name>(<base>)` with one submodule per node and a forward with shape comments."""
     names = attr_names([n.id for n in graph.nodes])
-    init = [f"        self.{names[i]} = {_constructor(report.nodes[i])}" for i in report.order]
+    init = [_init_line(names[i], report.nodes[i]) for i in report.order]
     body = [_forward_line(report.nodes[i], names, i) for i in report.order]
     args = ", ".join(["self"] + [names[i] for i in report.input_ids])
     outputs = ", ".join(names[i] for i in report.output_ids)
@@ -53,7 +54,16 @@ def class_source(graph: Graph, report: Report, name: str, base: str) -> str:
             + f"\n        return {outputs}\n")
 
 
-def _constructor(info: NodeInfo) -> str:
+def _init_line(name: str, info: NodeInfo) -> str:
+    constructor, kwargs = _constructor(info)
+    line = f"        self.{name} = {constructor}({kwargs})"
+    if len(line) <= _MAX_LINE:
+        return line
+    return f"        self.{name} = {constructor}(\n            {kwargs})"
+
+
+def _constructor(info: NodeInfo) -> tuple[str, str]:
+    """The constructor expression and its keyword arguments as source text."""
     spec = CATALOG[info.type]
     defaults = _torch_defaults(spec.constructor_code)
     kwargs = {p.name: info.resolved_params[p.name] for p in spec.params if p.ctor}
@@ -61,7 +71,7 @@ def _constructor(info: NodeInfo) -> str:
     # Only what differs from the torch default is written, so the file reads like hand code.
     shown = [f"{key}={value!r}" for key, value in kwargs.items()
              if key not in defaults or (defaults[key], type(defaults[key])) != (value, type(value))]
-    return f"{spec.constructor_code}({', '.join(shown)})"
+    return spec.constructor_code, ", ".join(shown)
 
 
 @functools.cache
