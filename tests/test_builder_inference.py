@@ -150,11 +150,14 @@ def test_linear_fed_an_image_suggests_flatten_and_the_fix_works():
     assert len(validate(graph).problems) == 1  # the original graph is untouched
 
 
-def test_conv2d_fed_a_flat_vector_names_the_expected_rank():
+def test_conv2d_fed_a_flat_vector_suggests_unflatten_when_it_reads_as_an_image():
     problem = only_problem(chain(("c", "Conv2d", {}), shape=(784,)))
-    assert problem.node == "c"
-    assert problem.message.startswith("Conv2d 'c' expects (channels, height, width), "
-                                      "received (784,)")
+    assert problem.node == "c" and problem.field == "inputs"
+    assert problem.message == ("Conv2d 'c' expects (channels, height, width), received (784,): "
+                               "insert Unflatten to (1, 28, 28) before it?")
+    assert validate(apply_fix(chain(("c", "Conv2d", {}), shape=(784,)), problem.fix)).valid
+    problem = only_problem(chain(("c", "Conv2d", {}), shape=(10,)))
+    assert problem.fix is None and problem.message.endswith("received (10,)")
 
 
 def test_mismatched_add_shapes_are_reported_on_the_add():

@@ -1,6 +1,28 @@
 """Shape arithmetic shared by several layer declarations (torch's formulas, per sample)."""
-from builder.catalog.registry import NodeCall
+from math import isqrt
+
+from builder.catalog.registry import NodeCall, fmt
 from builder.params import ParamSpec
+from builder.report import Fix
+
+SPATIAL = {1: "(channels, length)", 2: "(channels, height, width)"}
+
+
+def require_spatial(call: NodeCall, dims: int) -> None:
+    """A channels-first input with `dims` spatial axes. A flat vector that reads as one channel
+    (a square image for 2-d, e.g. 784 -> (1, 28, 28)) gets an Unflatten fix."""
+    if len(call.shape) == dims + 1:
+        return
+    sizes = None
+    if len(call.shape) == 1:
+        size, side = call.shape[0], isqrt(call.shape[0])
+        sizes = [1, size] if dims == 1 else ([1, side, side] if side * side == size else None)
+    if sizes is None:
+        call.fail(SPATIAL[dims])
+    target = fmt(tuple(sizes))
+    fix = Fix("insert_before", call.id, f"Insert Unflatten to {target} before {call.id}",
+              layer_type="Unflatten", params={"dim": 1, "unflattened_size": sizes})
+    call.fail(SPATIAL[dims], f"insert Unflatten to {target} before it?", fix=fix)
 
 
 def per_dim(call: NodeCall, name: str, dims: int) -> tuple[int, ...]:

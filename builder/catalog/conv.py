@@ -2,12 +2,10 @@
 from math import prod
 
 from builder.catalog.common import (bias_param, dilation_param, inferred_param, kernel_param,
-                                    padding_param, per_dim, size_param, sliding_out, stride_param)
+                                    padding_param, per_dim, require_spatial, size_param,
+                                    sliding_out, stride_param)
 from builder.catalog.registry import LayerSpec, NodeCall, register
 from builder.params import ParamSpec
-
-_EXPECTED = {1: "(channels, length)", 2: "(channels, height, width)"}
-
 
 def _check_groups(call: NodeCall):
     groups = call.params["groups"]
@@ -19,9 +17,7 @@ def _check_groups(call: NodeCall):
 
 def _conv_shape(dims: int):
     def rule(call: NodeCall):
-        if len(call.shape) != dims + 1:
-            hint = "add Reshape or Unflatten before it?" if len(call.shape) < dims + 1 else ""
-            call.fail(_EXPECTED[dims], hint)
+        require_spatial(call, dims)
         call.infer("in_channels", call.shape[0])
         _check_groups(call)
         return (call.params["out_channels"],) + sliding_out(call, call.shape[1:], dims)
@@ -29,8 +25,7 @@ def _conv_shape(dims: int):
 
 
 def _transpose_shape(call: NodeCall):
-    if len(call.shape) != 3:
-        call.fail(_EXPECTED[2])
+    require_spatial(call, 2)
     call.infer("in_channels", call.shape[0])
     _check_groups(call)
     kernel, stride, pad, extra, dil = (per_dim(call, name, 2) for name in (

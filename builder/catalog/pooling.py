@@ -1,18 +1,14 @@
 """Pooling: max and average windows, adaptive average, and MeanPool over one dimension."""
 from math import prod
 
-from builder.catalog.common import (batch_dim, kernel_param, padding_param, per_dim, sliding_out,
-                                    stride_param)
+from builder.catalog.common import (batch_dim, kernel_param, padding_param, per_dim,
+                                    require_spatial, sliding_out, stride_param)
 from builder.catalog.registry import LayerSpec, NodeCall, register
 from builder.params import ParamSpec
 
-_EXPECTED = {1: "(channels, length)", 2: "(channels, height, width)"}
-
-
 def _pool_shape(dims: int):
     def rule(call: NodeCall):
-        if len(call.shape) != dims + 1:
-            call.fail(_EXPECTED[dims])
+        require_spatial(call, dims)
         kernel, pad = per_dim(call, "kernel_size", dims), per_dim(call, "padding", dims)
         if any(p > k // 2 for k, p in zip(kernel, pad)):
             call.error("padding must be at most half of kernel_size (torch rule)", "padding")
@@ -43,8 +39,7 @@ register(LayerSpec(
 
 
 def _adaptive_shape(call: NodeCall):
-    if len(call.shape) != 3:
-        call.fail(_EXPECTED[2])
+    require_spatial(call, 2)
     return call.shape[:1] + per_dim(call, "output_size", 2)
 
 
