@@ -252,6 +252,13 @@ class Trainer:
                 "metric": self.task.metric_name, "test_loss": test_loss, "test_metric": test_metric}
 
 
+def warm_up() -> None:
+    """Pay torch's one-off lazy import now: the first optimizer a process builds imports
+    torch._dynamo (2-5 s measured on a busy 2-core box). Call it when a server or worker starts,
+    so the first run's first point comes in well under a second."""
+    torch.optim.Adam([nn.Parameter(torch.zeros(1))])
+
+
 def default_callbacks(emit: Callable[[dict], None], *, save_dir=None,
                       graph: dict | None = None) -> list[Callback]:
     """The standard set, in the order that keeps "done" the last event (see trainers.callbacks).
