@@ -3,7 +3,8 @@
 The class is the one to_python_code() exports (same source, base class GraphModule instead of
 nn.Module), executed here: the exported file and the compiled module cannot drift apart.
 """
-import itertools
+import functools
+import hashlib
 import linecache
 
 import torch
@@ -14,9 +15,6 @@ from builder.codegen import HELPERS, checked_report, class_source, model_class_n
 from builder.naming import attr_names
 from builder.report import Problem, Report
 from builder.spec import Graph, GraphError, load_graph
-
-_compiled_count = itertools.count()
-
 
 class GraphModule(nn.Module):
     """Base of every compiled graph. The generated subclass adds __init__ and forward."""
@@ -61,15 +59,22 @@ def compile_graph(graph: "Graph | dict | str", *, max_params: int | None = None)
         raise GraphError([Problem(None, "params", f"the model has {report.total_params:,} "
                                                   f"parameters; the limit here is {max_params:,}")])
     name = model_class_name(graph)
-    source = class_source(graph, report, name, base="GraphModule")
-    filename = f"<layerloom:{graph.name}:{next(_compiled_count)}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # tracebacks show it
-    namespace = {"torch": torch, "nn": nn, "GraphModule": GraphModule, **HELPERS}
-    exec(compile(source, filename, "exec"), namespace)
-    model = namespace[name]()
+    model = _generated_class(class_source(graph, report, name, base="GraphModule"), name)()
     model.graph, model.report = graph, report
     model._attr_names = attr_names([n.id for n in graph.nodes])
     return model
+
+
+@functools.lru_cache(maxsize=256)
+def _generated_class(source: str, name: str) -> type:
+    """Execute the generated class source once per distinct source (recompiling the same graph,
+    e.g. for every snapshot, reuses it; the cache bounds what a busy server keeps)."""
+    filename = f"<layerloom:{hashlib.sha1(source.encode()).hexdigest()[:12]}>"
+    # Registered so tracebacks and debuggers show the generated forward line by line.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"torch": torch, "nn": nn, "GraphModule": GraphModule, **HELPERS}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace[name]
 
 
 def _rebuild(graph: dict, state: dict, training: bool) -> GraphModule:
