@@ -24,17 +24,19 @@ def validate(graph: "Graph | dict | str") -> Report:
     wiring = wire(graph)
     report = Report(problems=list(wiring.problems), order=wiring.order,
                     input_ids=wiring.input_ids, output_ids=wiring.output_ids)
-    for node_id in wiring.order:
-        node = wiring.nodes[node_id]
+    checked = {}  # node id -> params, for nodes whose params are all fine
+    for node in wiring.nodes.values():  # every node, even one stuck on a cycle
         spec = CATALOG.get(node.type)
-        if spec is None:
-            continue
-        params, problems = resolve_params(spec, node)
-        report.problems += problems
-        ready = node_id not in wiring.broken and all(s in report.nodes for s in wiring.sources[node_id])
-        if problems or not ready:
+        if spec is not None:
+            params, problems = resolve_params(spec, node)
+            report.problems += problems
+            if not problems:
+                checked[node.id] = params
+    for node_id in wiring.order:
+        sources_known = all(s in report.nodes for s in wiring.sources.get(node_id, ()))
+        if node_id not in checked or node_id in wiring.broken or not sources_known:
             continue  # the cause is reported on this node or upstream; do not cascade
-        outcome = _infer(node, spec, params, wiring, report)
+        outcome = _infer(wiring.nodes[node_id], checked[node_id], wiring, report)
         if isinstance(outcome, Problem):
             report.problems.append(outcome)
         else:
@@ -71,8 +73,8 @@ def _unknown_param(label: str, node_id: str, name: str, known: list[str]) -> Pro
     return Problem(node_id, name, f"{label} has no parameter '{name}' (it takes: {allowed})", fix)
 
 
-def _infer(node: Node, spec: LayerSpec, params: dict, wiring: Wiring,
-           report: Report) -> "NodeInfo | Problem":
+def _infer(node: Node, params: dict, wiring: Wiring, report: Report) -> "NodeInfo | Problem":
+    spec = CATALOG[node.type]
     sources = wiring.sources[node.id]
     if not spec.variadic and sources:
         # An empty optional port takes the previous port's input (self-attention).

@@ -239,3 +239,10 @@ def test_garbage_never_raises():
     for garbage in (None, 3, "not json", "{", [], {"nodes": "x"}, {"nodes": [{"id": 1}]}):
         report = validate(garbage)
         assert not report.valid and all(p.message for p in report.problems)
+
+
+def test_params_are_checked_even_on_nodes_stuck_in_a_cycle():
+    graph = chain(("a", "Linear", {"out_features": 0}), ("b", "ReLU", {}), shape=(4,))
+    graph["edges"].append({"source": "b", "target": "a", "port": 0})
+    fields = {(p.node, p.field) for p in validate(graph).problems}
+    assert ("a", "out_features") in fields and ("a", "inputs") in fields
