@@ -6,8 +6,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from trainers.config import ConfigError
-from trainers.jobs import JobManager, JobRefused
+from builder.templates import load_template
+from trainers.config import ConfigError, RunSpec, TrainConfig
+from trainers.jobs import JobManager, JobRefused, check_spec
 from trainers.limits import Limits, LimitsError
 from tests.test_workers import fake_train, spec, wait_until
 
@@ -104,21 +105,6 @@ def test_end_owner_stops_and_forgets_only_that_owners_jobs(make_manager):
     wait_until(lambda: set(threading.enumerate()) <= threads_before)
 
 
-def test_the_reaper_ends_jobs_of_owners_that_are_gone():
-    alive = {"tab-1"}
-    manager = JobManager(Limits(max_jobs=2), run_fn=fake_train, worker="thread",
-                         owner_alive=alive.__contains__, reap_interval_s=0.05)
-    try:
-        job = manager.submit(spec(steps=100_000), owner="tab-1")
-        wait_until(lambda: job.progress().step >= 1)
-        alive.clear()
-        assert job.wait(2) and job.status == "stopped"
-        assert manager.jobs_for("tab-1") == []
-    finally:
-        assert manager.shutdown()
-    assert not any(t.name == "layerloom-reaper" for t in threading.enumerate())
-
-
 def test_a_worker_exception_fails_the_job_with_its_message(make_manager):
     manager = make_manager()
     job = manager.submit(spec(steps=10, fail_at=2, fail="raise"), owner="alice")
@@ -213,3 +199,25 @@ def test_limits_read_from_the_environment_with_clear_errors():
 def test_upload_limit_names_the_size():
     assert Limits(max_upload_mb=1).check_upload(1024**2) is None
     assert "2.0 MB; uploads are limited to 1 MB" in Limits(max_upload_mb=1).check_upload(2 * 1024**2)
+
+
+def test_submit_refuses_a_huge_linear_layer_before_anything_is_allocated(make_manager):
+    graph = {"name": "huge", "nodes": [
+        {"id": "x", "type": "Input", "params": {"shape": [10**6]}},
+        {"id": "fc", "type": "Linear", "params": {"out_features": 10**6}}],
+        "edges": [{"source": "x", "target": "fc"}]}
+    manager = make_manager()
+    with pytest.raises(JobRefused, match="1,000,001,000,000 parameters"):
+        manager.submit(RunSpec(graph=graph, dataset="moons"), owner="alice")
+    assert manager.jobs_for("alice") == []
+
+
+def test_submit_refuses_too_many_sample_epochs_from_the_dataset_options(make_manager):
+    graph = load_template("mlp_playground").to_dict()
+    manager = make_manager(max_sample_epochs=100_000)
+    big = RunSpec(graph=graph, dataset="moons", dataset_options={"n_samples": 5000},
+                  config=TrainConfig(epochs=50))
+    with pytest.raises(JobRefused, match="250,000 sample-epochs"):
+        manager.submit(big, owner="alice")
+    default_size = RunSpec(graph=graph, dataset="moons", config=TrainConfig(epochs=2))
+    assert check_spec(manager.limits, default_size) == []

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from trainers.config import RunSpec, TrainConfig
+from trainers.control import RunControl
 from trainers.jobs import JobManager
 from trainers.limits import Limits
 
@@ -140,3 +141,34 @@ def wait_until(condition, timeout: float = 30.0):
     while not condition():
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.01)
+
+
+def test_a_real_run_of_the_digits_template_in_a_process_gives_a_working_model():
+    from builder.templates import load_template
+    from trainers.datasets import load_dataset
+
+    manager = JobManager(Limits(max_jobs=1), worker="process")  # the real trainers.loop:train_run
+    try:
+        graph = load_template("mlp_digits").to_dict()
+        job = manager.submit(RunSpec(graph=graph, dataset="digits", config=TrainConfig(epochs=3)),
+                             owner="alice")
+        assert job.wait(120) and job.status == "finished", job.error
+        assert job.result["test_metric"] > 0.5 and job.progress().fraction == 1.0
+        model = job.model_snapshot()
+        assert not model.training
+        test = load_dataset("digits", seed=0)
+        accuracy = (model(test.x_test).argmax(1) == test.y_test).float().mean().item()
+        assert abs(accuracy - job.result["test_metric"]) < 1e-6
+    finally:
+        assert manager.shutdown()
+
+
+def test_a_worker_whose_server_is_gone_stops_by_itself():
+    ctx = multiprocessing.get_context("spawn")
+    gone = ctx.Process(target=os.getpid)
+    gone.start()
+    gone.join()
+    control = RunControl.for_process(ctx)
+    assert not control.should_stop()
+    control._owner_pid = gone.pid  # as the worker sees it once the server has died
+    assert control.should_stop() and control.checkpoint_pause() is None

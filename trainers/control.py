@@ -26,11 +26,11 @@ class _Cell:
 class RunControl:
     """Both sides of the control channel; pass the same object (or its pickled copy) to the worker."""
 
-    def __init__(self, cells: dict, changes, parent_pid: int | None = None):
+    def __init__(self, cells: dict, changes, owner_pid: int | None = None):
         self._cells = cells
         self._changes = changes
         self._taken = 0
-        self._parent_pid = parent_pid
+        self._owner_pid = owner_pid
 
     @classmethod
     def for_thread(cls) -> RunControl:
@@ -38,9 +38,9 @@ class RunControl:
 
     @classmethod
     def for_process(cls, ctx) -> RunControl:
-        """Cells in shared memory; the worker also stops by itself when its parent is gone."""
+        """Cells in shared memory; the worker also stops by itself when the server is gone."""
         cells = {name: ctx.RawValue("i", 0) for name in ("stop", "pause", "sent")}
-        return cls(cells, ctx.SimpleQueue(), parent_pid=os.getpid())
+        return cls(cells, ctx.SimpleQueue(), owner_pid=os.getpid())
 
     # --- the owner's side -------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -79,5 +79,15 @@ class RunControl:
         return merged
 
     def orphaned(self) -> bool:
-        """A process worker whose server died stops instead of training on for nobody."""
-        return self._parent_pid is not None and os.getppid() != self._parent_pid
+        """A process worker whose server died stops instead of training on for nobody.
+
+        (Not getppid(): a fork server's children have the fork server as their parent.)"""
+        if self._owner_pid is None:
+            return False
+        try:
+            os.kill(self._owner_pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # exists, under another user (the pid was reused)
+            return True
+        return False

@@ -92,6 +92,10 @@ class Job:
     def metrics(self) -> MetricsSnapshot:
         return self._history.snapshot()
 
+    def metrics_csv(self) -> str:
+        """One row per epoch: losses, the task's metric, lr and each layer's gradient norm."""
+        return self._history.to_csv()
+
     def alerts(self) -> list[dict]:
         with self._lock:
             return list(self._alerts)
@@ -144,14 +148,15 @@ class Job:
     # --- the manager's and the worker's side ------------------------------------------------
     def _start(self, worker) -> None:
         with self._lock:
-            self._status, self._started_at = "running", time.monotonic()
-            try:
-                self._handle = worker.start(self.id, self.spec, self._on_event, self._on_exit)
-            except Exception as exc:  # noqa: BLE001 - e.g. the pool was closed by a shutdown
-                self._handle = None
-                start_error = f"The run could not start: {exc}"
+            if self._stop_requested:  # stopped between leaving the queue and getting here
+                start_error = None
             else:
-                return
+                self._status, self._started_at = "running", time.monotonic()
+                try:
+                    self._handle = worker.start(self.id, self.spec, self._on_event, self._on_exit)
+                    return
+                except Exception as exc:  # noqa: BLE001 - e.g. the server began shutting down
+                    start_error = f"The run could not start: {exc}"
         self._on_exit(start_error)
 
     def _on_event(self, event: dict) -> None:
@@ -184,14 +189,16 @@ class Job:
             if self.ended:
                 return
             self._status, self._error = status, error
+            self._handle = None  # let the worker's thread or process objects go
             self._ended.set()
         self._manager._job_ended(self)
 
     def _end_within(self, timeout: float) -> bool:
-        """Wait for the end; kill a process worker that outstays `timeout`."""
-        if self.wait(timeout):
-            return True
+        """Wait for the end, killing a process worker that outstays `timeout`; True once the
+        job has ended and its worker thread (or pump thread) is gone too."""
         handle = self._handle
-        if handle is not None and handle.hard_stop():
-            return handle.join(5.0) and self.wait(1.0)
-        return False
+        if handle is None:  # queued, or already over
+            return self.wait(timeout)
+        if not self.wait(timeout) and not handle.hard_stop():
+            return False  # a thread that ignores stop cannot be killed
+        return handle.join(5.0) and self.wait(0)

@@ -12,13 +12,15 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
+from functools import partial
 
 from trainers.config import RunSpec
 from trainers.job import Job, Progress
 from trainers.limits import Limits
-from trainers.workers import ProcessPool, RunFn, ThreadWorker, choose_worker, device_of
+from trainers.process_worker import ProcessWorker
+from trainers.workers import RunFn, ThreadWorker, choose_worker, device_of
 
-__all__ = ["JobManager", "JobRefused", "Job", "Progress", "RunSpec"]
+__all__ = ["JobManager", "JobRefused", "Job", "Progress", "RunSpec", "check_spec"]
 
 DEFAULT_RUN_FN = "trainers.loop:train_run"
 
@@ -35,37 +37,31 @@ class JobManager:
     """Runs at most `limits.max_jobs` jobs at once; the rest wait in FIFO order.
 
     run_fn: the worker protocol function (a callable for thread workers, or "module:function").
-    worker: "thread", "process" or "auto" (default: limits.worker); process workers come from a
-        pool warmed here, at start-up.
-    preflight: `spec -> list[str]` of reasons to refuse a run before anything is allocated.
-    owner_alive: `owner -> bool`; when given, a reaper ends the jobs of owners that are gone
-        (closed browser tabs) every `reap_interval_s`.
+    worker: "thread", "process" or "auto" (default: limits.worker); process workers are warmed
+        up here, at start-up.
+    preflight: `spec -> list[str]`, reasons to refuse a run before anything is allocated
+        (default: `check_spec` against the limits).
     """
 
     def __init__(self, limits: Limits | None = None, run_fn: RunFn = DEFAULT_RUN_FN, *,
-                 worker: str | None = None, preflight: Callable | None = None,
-                 owner_alive: Callable[[str], bool] | None = None, reap_interval_s: float = 5.0):
+                 worker: str | None = None, preflight: Callable[[RunSpec], list[str]] | None = None):
         self.limits = limits or Limits.from_env()
         self._kind = worker or self.limits.worker
-        self._run_fn, self._preflight = run_fn, preflight
+        self._run_fn = run_fn
+        self._preflight = preflight or partial(check_spec, self.limits)
         self._lock = threading.Lock()
         self._queue: deque[Job] = deque()
         self._running: set[Job] = set()
         self._by_owner: dict[str, list[Job]] = defaultdict(list)
         self._ids = itertools.count(1)
-        self._workers: dict[str, ThreadWorker | ProcessPool] = {}
+        self._workers: dict[str, ThreadWorker | ProcessWorker] = {}
         self._closed = threading.Event()
         if self._kind in ("process", "auto"):
-            self._worker("process")  # warm the pool now, not when the first student clicks
-        self._reaper = None
-        if owner_alive is not None:
-            self._reaper = threading.Thread(target=self._reap, args=(owner_alive, reap_interval_s),
-                                            name="layerloom-reaper", daemon=True)
-            self._reaper.start()
+            self._worker("process")  # warm it up now, not when the first student clicks
 
     # --- submitting and queueing ------------------------------------------------------------
     def submit(self, spec: RunSpec, owner: str) -> Job:
-        reasons = list(self._preflight(spec)) if self._preflight else []
+        reasons = list(self._preflight(spec))
         with self._lock:
             if self._closed.is_set():
                 raise JobRefused(["The server is shutting down; no new runs are accepted."])
@@ -131,20 +127,20 @@ class JobManager:
     def _kind_for(self, spec: RunSpec) -> str:
         return choose_worker(device_of(spec)) if self._kind == "auto" else self._kind
 
-    def _worker(self, kind: str) -> ThreadWorker | ProcessPool:
+    def _worker(self, kind: str) -> ThreadWorker | ProcessWorker:
         with self._lock:
             if kind not in self._workers:
                 limits = self.limits
                 self._workers[kind] = (
                     ThreadWorker(self._run_fn, limits.threads_per_job) if kind == "thread" else
-                    ProcessPool(self._run_fn, limits.max_jobs, limits.threads_per_job,
-                                limits.run_memory_mb, limits.stop_grace_s))
+                    ProcessWorker(self._run_fn, limits.threads_per_job, limits.run_memory_mb,
+                                  limits.stop_grace_s))
             return self._workers[kind]
 
     def wait_warm(self, timeout: float = 30.0) -> bool:
-        """Block until the process pool (if any) is warm; for tests and benchmarks."""
-        pool = self._workers.get("process")
-        return pool.wait_warm(timeout) if pool else True
+        """Block until process workers (if used) start warm; for tests and benchmarks."""
+        worker = self._workers.get("process")
+        return worker.wait_warm(timeout) if worker else True
 
     # --- ending jobs --------------------------------------------------------------------------
     def end_owner(self, owner: str) -> bool:
@@ -158,14 +154,12 @@ class JobManager:
         return self._end_all(jobs)
 
     def shutdown(self) -> bool:
-        """End every job, the reaper and the process pool; nothing of ours keeps running."""
+        """End every job and refuse new runs; nothing of ours keeps running."""
         self._closed.set()
         with self._lock:
             jobs = [job for owned in self._by_owner.values() for job in owned]
             self._by_owner.clear()
         ended = self._end_all(jobs)
-        if self._reaper is not None:
-            self._reaper.join()
         for worker in list(self._workers.values()):
             worker.close()
         return ended
@@ -176,10 +170,23 @@ class JobManager:
         deadline = time.monotonic() + self.limits.stop_grace_s + 2.0
         return all(job._end_within(max(0.0, deadline - time.monotonic())) for job in jobs)
 
-    def _reap(self, owner_alive: Callable[[str], bool], interval_s: float) -> None:
-        while not self._closed.wait(interval_s):
-            with self._lock:
-                owners = [owner for owner, jobs in self._by_owner.items() if jobs]
-            for owner in owners:
-                if not owner_alive(owner):
-                    self.end_owner(owner)
+
+def check_spec(limits: Limits, spec: RunSpec) -> list[str]:
+    """The limits' verdict on a run, from shape inference alone: nothing is allocated.
+
+    Graph mistakes are not refused here: the run reports them, naming the nodes.
+    """
+    from builder import validate
+    report = validate(spec.graph)
+    return limits.check_run(report, dataset_size(spec), spec.config.epochs, spec.config.batch_size)
+
+
+def dataset_size(spec: RunSpec) -> int:
+    """Samples the run's dataset will have, as far as its options tell (0 when they do not)."""
+    from trainers.datasets import DatasetError, dataset_info
+    try:
+        options = dataset_info(spec.dataset).options
+    except DatasetError:
+        return 0  # an unknown name: the run itself reports it
+    default = next((option.default for option in options if option.name == "n_samples"), 0)
+    return int(spec.dataset_options.get("n_samples", default))

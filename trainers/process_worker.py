@@ -1,0 +1,180 @@
+"""Process workers: each job runs in its own process, forked from a warm fork server.
+
+Why a fork server rather than a pool of spawned processes (bench/bench_workers.py, 2-core box):
+a spawned process pays `import torch` (1.6 s) plus torch's lazy imports on the first optimizer
+(`torch._dynamo`, 1.8 s) before its first step, and a pool that re-spawns a replacement for every
+job burns those seconds of CPU next to the running jobs. The fork server imports all of that
+once, at start-up, and forks a ready process per job in about 25 ms. Every job still gets a
+fresh process that exits when it ends, so its memory goes back to the system.
+
+A process can be killed when a cooperative stop does not come within `stop_grace_s`, is capped
+in memory (RLIMIT_AS: a MemoryError inside the run rather than the server running out), sets its
+own torch thread count, and can crash (segfault, os._exit) without taking the server down: the
+pump thread that forwards its events reports the crash as the job's error.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+
+from trainers.control import RunControl
+from trainers.workers import RunFn, describe_exit, describe_failure, device_of, run_fn_reference
+
+MB = 1024 * 1024
+# What a job's process would otherwise import before its first step (the slow part).
+WARM_MODULES = ["torch", "torch.optim", "torch._dynamo", "safetensors.torch", "trainers.control"]
+
+
+def _context(run_fn: str):
+    """The fork server context with torch preloaded, or spawn where fork servers do not exist."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")  # Windows: every job starts cold
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(WARM_MODULES + [run_fn.partition(":")[0]])
+    return ctx
+
+
+class ProcessHandle:
+    def __init__(self, ctx, run_fn: str, spec, emit, on_exit, *, threads: int, memory_mb: int,
+                 stop_grace_s: float):
+        self.control = RunControl.for_process(ctx)
+        self._events, child_events = ctx.Pipe(duplex=False)
+        self._process = ctx.Process(
+            target=_child_main, name="layerloom-worker", daemon=True,
+            args=(run_fn, spec, self.control, child_events, threads, memory_mb))
+        self._process.start()
+        child_events.close()  # only the child writes: a dead child then reads as EOF, not a hang
+        self._emit, self._on_exit = emit, on_exit
+        self._grace = stop_grace_s
+        self._killed = False
+        self._pump = threading.Thread(target=self._run_pump, name="layerloom-pump", daemon=True)
+        self._pump.start()
+
+    def hard_stop(self) -> bool:
+        self._killed = True
+        self._process.kill()
+        return True
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._pump.join(timeout)
+        return not self._pump.is_alive()
+
+    def _run_pump(self) -> None:
+        """Forward the child's events until its pipe closes; then report how it ended."""
+        error, stop_seen_at = None, None
+        while True:
+            if self.control.stop_requested and not self._killed:
+                stop_seen_at = stop_seen_at or time.monotonic()
+                if time.monotonic() - stop_seen_at > self._grace:
+                    self.hard_stop()  # cooperative stop did not come in time
+            if not self._events.poll(0.1):
+                continue
+            try:
+                event = self._events.recv()
+            except (EOFError, OSError):
+                break
+            if event["kind"] == "_failed":
+                error = event["error"]
+            else:
+                self._emit(_from_wire(event))
+        self._process.join()
+        self._events.close()
+        code = self._process.exitcode
+        if error is None and code != 0 and not self._killed:
+            error = describe_exit(code)
+        self._on_exit(error)
+
+
+class ProcessWorker:
+    kind = "process"
+
+    def __init__(self, run_fn: RunFn, threads_per_job: int, memory_mb: int,
+                 stop_grace_s: float = 3.0):
+        self._run_fn = run_fn_reference(run_fn)
+        self._ctx = _context(self._run_fn)
+        self._options = {"threads": threads_per_job, "memory_mb": memory_mb,
+                         "stop_grace_s": stop_grace_s}
+        self._closed = False
+        # Start the fork server (its imports take seconds) now, not when the first job comes.
+        self._warm_up = threading.Thread(target=self._start_server, name="layerloom-warmup",
+                                         daemon=True)
+        self._warm_up.start()
+
+    def _start_server(self) -> None:
+        process = self._ctx.Process(target=_warm_child, args=(self._run_fn,), daemon=True)
+        process.start()
+        process.join()
+
+    def wait_warm(self, timeout: float) -> bool:
+        """Block until the first process has been forked warm (tests and benchmarks)."""
+        self._warm_up.join(timeout)
+        return not self._warm_up.is_alive()
+
+    def start(self, name: str, spec, emit, on_exit) -> ProcessHandle:
+        if self._closed:
+            raise RuntimeError("the server is shutting down")
+        return ProcessHandle(self._ctx, self._run_fn, spec, emit, on_exit, **self._options)
+
+    def close(self) -> None:
+        """Refuse new jobs; running ones are ended by the manager before this is called."""
+        self._closed = True
+        self._warm_up.join()
+
+
+# --- inside the worker process ----------------------------------------------------------------
+def _warm_child(run_fn: str) -> None:
+    __import__(run_fn.partition(":")[0])
+
+
+def _child_main(run_fn: str, spec, control: RunControl, events, threads: int, memory_mb: int):
+    import torch
+    from trainers.workers import resolve_run_fn
+    torch.set_num_threads(threads)
+    fn = resolve_run_fn(run_fn)
+    _cap_memory(memory_mb, spec)
+    try:
+        fn(spec, control, lambda event: events.send(_to_wire(event)))
+    except BaseException as exc:  # noqa: BLE001 - reported to the owner as the job's error
+        events.send({"kind": "_failed", "error": describe_failure(exc, memory_mb)})
+    finally:
+        events.close()
+
+
+def _cap_memory(memory_mb: int, spec) -> None:
+    """Let this process grow by at most `memory_mb` beyond its size now (MemoryError past it).
+
+    Skipped for CUDA runs: the CUDA driver maps huge virtual ranges, so an address-space cap
+    would break it; the device reports its own out-of-memory errors.
+    """
+    import torch
+    try:
+        import resource
+        with open("/proc/self/statm") as f:
+            current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError):  # not Linux: no cap rather than a wrong one
+        return
+    if not device_of(spec).startswith("cpu") and torch.cuda.is_available():
+        return
+    limit = current + memory_mb * MB
+    resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+
+def _to_wire(event: dict) -> dict:
+    """No tensor crosses the pipe as a tensor: torch pickles tensors as shared-memory handles
+    that die with this process. Weights go as safetensors bytes, other tensors as numpy."""
+    import torch
+    if event.get("kind") == "weights":
+        from safetensors.torch import save
+        state = {k: v.detach().cpu().contiguous() for k, v in event["state"].items()}
+        return {**event, "state": save(state)}
+    return {k: v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v
+            for k, v in event.items()}
+
+
+def _from_wire(event: dict) -> dict:
+    if event.get("kind") == "weights" and isinstance(event["state"], bytes):
+        from safetensors.torch import load
+        return {**event, "state": load(event["state"])}
+    return event
