@@ -1,5 +1,7 @@
 """Shape inference against real torch: every catalog type, its inferred shape and parameter
 count equal a real forward pass and a real parameter count."""
+import json
+
 import pytest
 import torch
 
@@ -246,3 +248,18 @@ def test_params_are_checked_even_on_nodes_stuck_in_a_cycle():
     graph["edges"].append({"source": "b", "target": "a", "port": 0})
     fields = {(p.node, p.field) for p in validate(graph).problems}
     assert ("a", "out_features") in fields and ("a", "inputs") in fields
+
+
+def test_catalog_declarations_are_complete_and_self_consistent():
+    from builder import CATEGORIES, catalog_json
+    from builder.params import coerce
+    entries = catalog_json()
+    assert json.loads(json.dumps(entries)) == entries  # plain JSON for the palette
+    assert {e["type"] for e in entries} == set(CATALOG)
+    palette_order = [CATEGORIES.index(e["category"]) for e in entries]
+    assert palette_order == sorted(palette_order)  # grouped by category, in palette order
+    for spec in CATALOG.values():
+        assert spec.doc and "\n" not in spec.doc and len(spec.doc) <= 100, spec.type
+        for param in spec.params:
+            assert param.doc, (spec.type, param.name)
+            assert coerce(param, param.default) == param.default, (spec.type, param.name)
