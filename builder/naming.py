@@ -9,12 +9,13 @@ import keyword
 import re
 import unicodedata
 
-from torch import nn
+from torch import fx, nn
 
 # What the generated class and its forward already use: nn.Module's attributes (`training` is
 # set per instance), GraphModule's, and the names the generated file imports. Builtins may be
-# shadowed: forward's locals never call them.
-_RESERVED = (set(dir(nn.Module)) | set(keyword.kwlist)
+# shadowed: forward's locals never call them. torch.export rebuilds the model as a
+# torch.fx.GraphModule, so its attributes (`code`, `graph`, `recompile`, ...) are taken too.
+_RESERVED = (set(dir(nn.Module)) | set(dir(fx.GraphModule)) | set(keyword.kwlist)
              | {"training", "graph", "report", "input_ids", "output_ids", "node_module",
                 "aux_loss", "self", "torch", "nn"})
 
