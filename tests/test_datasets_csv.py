@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from trainers.datasets import DatasetError
+from trainers.datasets import DatasetError, load_dataset
 from trainers.datasets.tabular import load_csv
 
 
@@ -110,3 +110,14 @@ def test_many_valued_text_column_is_numbered_and_missing_text_is_a_category():
 def test_unknown_task_is_refused():
     with pytest.raises(DatasetError, match="task must be one of"):
         load_csv(make_csv(), "bought", task="clustering")
+
+
+def test_a_saved_upload_loads_by_name_like_any_dataset(tmp_path):
+    path = tmp_path / "upload.csv"
+    path.write_bytes(make_csv())
+    bundle = load_dataset("csv", seed=2, path=str(path), target="bought")
+    assert torch.equal(bundle.x_train, load_csv(path, "bought", seed=2).x_train)
+    assert load_dataset("csv", path=str(path), target="income", task="regression").info.task == \
+        "regression"
+    with pytest.raises(DatasetError, match="needs the option 'target'"):
+        load_dataset("csv", path=str(path))

@@ -10,6 +10,7 @@ from builder import ParamSpec
 from trainers.datasets.errors import DatasetError
 from trainers.datasets.splits import Standardizer, split_indices
 
+
 @dataclass(frozen=True)
 class DatasetInfo:
     name: str
@@ -64,6 +65,8 @@ class DatasetEntry:
 
 def build_bundle(info: DatasetInfo, samples: Samples, *, seed: int,
                  standardize_x: bool = False, standardize_y: bool = False) -> DatasetBundle:
+    """Split (stratified for classes), optionally standardise with train statistics, convert to
+    tensors, and record the real shapes and class count in the bundle's info."""
     classification = info.task == "classification"
     x, y = samples.x, samples.y
     if samples.fixed_test is None:

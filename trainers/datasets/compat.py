@@ -3,11 +3,10 @@ field to change, with a one-click Fix when changing one parameter is enough."""
 import math
 
 from builder import Fix, Problem, Report
-
 from trainers.datasets.bundle import DatasetInfo
 
-RECONSTRUCTING = ("autoencoder", "vae", "gan")  # tasks whose target is the input itself
-TASK_NEEDS = {"classification": "classification", "regression": "regression"}
+LABELLED_TASKS = ("classification", "regression")  # learn the dataset's own targets
+INPUT_TASKS = ("autoencoder", "vae", "gan")  # model the inputs themselves, labels unused
 
 
 def check_graph_fits(report: Report, info: DatasetInfo, task: str) -> list[Problem]:
@@ -34,12 +33,11 @@ def check_graph_fits(report: Report, info: DatasetInfo, task: str) -> list[Probl
 
 
 def _task_problems(info: DatasetInfo, task: str) -> list[Problem]:
-    needed = TASK_NEEDS.get(task)
-    if needed and info.task != needed:
+    if task in LABELLED_TASKS and info.task != task:
         kind = "numbers to predict" if info.task == "regression" else "classes"
         return [Problem(None, "task", f"'{info.name}' has {kind}, so train it with the "
                         f"{info.task} task, not {task}.")]
-    if task in RECONSTRUCTING and info.input_dtype != "float":
+    if task in INPUT_TASKS and info.input_dtype != "float":
         return [Problem(None, "task", f"'{info.name}' is made of token ids, which a model cannot "
                         f"reconstruct; the {task} task needs measurements or pixels "
                         "(try digits or shapes).")]
@@ -116,11 +114,15 @@ def _size_source(report: Report, node_id: str) -> str:
     """Walk back through shape-keeping one-input layers (activations, Dropout, Output, ...) to the
     layer whose parameters set the output size."""
     node = report.nodes[node_id]
-    while len(node.inputs) == 1 and node.input_shapes and tuple(node.input_shapes[0]) == tuple(
-            node.output_shape) and node.inputs[0] in report.nodes:
+    while _keeps_shape(node) and node.inputs[0] in report.nodes:
         node_id = node.inputs[0]
         node = report.nodes[node_id]
     return node_id
+
+
+def _keeps_shape(node) -> bool:
+    return (len(node.inputs) == 1 and len(node.input_shapes) == 1
+            and tuple(node.input_shapes[0]) == tuple(node.output_shape))
 
 
 def _gan_problems(report: Report, info: DatasetInfo) -> list[Problem]:
@@ -128,13 +130,13 @@ def _gan_problems(report: Report, info: DatasetInfo) -> list[Problem]:
     -> one score). Tell them apart by their outputs, then check each against the data."""
     data = tuple(info.input_shape)
     outputs = report.output_ids
-    if not report.valid or len(outputs) != 2:
-        if report.valid:
-            return [Problem(None, None, (
-                f"A GAN needs two separate parts, a generator that outputs {list(data)} and a "
-                f"discriminator that takes {list(data)} and outputs one score; this graph has "
-                f"{len(outputs)} output(s)."))]
-        return []
+    if not report.valid:
+        return []  # which Input takes the data shows only in the inferred output shapes
+    if len(outputs) != 2:
+        return [Problem(None, None, (
+            f"A GAN needs two separate parts, a generator that outputs {list(data)} and a "
+            f"discriminator that takes {list(data)} and outputs one score; this graph has "
+            f"{len(outputs)} output(s)."))]
     shapes = {out: tuple(report.nodes[out].output_shape) for out in outputs}
     scores = [out for out in outputs if math.prod(shapes[out]) == 1]
     samples = [out for out in outputs if shapes[out] == data]

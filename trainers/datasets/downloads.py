@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 from builder import ParamSpec
 from trainers.datasets.bundle import DatasetEntry, DatasetInfo, Samples
 from trainers.datasets.errors import DatasetError

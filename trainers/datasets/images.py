@@ -5,13 +5,13 @@ Pixels are float32 in [0, 1] with shape [1, H, W], so Sigmoid reconstructions fi
 import numpy as np
 from sklearn.datasets import load_digits
 
-
 from builder import ParamSpec
 from trainers.datasets.bundle import DatasetEntry, DatasetInfo, Samples
 
 
 def make_digits(*, seed: int) -> Samples:
-    digits = load_digits()  # ships inside scikit-learn: no download
+    """The 1,797 scans as they ship inside scikit-learn (no download); `seed` only moves the split."""
+    digits = load_digits()
     x = (digits.images / 16.0).astype(np.float32)[:, None]  # [1797, 8, 8] in 0..16 -> [1797, 1, 8, 8]
     return Samples(x, digits.target.astype(np.int64), class_names=[str(d) for d in range(10)])
 

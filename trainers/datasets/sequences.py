@@ -1,7 +1,6 @@
 """Offline sequence sets: sine-wave forecasting (regression) and moving-bump sequences (classes)."""
 import numpy as np
 
-
 from builder import ParamSpec
 from trainers.datasets.bundle import DatasetEntry, DatasetInfo, Samples
 

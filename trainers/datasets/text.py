@@ -6,7 +6,6 @@ bag of words is not enough: the model has to look at which word a "not" precedes
 """
 import numpy as np
 
-
 from builder import ParamSpec
 from trainers.datasets.bundle import DatasetEntry, DatasetInfo, Samples
 

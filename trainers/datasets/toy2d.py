@@ -4,7 +4,6 @@ Every set is exactly class-balanced, float32 points of shape [2], roughly inside
 """
 import numpy as np
 
-
 from builder import ParamSpec
 from trainers.datasets.bundle import DatasetEntry, DatasetInfo, Samples
 
@@ -15,7 +14,7 @@ def _size_option(default: int = 600) -> ParamSpec:
 
 def _noise_option(default: float) -> ParamSpec:
     return ParamSpec("noise", "float", default, min=0.0, max=1.0,
-                      doc="Standard deviation of the random jitter added to every point.")
+                     doc="Standard deviation of the random jitter added to every point.")
 
 
 def _classes_option(default: int) -> ParamSpec:
