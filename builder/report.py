@@ -79,9 +79,6 @@ class Report:
     def total_activation_bytes(self) -> int:
         return sum(info.activation_bytes for info in self.nodes.values())
 
-    def problems_for(self, node_id: str) -> list[Problem]:
-        return [p for p in self.problems if p.node == node_id]
-
     def to_json(self) -> dict:
         """The `python -m builder check --json` shape (docs/graph-format.md)."""
         nodes = {node_id: {"type": info.type, "output_shape": list(info.output_shape),

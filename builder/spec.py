@@ -85,7 +85,7 @@ def load_graph(source: "Graph | dict | str | Path") -> Graph:
     try:
         return Graph.model_validate(source)
     except ValidationError as err:
-        raise GraphError(problems_from_validation(err, source)) from None
+        raise GraphError(_problems_from_validation(err, source)) from None
 
 
 def save_graph(graph: Graph, path: "str | Path") -> None:
@@ -113,7 +113,7 @@ def _parse_json(text: str) -> Any:
                                               f"{err.colno}: {err.msg}")]) from None
 
 
-def problems_from_validation(err: ValidationError, raw: dict) -> list[Problem]:
+def _problems_from_validation(err: ValidationError, raw: dict) -> list[Problem]:
     """One Problem per pydantic error, naming the node id (when there is one) and the field."""
     return [_problem_from_error(error, raw) for error in err.errors()]
 

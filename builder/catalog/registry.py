@@ -109,9 +109,6 @@ class LayerSpec:
     def constructor_code(self) -> str:
         return self.constructor or f"nn.{self.type}"
 
-    def param(self, name: str) -> ParamSpec | None:
-        return next((p for p in self.params if p.name == name), None)
-
     def to_json(self) -> dict:
         return {"type": self.type, "category": self.category, "doc": self.doc,
                 "params": [p.to_json() for p in self.params], "ports": list(self.ports),
