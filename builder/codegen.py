@@ -12,8 +12,10 @@ from builder.naming import attr_names, class_name as make_class_name
 from builder.report import NodeInfo, Report
 from builder.spec import Graph, GraphError, load_graph
 
+# The graph-op modules (Add, Concat, Reparameterize, ...), by class name.
 HELPERS = {name: cls for name, cls in vars(ops).items()
-           if inspect.isclass(cls) and issubclass(cls, nn.Module) and cls.__module__ == ops.__name__}
+           if inspect.isclass(cls) and issubclass(cls, nn.Module)
+           and cls.__module__ == ops.__name__}
 _COMMENT_COLUMN = 44
 _MAX_LINE = 99
 
@@ -103,7 +105,8 @@ def _shape_text(shape: tuple, dtype: str) -> str:
 
 def _signature(report: Report, names: dict) -> str:
     inputs = [(names[i], report.nodes[i]) for i in report.input_ids]
-    return ", ".join(f"{name} {_shape_text(info.output_shape, info.dtype)}" for name, info in inputs)
+    return ", ".join(f"{name} {_shape_text(info.output_shape, info.dtype)}"
+                     for name, info in inputs)
 
 
 def _docstring_safe(text: str) -> str:

@@ -37,7 +37,8 @@ class GraphModule(nn.Module):
 
     def aux_loss(self) -> torch.Tensor:
         """Sum of the Reparameterize KL terms from the last forward (0 when there are none)."""
-        terms = [m.kl for m in self.modules() if isinstance(m, ops.Reparameterize) and m.kl is not None]
+        terms = [m.kl for m in self.modules()
+                 if isinstance(m, ops.Reparameterize) and m.kl is not None]
         if terms:
             return torch.stack(terms).sum()
         first = next(self.parameters(), None)

@@ -39,7 +39,8 @@ def test_unknown_fields_are_named_with_the_node_and_allowed_fields():
     bad["nodes"][1]["colour"] = "red"
     bad["author"] = "me"
     messages = sorted(p.message for p in problems(bad))
-    assert messages[0] == "node 'c1': unknown field 'colour' in nodes[1] (allowed: id, type, params)"
+    assert messages[0] == ("node 'c1': unknown field 'colour' in nodes[1] "
+                           "(allowed: id, type, params)")
     assert messages[1].startswith("unknown field 'author' in the graph (allowed: version, name,")
 
 

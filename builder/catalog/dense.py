@@ -11,7 +11,8 @@ def _linear_shape(call: NodeCall):
     # torch applies Linear to the last dim of any rank; we accept features or a sequence of
     # feature vectors and treat images as the usual mistake of a missing Flatten.
     if len(call.shape) > 2:
-        fix = Fix("insert_before", call.id, f"Insert Flatten before {call.id}", layer_type="Flatten")
+        fix = Fix("insert_before", call.id, f"Insert Flatten before {call.id}",
+                  layer_type="Flatten")
         call.fail("(features,) or (steps, features)", "insert Flatten before it?", fix=fix)
     call.infer("in_features", call.shape[-1])
     return call.shape[:-1] + (call.params["out_features"],)

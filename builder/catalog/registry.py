@@ -112,7 +112,8 @@ class LayerSpec:
     def to_json(self) -> dict:
         return {"type": self.type, "category": self.category, "doc": self.doc,
                 "params": [p.to_json() for p in self.params], "ports": list(self.ports),
-                "min_inputs": self.min_inputs, "max_inputs": None if self.variadic else len(self.ports),
+                "min_inputs": self.min_inputs,
+                "max_inputs": None if self.variadic else len(self.ports),
                 "variadic": self.variadic, "accepts": self.accepts}
 
 
