@@ -1,0 +1,78 @@
+"""The exported training project runs on its own, on one process and under torchrun with DDP."""
+import json
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+builder = pytest.importorskip("builder")
+from trainers.script_export import ExportError, training_project_files, write_project, zip_project  # noqa: E402
+
+CONFIG = {"optimizer": "adam", "lr": 0.01, "batch_size": 16, "epochs": 2, "seed": 3,
+          "weight_decay": 0.0, "scheduler": "cosine", "grad_clip": 1.0}
+
+
+def tiny_graph(inputs: int = 1):
+    nodes = [{"id": f"x{i}", "type": "Input", "params": {"shape": [4]}} for i in range(inputs)]
+    nodes += [{"id": "fc1", "type": "Linear", "params": {"out_features": 8}},
+              {"id": "act", "type": "ReLU", "params": {}},
+              {"id": "fc2", "type": "Linear", "params": {"out_features": 3}}]
+    edges = [{"source": "x0", "target": "fc1"}, {"source": "fc1", "target": "act"},
+             {"source": "act", "target": "fc2"}]
+    return builder.load_graph({"version": 1, "name": "tiny", "nodes": nodes, "edges": edges})
+
+
+def tiny_bundle():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(96, 4, generator=generator)
+    y = (x[:, 0] > 0).long() + (x[:, 1] > 1).long()  # 3 learnable classes
+    return SimpleNamespace(x_train=x[:64], y_train=y[:64], x_val=x[64:80], y_val=y[64:80],
+                           x_test=x[80:], y_test=y[80:])
+
+
+def run_script(folder, *launcher):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run([sys.executable, *launcher, "train.py"], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def project(tmp_path):
+    return write_project(training_project_files(tiny_graph(), tiny_bundle(), CONFIG, "classification"),
+                         tmp_path / "project")
+
+
+def test_single_process_run_trains_and_saves_weights(project):
+    lines = run_script(project)
+    final = lines[-1]
+    assert final["epochs"] == 2 and 0.0 <= final["test_accuracy"] <= 1.0
+    assert (project / "model.safetensors").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_torchrun_two_ranks_agree_on_final_weights(project):
+    lines = run_script(project, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2")
+    digests = {line["rank"]: line["weights_sha256"] for line in lines if "weights_sha256" in line}
+    assert set(digests) == {0, 1}
+    assert digests[0] == digests[1], "DDP ranks ended with different weights"
+    assert all(line["world_size"] == 2 for line in lines if "world_size" in line)
+
+
+def test_export_refuses_what_the_script_cannot_train():
+    with pytest.raises(ExportError, match="task 'gan'"):
+        training_project_files(tiny_graph(), tiny_bundle(), CONFIG, "gan")
+    with pytest.raises(ExportError, match="2 Inputs"):
+        training_project_files(tiny_graph(inputs=2), tiny_bundle(), CONFIG, "classification")
+
+
+def test_zip_holds_every_file_under_one_folder():
+    import io
+    import zipfile
+    files = training_project_files(tiny_graph(), tiny_bundle(), CONFIG, "classification")
+    names = zipfile.ZipFile(io.BytesIO(zip_project(files))).namelist()
+    assert sorted(names) == sorted(f"layerloom_project/{name}" for name in files)
