@@ -32,10 +32,13 @@ def apply_fix(graph: "Graph | dict", fix: Fix) -> Graph:
             node.params.pop(fix.field, None)
         else:
             node.params[fix.field] = fix.value
-    elif fix.kind == "rename_param":
+    elif fix.kind == "rename_param" and fix.field in node.params:
         node.params[fix.value] = node.params.pop(fix.field)
     elif fix.kind == "set_type":
         node.type = fix.value
+    else:  # a stale fix (the param is already gone) or an unknown kind
+        raise GraphError([Problem(fix.node, fix.field, f"cannot apply '{fix.label}' to the "
+                                                       "current graph")])
     return graph
 
 

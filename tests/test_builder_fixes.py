@@ -35,6 +35,9 @@ def test_apply_fix_leaves_the_original_untouched_and_refuses_unknown_nodes():
     assert graph.to_dict() == before
     with pytest.raises(GraphError, match="there is no node 'gone'"):
         apply_fix(graph, Fix("set_type", "gone", "Change", value="ReLU"))
+    stale = Fix("rename_param", "fc", "Rename bias to biases", field="bias", value="biases")
+    with pytest.raises(GraphError, match="cannot apply 'Rename bias to biases'"):
+        apply_fix(graph, stale)
 
 
 def test_new_node_id_is_readable_and_unused():
