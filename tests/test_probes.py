@@ -123,3 +123,30 @@ def test_classification_summary_counts_and_orders_mistakes():
     assert summary["accuracy"] == 0.5
     assert [m["index"] for m in summary["mistakes"]] == [2, 1]
     assert summary["per_class_accuracy"].tolist() == [1.0, 0.0]
+
+
+def test_feature_maps_of_a_compiled_template_have_the_inferred_shapes():
+    from builder import compile_graph, validate
+    from builder.templates import load_template
+
+    graph = load_template("cnn_seed")
+    report = validate(graph)
+    model = compile_graph(graph)
+    acts = capture_activations(model, (torch.rand(2, 1, 28, 28),))
+    assert set(acts) == {node.id for node in graph.nodes}
+    for node_id, act in acts.items():
+        assert tuple(act.shape[1:]) == tuple(report.nodes[node_id].output_shape), node_id
+
+
+def test_attention_maps_of_the_transformer_template_are_keyed_by_node():
+    from builder import compile_graph
+    from builder.templates import load_template
+
+    graph = load_template("transformer_text")
+    model = compile_graph(graph)
+    maps = attention_maps(model, (torch.randint(1, 100, (2, 16)),))
+    attention_nodes = [n.id for n in graph.nodes if n.type == "TransformerEncoderLayer"]
+    assert sorted(maps) == sorted(attention_nodes)
+    for weights in maps.values():
+        assert weights.shape[1:] == (16, 16)
+        assert torch.allclose(weights.sum(dim=-1), torch.ones(weights.shape[:2]), atol=1e-5)
