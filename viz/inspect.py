@@ -1,0 +1,152 @@
+"""Figures for looking inside a model: feature maps, filters, attention, activation and gradient
+statistics, weight histograms, confusion matrices, probabilities and saliency.
+
+Pure functions from arrays to plotly figures; the probes that produce the arrays live in
+`trainers.probes`.
+"""
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from viz.images import image_grid_figure
+from viz.text import plain
+
+MAX_CHANNELS = 32  # a grid of more maps than this is unreadable on a projector
+
+
+def _unit_range(maps: np.ndarray) -> np.ndarray:
+    """Scale each map to [0, 1] on its own, so a weak channel's pattern is still visible."""
+    flat = maps.reshape(len(maps), -1)
+    low, high = flat.min(axis=1), flat.max(axis=1)
+    scaled = (flat - low[:, None]) / np.maximum(high - low, 1e-12)[:, None]
+    return scaled.reshape(maps.shape)
+
+
+def feature_maps_figure(maps, node_id: str, *, columns: int = 8) -> go.Figure:
+    """One tile per channel of a (C, H, W) activation, captioned with the channel index."""
+    maps = np.asarray(maps, dtype=np.float32)[:MAX_CHANNELS]
+    shown = f"first {len(maps)} channels" if len(maps) == MAX_CHANNELS else f"{len(maps)} channels"
+    return image_grid_figure(_unit_range(maps), columns=columns,
+                             captions=[f"ch {i}" for i in range(len(maps))],
+                             title=f"Feature maps of {node_id} ({shown})")
+
+
+def filters_figure(filters, node_id: str, *, columns: int = 8) -> go.Figure:
+    """First-layer kernels (out, in, kh, kw) as images; RGB when the layer reads 3 channels."""
+    filters = np.asarray(filters, dtype=np.float32)[:MAX_CHANNELS]
+    if filters.shape[1] not in (1, 3):
+        filters = filters.mean(axis=1, keepdims=True)  # (out, in, kh, kw) -> (out, 1, kh, kw)
+    scaled = _unit_range(filters)
+    return image_grid_figure(scaled, columns=columns, captions=[f"filter {i}" for i in range(len(scaled))],
+                             title=f"Filters of {node_id}")
+
+
+def attention_figure(weights, tokens: Sequence[str], node_id: str) -> go.Figure:
+    """Each head's (T, S) attention matrix, then their average; rows are queries, columns keys."""
+    weights = np.asarray(weights, dtype=np.float32)  # (heads, T, S)
+    panels = [*weights, weights.mean(axis=0)]
+    titles = [f"head {h}" for h in range(len(weights))] + ["average of heads"]
+    columns = min(len(panels), 3)
+    rows = -(-len(panels) // columns)
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=titles,
+                           horizontal_spacing=0.08, vertical_spacing=0.12)
+    labels = [f"{i}:{plain(t)}" for i, t in enumerate(tokens)]  # index keeps repeated words apart
+    for index, panel in enumerate(panels):
+        figure.add_trace(go.Heatmap(z=panel, x=labels[:panel.shape[1]], y=labels[:panel.shape[0]],
+                                    zmin=0, zmax=1, colorscale="Blues", showscale=index == 0,
+                                    hovertemplate="query %{y}<br>key %{x}<br>weight %{z:.2f}<extra></extra>"),
+                         row=index // columns + 1, col=index % columns + 1)
+    figure.update_yaxes(autorange="reversed")
+    figure.update_layout(title=f"Attention in {plain(node_id)}", height=320 * rows,
+                         margin={"l": 10, "r": 10, "t": 60, "b": 10})
+    return figure
+
+
+def activation_stats_figure(rows: Sequence[Mapping]) -> go.Figure:
+    """Mean +- std of every node's output, and the share of dead units after each rectifier."""
+    nodes = [plain(r["node"]) for r in rows]
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Activation mean ± std", "Dead ReLU units"))
+    figure.add_trace(go.Bar(x=nodes, y=[r["mean"] for r in rows], name="mean",
+                            error_y={"type": "data", "array": [r["std"] for r in rows]}), row=1, col=1)
+    rectified = [r for r in rows if r.get("dead_fraction") is not None]
+    figure.add_trace(go.Bar(x=[plain(r["node"]) for r in rectified],
+                            y=[100 * r["dead_fraction"] for r in rectified], name="% dead",
+                            marker_color="#d62728"), row=1, col=2)
+    figure.update_yaxes(title_text="% of units never active", range=[0, 100], row=1, col=2)
+    figure.update_layout(showlegend=False, margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return figure
+
+
+def gradient_flow_figure(grad_norms: Sequence[Mapping[str, float]]) -> go.Figure:
+    """Per-layer gradient norm per epoch on a log scale: vanishing gradients sink, exploding rise."""
+    figure = go.Figure()
+    nodes = list(dict.fromkeys(node for epoch in grad_norms for node in epoch))
+    for node in nodes:
+        values = [epoch.get(node) for epoch in grad_norms]
+        figure.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, mode="lines+markers",
+                                    name=plain(node)))
+    figure.update_layout(title="Gradient norm per layer", xaxis_title="epoch",
+                         yaxis={"type": "log", "title": "‖gradient‖"},
+                         margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return figure
+
+
+def weight_histogram_figure(weights: Mapping[str, np.ndarray], bins: int = 40) -> go.Figure:
+    """One histogram per weight tensor (biases and norms left out), overlaid and semi-transparent."""
+    figure = go.Figure()
+    for name, values in weights.items():
+        counts, edges = np.histogram(np.asarray(values, dtype=np.float32).ravel(), bins=bins)
+        figure.add_trace(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, name=plain(name), opacity=0.6))
+    figure.update_layout(title="Weight distributions", barmode="overlay", xaxis_title="weight value",
+                         yaxis_title="count", margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return figure
+
+
+def confusion_figure(confusion, class_names: Sequence[str]) -> go.Figure:
+    """Counts of (true, predicted) pairs; the diagonal is what the model got right."""
+    names = [plain(n) for n in class_names]
+    figure = go.Figure(go.Heatmap(z=confusion, x=names, y=names, colorscale="Blues",
+                                  text=confusion, texttemplate="%{text}",
+                                  hovertemplate="true %{y}<br>predicted %{x}<br>%{z}<extra></extra>"))
+    figure.update_layout(title="Confusion matrix", xaxis_title="predicted", yaxis_title="true",
+                         yaxis={"autorange": "reversed"}, margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return figure
+
+
+def class_bars_figure(values, class_names: Sequence[str], *, title: str, highlight: int | None = None,
+                      percent: bool = True) -> go.Figure:
+    """Per-class bars (probabilities or accuracies), one bar optionally highlighted."""
+    values = np.asarray(values, dtype=np.float64) * (100 if percent else 1)
+    colors = ["#ff7f0e" if i == highlight else "#1f77b4" for i in range(len(values))]
+    figure = go.Figure(go.Bar(x=[plain(n) for n in class_names], y=values, marker_color=colors))
+    figure.update_layout(title=title, yaxis={"range": [0, 100] if percent else None,
+                                             "title": "%" if percent else None},
+                         margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return figure
+
+
+def saliency_figure(image, attribution, *, title: str = "What the prediction looked at") -> go.Figure:
+    """The input image beside its attribution map (both (H, W); colour images averaged)."""
+    image, attribution = np.asarray(image, np.float32), np.asarray(attribution, np.float32)
+    if image.ndim == 3:
+        image, attribution = image.mean(axis=0), attribution.mean(axis=0)  # (C, H, W) -> (H, W)
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("input", "attribution"))
+    figure.add_trace(go.Heatmap(z=image, colorscale="gray", showscale=False), row=1, col=1)
+    figure.add_trace(go.Heatmap(z=attribution, colorscale="Hot", showscale=False), row=1, col=2)
+    figure.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
+    figure.update_xaxes(visible=False)
+    figure.update_layout(title=title, margin={"l": 10, "r": 10, "t": 60, "b": 10})
+    return figure
+
+
+def token_saliency_figure(tokens: Sequence[str], scores) -> go.Figure:
+    """One coloured cell per token: how much each word moved the prediction."""
+    scores = np.asarray(scores, dtype=np.float32)
+    words = [plain(t) for t in tokens]
+    figure = go.Figure(go.Heatmap(z=[scores], x=[f"{i}:{w}" for i, w in enumerate(words)], y=[""],
+                                  text=[words], texttemplate="%{text}", colorscale="Oranges",
+                                  showscale=False))
+    figure.update_layout(title="Which words mattered", height=180, margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return figure
