@@ -75,3 +75,28 @@ def test_valid_means_it_runs_with_the_inferred_shapes(graph):
     for node_id, out in seen.items():
         out = out[0] if isinstance(out, tuple) else out  # recurrent layers: (sequence, state)
         assert tuple(out.shape[1:]) == report.nodes[node_id].output_shape, node_id
+
+
+@st.composite
+def random_wiring(draw):
+    """Any types (multi-input ones too) joined by arbitrary edges: cycles, self-loops, missing
+    nodes, clashing or out-of-range ports."""
+    types = draw(st.lists(st.sampled_from(sorted(CATALOG) + ["Bogus"]), min_size=1, max_size=6))
+    nodes = [{"id": "x", "type": "Input", "params": {"shape": [4, 4]}}]
+    nodes += [{"id": f"n{i}", "type": t, "params": {}} for i, t in enumerate(types)]
+    ids = st.sampled_from([n["id"] for n in nodes] + ["ghost"])
+    edges = draw(st.lists(st.fixed_dictionaries(
+        {"source": ids, "target": ids, "port": st.integers(0, 3)}), max_size=10))
+    return {"name": "wiring", "nodes": nodes, "edges": edges}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_wiring())
+def test_arbitrary_wiring_is_reported_never_raised(graph):
+    report = validate(graph)
+    ids = {node["id"] for node in graph["nodes"]}
+    assert all(p.message and (p.node is None or p.node in ids) for p in report.problems)
+    if report.valid:
+        model = compile_graph(graph).eval()
+        with torch.no_grad():
+            model(*[_sample(report.nodes[i]) for i in report.input_ids])
