@@ -93,14 +93,14 @@ def save_graph(graph: Graph, path: "str | Path") -> None:
 
 
 def _read_text(source: "str | Path") -> str:
-    if isinstance(source, str) and source.lstrip().startswith("{"):
-        return source
+    if isinstance(source, str) and source.lstrip("\ufeff \t\r\n").startswith("{"):
+        return source.lstrip("\ufeff")
     path = Path(source)
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise GraphError([Problem(None, None, f"{path}: file is larger than "
                                                   f"{MAX_FILE_BYTES // 1_000_000} MB")])
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # Windows editors may add a BOM
     except (OSError, UnicodeDecodeError) as err:
         raise GraphError([Problem(None, None, f"cannot read graph file {path}: {err}")]) from None
 

@@ -21,6 +21,12 @@ def test_loads_from_dict_json_text_and_path_alike(tmp_path):
     assert graphs[0].edges[0].port == 0 and graphs[0].layout["c1"].x == 120
 
 
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "bom.json"
+    path.write_text("\ufeff" + json.dumps(LENET), encoding="utf-8")
+    assert load_graph(path) == load_graph("\ufeff" + json.dumps(LENET)) == load_graph(LENET)
+
+
 def test_save_then_load_round_trips(tmp_path):
     graph = load_graph(LENET)
     save_graph(graph, tmp_path / "out.json")
