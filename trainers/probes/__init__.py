@@ -6,10 +6,12 @@ its hooks afterwards, and never writes `.grad` on parameters, so a running job i
 from trainers.probes.activations import (activation_stats, capture_activations, feature_maps,
                                          first_layer_filters)
 from trainers.probes.attention import attention_maps
+from trainers.probes.generative import decode, generate, interpolate, latent_node, sample_prior
 from trainers.probes.classification import classification_summary, predict_proba
 from trainers.probes.hooks import node_modules
 from trainers.probes.saliency import integrated_gradients, saliency
 
 __all__ = ["activation_stats", "attention_maps", "capture_activations", "classification_summary",
-           "feature_maps", "first_layer_filters", "integrated_gradients", "node_modules",
+           "decode", "feature_maps", "first_layer_filters", "generate", "interpolate", "latent_node",
+           "sample_prior", "integrated_gradients", "node_modules",
            "predict_proba", "saliency"]

@@ -1,0 +1,45 @@
+"""Generative probes decode through any graph by overriding its bottleneck."""
+import pytest
+import torch
+
+from builder import compile_graph
+from builder.templates import load_template
+from trainers.probes import capture_activations, decode, generate, interpolate, latent_node, sample_prior
+
+
+@pytest.fixture(scope="module")
+def vae():
+    torch.manual_seed(0)
+    return compile_graph(load_template("vae"))
+
+
+def test_latent_node_is_the_reparameterize_or_the_narrowest_layer(vae):
+    assert latent_node(vae) == "z"
+    conv_ae = compile_graph(load_template("autoencoder_conv"))
+    report = conv_ae.report
+    chosen = latent_node(conv_ae)
+    sizes = {n: torch.Size(report.nodes[n].output_shape).numel() for n in report.nodes}
+    assert sizes[chosen] == min(size for node, size in sizes.items()
+                                if node not in conv_ae.input_ids + conv_ae.output_ids)
+
+
+def test_decoding_the_inputs_own_code_reproduces_the_forward_pass(vae):
+    x = torch.rand(3, 1, 8, 8)
+    codes = capture_activations(vae, (x,), ["z"])["z"]
+    with torch.no_grad():
+        expected = vae.eval()(x)
+    assert torch.allclose(decode(vae, x, "z", codes), expected, atol=1e-6)
+
+
+def test_interpolation_starts_and_ends_at_the_two_reconstructions(vae):
+    a, b = torch.rand(1, 1, 8, 8), torch.rand(1, 1, 8, 8)
+    path = interpolate(vae, a, b, steps=5)
+    assert path.shape == (5, 1, 8, 8)
+    with torch.no_grad():
+        ends = vae.eval()(torch.cat([a, b]))
+    assert torch.allclose(path[0], ends[0], atol=1e-6) and torch.allclose(path[-1], ends[1], atol=1e-6)
+
+
+def test_prior_samples_and_gan_samples_have_image_shape(vae):
+    assert sample_prior(vae, torch.rand(1, 1, 8, 8), count=6).shape == (6, 1, 8, 8)
+    assert generate(compile_graph(load_template("gan")), count=4).shape == (4, 1, 8, 8)
