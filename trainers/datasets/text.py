@@ -19,25 +19,29 @@ NEGATORS = "not never hardly barely".split()
 INTENSIFIERS = "very really so quite truly".split()
 SUBJECTS = ("movie film story plot acting music ending cast director script scenes dialogue "
             "characters camera effects soundtrack actors show pacing humour").split()
-OPENERS = "the this that i we they my our honestly overall".split()
+DETERMINERS = "the this that my our their your every his her".split()
+ADVERBS = "honestly overall sadly luckily frankly".split()  # may open a clause
 VERBS = "was is were felt seemed looked sounded".split()
-FILLERS = ("and a of in on at for to with it then also just some all friend night yesterday "
-           "cinema two hours first half").split()
-WORDS = [PAD, *POSITIVE, *NEGATIVE, *NEGATORS, *INTENSIFIERS, *SUBJECTS, *OPENERS, *VERBS, *FILLERS]
+TAILS = [tail.split() for tail in ("at the cinema", "with a friend", "for two hours", "last night",
+                                   "in the first half", "on the big screen", "on a sunday")]
+WORDS = [PAD, *POSITIVE, *NEGATIVE, *NEGATORS, *INTENSIFIERS, *SUBJECTS, *DETERMINERS, *ADVERBS,
+         *VERBS, "and", *dict.fromkeys(w for tail in TAILS for w in tail if w not in DETERMINERS)]
 VOCAB = dict(enumerate(WORDS))  # token id -> word; 0 is padding
 TOKEN = {word: index for index, word in VOCAB.items()}
 assert len(WORDS) == len(TOKEN) == 100, "the vocabulary must hold exactly 100 distinct words"
 
 
-def _pick(words: list[str], rng: np.random.Generator) -> str:
+def _pick(words: list, rng: np.random.Generator):
     return words[rng.integers(len(words))]
 
 
 def _clause(sign: int, negation: float, rng: np.random.Generator) -> list[str]:
-    """Words of one clause whose meaning has the given sign (+1 positive, -1 negative)."""
+    """Words of one clause whose meaning has the given sign (+1 positive, -1 negative):
+    [adverb] determiner subject verb [negator] [intensifier] adjective, at most 7 words."""
     negated = rng.random() < negation
     adjectives = POSITIVE if sign * (-1 if negated else 1) > 0 else NEGATIVE
-    words = [_pick(OPENERS, rng), _pick(SUBJECTS, rng), _pick(VERBS, rng)]
+    words = [_pick(ADVERBS, rng)] if rng.random() < 0.2 else []
+    words += [_pick(DETERMINERS, rng), _pick(SUBJECTS, rng), _pick(VERBS, rng)]
     if negated:
         words.append(_pick(NEGATORS, rng))
     if rng.random() < 0.3:
@@ -47,8 +51,11 @@ def _clause(sign: int, negation: float, rng: np.random.Generator) -> list[str]:
 
 def _review(sign: int, negation: float, rng: np.random.Generator) -> list[str]:
     words = _clause(sign, negation, rng)
-    if rng.random() < 0.5:  # a second clause agreeing with the first; at most 7 + 1 + 7 words
+    if rng.random() < 0.5:  # a second clause agreeing with the first: at most 7 + 1 + 7 words
         words += ["and", *_clause(sign, negation, rng)]
+    tail = _pick(TAILS, rng)
+    if rng.random() < 0.3 and len(words) + len(tail) <= LENGTH:  # neutral words, for realism
+        words += tail
     return words
 
 
