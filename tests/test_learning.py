@@ -42,8 +42,8 @@ def test_cnn_on_shapes_is_well_above_chance():
 
 
 def test_transformer_learns_sentiment():
-    result, emit = train("transformer_text", "sentiment", options={"n_samples": 1000}, epochs=10)
-    assert result["test_metric"] > 0.65  # 2 classes: chance is 0.5
+    result, emit = train("transformer_text", "sentiment", options={"n_samples": 2000}, epochs=8)
+    assert result["test_metric"] > 0.7  # 2 classes: chance is 0.5
     losses = [e["train_loss"] for e in emit.of("epoch")]
     assert losses[-1] < losses[0] - 0.1
 

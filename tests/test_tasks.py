@@ -12,7 +12,7 @@ from builder.templates import load_template
 from tests.trainer_fakes import Recorder, image_bundle
 from trainers.config import make_config
 from trainers.loop import Trainer, default_callbacks
-from trainers.tasks import VAE, Autoencoder, Classification, Regression, build_gan
+from trainers.tasks import VAE, Autoencoder, BatchLog, Classification, Regression, build_gan
 
 torch.manual_seed(0)
 
@@ -32,9 +32,12 @@ def test_classification_gives_cross_entropy_and_accuracy():
     logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0], [0.0, 2.0]])
     y = torch.tensor([0, 1, 1, 1])
     task = Classification()
-    loss, stats = task.loss_and_stats(Fixed(logits), None, y)
+    log = BatchLog()
+    for _ in range(2):  # two identical batches
+        loss, part = task.loss_and_part(Fixed(logits), None, y)
+        log.add(loss, len(y), part)
     assert loss.item() == pytest.approx(F.cross_entropy(logits, y).item())
-    mean_loss, accuracy = task.summarise(stats + stats)  # two identical batches
+    mean_loss, accuracy = task.summarise(log.drain())
     assert mean_loss == pytest.approx(loss.item()) and accuracy == 0.75
 
 
@@ -43,11 +46,11 @@ def test_regression_loss_and_r2_over_several_batches(kind, reference):
     y = torch.randn(10, 2)
     predictions = y + 0.3 * torch.randn(10, 2)
     task = Regression(kind)
-    total = torch.zeros(task.num_stats)
-    for part in (slice(0, 4), slice(4, 10)):
-        loss, stats = task.loss_and_stats(Fixed(predictions[part]), None, y[part])
-        total += stats
-    _, r2 = task.summarise(total)
+    log = BatchLog()
+    for rows in (slice(0, 4), slice(4, 10)):
+        loss, part = task.loss_and_part(Fixed(predictions[rows]), None, y[rows])
+        log.add(loss, len(y[rows]), part)
+    _, r2 = task.summarise(log.drain())
     flat = y.flatten().numpy(), predictions.flatten().numpy()
     assert r2 == pytest.approx(r2_score(*flat), rel=1e-5)
     assert loss.item() == pytest.approx(reference(predictions[4:], y[4:]).item())
@@ -55,17 +58,17 @@ def test_regression_loss_and_r2_over_several_batches(kind, reference):
 
 def test_a_flat_head_is_viewed_as_the_target_and_a_wrong_size_is_named():
     x = torch.rand(3, 1, 2, 2)
-    loss, _ = Autoencoder().loss_and_stats(Fixed(x.reshape(3, 4)), x, None)
+    loss, _ = Autoencoder().loss_and_part(Fixed(x.reshape(3, 4)), x, None)
     assert loss.item() == 0
     with pytest.raises(ValueError, match=r"output has shape \[5\] per sample but the target has \[1, 2, 2\]"):
-        Autoencoder().loss_and_stats(Fixed(torch.rand(3, 5)), x, None)
+        Autoencoder().loss_and_part(Fixed(torch.rand(3, 5)), x, None)
 
 
 def test_vae_adds_the_kl_term_of_its_reparameterize_nodes():
     model = compile_graph(load_template("vae"))
     x = torch.rand(8, 1, 8, 8)
     torch.manual_seed(1)
-    loss, _ = VAE().loss_and_stats(model, x, None)
+    loss, _ = VAE().loss_and_part(model, x, None)
     torch.manual_seed(1)  # the same sampled z again
     output = model(x)
     kl = model.aux_loss()

@@ -20,7 +20,7 @@ DEAD_SHARE = 0.5  # alert when more than half of a ReLU layer's units never swit
 PLATEAU_EPOCHS = 4  # epochs before judging that the loss is not falling
 PLATEAU_GAIN = 0.01  # "not falling": less than 1% below the first epoch's loss
 OVERFIT_EPOCHS = 3  # validation loss rising this many epochs in a row while training loss falls
-PROBE_SAMPLES = 256
+PROBE_SAMPLES = 64  # one small batch per epoch: cheap next to an epoch of training
 
 ALERTS: dict[str, tuple[str, str]] = {  # code: (message template, advice)
     "nan_loss": ("The loss became {value} at step {step}: the weights blew up, so the run stopped "

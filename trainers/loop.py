@@ -24,7 +24,7 @@ from trainers.datasets import augment_batch, check_graph_fits, default_augment, 
 from trainers.devices import resolve_device
 from trainers.health import HealthMonitor, make_alert
 from trainers.optim import Updater, lr_factor
-from trainers.tasks import COUNT, Task, build_gan, make_task
+from trainers.tasks import BatchLog, Sums, Task, build_gan, make_task
 
 POINT_INTERVAL_S = 0.2  # how often a step point (and the only mid-epoch device read) happens
 EVAL_BATCH = 1024
@@ -84,7 +84,7 @@ class Trainer:
         """One pass over the training set; False when it was cut short."""
         x_all, y_all = self.splits["train"]
         order = torch.randperm(len(x_all), generator=self.shuffler).to(self.device)
-        self._epoch_sums = torch.zeros(self.task.num_stats, device=self.device)
+        self._epoch_sums = Sums()
         self._start_point()
         self.model.train()
         for batch in self._batches(order):
@@ -94,9 +94,9 @@ class Trainer:
             if self.augment is not None:
                 x = augment_batch(x, self.augment, self.augment_rng)
             self._follow_schedule()
-            self._point_sums += self.task.train_step(self.forward_model, x, y, self.updaters,
-                                                     self.autocast)
-            self._point_samples += len(batch)
+            loss, part = self.task.train_step(self.forward_model, x, y, self.updaters,
+                                              self.autocast)
+            self._point_log.add(loss, len(batch), part)
             self.step += 1
             if time.perf_counter() - self._point_started >= POINT_INTERVAL_S:
                 self._point()
@@ -133,24 +133,23 @@ class Trainer:
 
     # --- metrics points: the only reads of device values during an epoch ------------------------
     def _start_point(self) -> None:
-        self._point_sums = torch.zeros(self.task.num_stats, device=self.device)
-        self._point_samples = 0
+        self._point_log = BatchLog()
         self._point_started = time.perf_counter()
         self._paused_s = 0.0
 
     def _point(self) -> bool:
-        """Read the sums since the last point; emit a step point, or stop if the loss is not finite."""
-        if not self._point_samples:
+        """Read the batches since the last point; emit a step point, or stop if the loss is not finite."""
+        sums = self._point_log.drain()
+        if not sums.count:
             return True
-        sums = self._point_sums.cpu()
         loss, _ = self.task.summarise(sums)
         if not math.isfinite(loss):
             self._diverge(loss)
             return False
         seconds = max(time.perf_counter() - self._point_started - self._paused_s, 1e-9)
-        self._epoch_sums += self._point_sums
+        self._epoch_sums += sums
         self._call("on_point", {"step": self.step, "epoch": self.epoch + 1, "loss": loss,
-                                "lr": self.lr, "samples_per_s": self._point_samples / seconds,
+                                "lr": self.lr, "samples_per_s": sums.count / seconds,
                                 "total_steps": self.total_steps})
         self._start_point()
         return True
@@ -162,7 +161,7 @@ class Trainer:
                               "kept the last good weights.")
 
     def _end_epoch(self) -> None:
-        train_loss, train_metric = self.task.summarise(self._epoch_sums.cpu())
+        train_loss, train_metric = self.task.summarise(self._epoch_sums)
         val_loss, val_metric = self.evaluate("val") if self.task.has_validation else (None, None)
         self.epoch += 1
         self.capture_good_state()
@@ -179,13 +178,14 @@ class Trainer:
         if not len(x_all):
             return None, None
         self.model.eval()
-        sums = torch.zeros(self.task.num_stats, device=self.device)
+        log = BatchLog()
         for start in range(0, len(x_all), EVAL_BATCH):
             with self.autocast:
                 x, y = x_all[start:start + EVAL_BATCH], y_all[start:start + EVAL_BATCH]
-                sums += self.task.loss_and_stats(self.forward_model, x, y)[1]
+                loss, part = self.task.loss_and_part(self.forward_model, x, y)
+            log.add(loss, len(x), part)
         self.model.train()
-        return self.task.summarise(sums.cpu()) if float(sums[COUNT]) else (None, None)
+        return self.task.summarise(log.drain())
 
     # --- control: stop, pause, resume with changes ----------------------------------------------
     def _obey(self, control) -> bool:

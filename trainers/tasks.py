@@ -1,13 +1,16 @@
 """What a run optimises and measures, per task: loss, metric, and (GAN) the shape of a step.
 
-Each batch's contribution to the epoch's numbers is one small tensor of sums kept on the device
-(`stats`): [loss * n, n, metric sums...]. The trainer adds these up without reading them, so a
-step never waits for the GPU; `summarise` turns the total into numbers once per point/epoch.
+A batch yields its loss and, for the metric, a small 1-D tensor of sums (`part`, e.g. the number
+of correct answers). Both stay on the device: BatchLog only appends them to lists, which launches
+no kernel, so a step never waits for the GPU. `drain()` reads them all at once at a metrics
+point (~5 per second) and `summarise` turns the Sums into the mean loss and the metric.
 """
 from __future__ import annotations
 
 import math
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from itertools import zip_longest
 
 import torch
 import torch.nn.functional as F
@@ -16,14 +19,48 @@ from torch import nn
 from builder import Graph, GraphError, Problem, compile_graph, split_components
 from trainers.config import TrainConfig
 
-LOSS, COUNT = 0, 1  # positions in every stats tensor
+
+@dataclass(frozen=True)
+class Sums:
+    """Host-side totals over some batches: samples, loss x samples, the task's metric sums."""
+    count: int = 0
+    loss: float = 0.0
+    parts: tuple[float, ...] = field(default_factory=tuple)
+
+    def __add__(self, other: Sums) -> Sums:
+        parts = tuple(a + b for a, b in zip_longest(self.parts, other.parts, fillvalue=0.0))
+        return Sums(self.count + other.count, self.loss + other.loss, parts)
+
+
+class BatchLog:
+    """Each batch's loss and metric part since the last drain, still on the device."""
+
+    def __init__(self):
+        self.losses: list[torch.Tensor] = []
+        self.sizes: list[int] = []
+        self.parts: list[torch.Tensor] = []
+
+    def add(self, loss: torch.Tensor, size: int, part: torch.Tensor | None) -> None:
+        self.losses.append(loss)
+        self.sizes.append(size)
+        if part is not None:
+            self.parts.append(part)
+
+    def drain(self) -> Sums:
+        """Read everything logged (the only device reads) and start afresh."""
+        if not self.losses:
+            return Sums()
+        losses = torch.stack(self.losses).float().tolist()
+        parts = tuple(torch.stack(self.parts).sum(0).tolist()) if self.parts else ()
+        sums = Sums(sum(self.sizes), sum(loss * n for loss, n in zip(losses, self.sizes)), parts)
+        self.__init__()
+        return sums
 
 
 class Task:
     """Classification/regression/autoencoder shared machinery; subclasses give loss and metric."""
     name = "task"
     metric_name: str | None = None
-    num_stats = 2
     has_validation = True  # GAN has no meaningful held-out loss
     makes_samples = False  # emits sample/reconstruction images for the page
 
@@ -34,31 +71,32 @@ class Task:
     def target(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return y
 
-    def loss_and_stats(self, model: nn.Module, x, y) -> tuple[torch.Tensor, torch.Tensor]:
+    def loss_and_part(self, model: nn.Module, x, y) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The batch's mean loss and its metric part (None for tasks without a metric)."""
         output = model(x)
         target = self.target(x, y)
-        loss = self.loss(model, output, target)
-        return loss, self.stats(loss, output, target)
+        return self.loss(model, output, target), self.metric_part(output.detach(), target)
 
     def loss(self, model: nn.Module, output, target) -> torch.Tensor:
         raise NotImplementedError
 
-    def stats(self, loss, output, target) -> torch.Tensor:
-        n = torch.tensor(float(len(target)), device=loss.device)
-        return torch.stack([loss.detach().float() * n, n])
+    def metric_part(self, output, target) -> torch.Tensor | None:
+        return None
 
     def train_step(self, model, x, y, updaters: dict, autocast: AbstractContextManager):
+        """One update; returns (detached loss, metric part) for the BatchLog."""
         with autocast:
-            loss, stats = self.loss_and_stats(model, x, y)
+            loss, part = self.loss_and_part(model, x, y)
         updaters["model"].update(loss)
-        return stats
+        return loss.detach(), part
 
-    def summarise(self, stats: torch.Tensor) -> tuple[float, float | None]:
-        """(mean loss, metric) from summed stats (a CPU tensor)."""
-        count = max(float(stats[COUNT]), 1.0)
-        return float(stats[LOSS]) / count, self.metric(stats)
+    def summarise(self, sums: Sums) -> tuple[float | None, float | None]:
+        """(mean loss, metric); (None, None) when no sample was seen."""
+        if not sums.count:
+            return None, None
+        return sums.loss / sums.count, self.metric(sums)
 
-    def metric(self, stats: torch.Tensor) -> float | None:
+    def metric(self, sums: Sums) -> float | None:
         return None
 
     def sample_images(self, model, x: torch.Tensor):
@@ -67,22 +105,21 @@ class Task:
 
 
 class Classification(Task):
-    name, metric_name, num_stats = "classification", "accuracy", 3
+    name, metric_name = "classification", "accuracy"
 
     def loss(self, model, output, target):
         return F.cross_entropy(output.float(), target)
 
-    def stats(self, loss, output, target):
-        correct = (output.argmax(dim=1) == target).sum().float()
-        return torch.cat([super().stats(loss, output, target), correct[None]])
+    def metric_part(self, output, target):
+        return (output.argmax(dim=1) == target).sum().reshape(1)  # correct answers
 
-    def metric(self, stats):
-        return float(stats[2]) / max(float(stats[COUNT]), 1.0)
+    def metric(self, sums):
+        return sums.parts[0] / sums.count
 
 
 class Regression(Task):
     """MSE or MAE; R² from running sums (Σy, Σy², Σ(y-ŷ)², element count) over all targets."""
-    name, metric_name, num_stats = "regression", "r2", 6
+    name, metric_name = "regression", "r2"
 
     def __init__(self, loss_kind: str = "mse"):
         self.loss_fn = F.l1_loss if loss_kind == "mae" else F.mse_loss
@@ -90,14 +127,13 @@ class Regression(Task):
     def loss(self, model, output, target):
         return self.loss_fn(_like(output, target), target)
 
-    def stats(self, loss, output, target):
-        error = _like(output, target).detach().float() - target
-        elements = torch.tensor(float(target.numel()), device=target.device)
-        sums = torch.stack([target.sum(), (target * target).sum(), (error * error).sum(), elements])
-        return torch.cat([super().stats(loss, output, target), sums])
+    def metric_part(self, output, target):
+        error = _like(output, target).float() - target
+        elements = target.new_tensor(float(target.numel()))
+        return torch.stack([target.sum(), (target * target).sum(), (error * error).sum(), elements])
 
-    def metric(self, stats):
-        total, total_sq, sse, elements = (float(v) for v in stats[2:6])
+    def metric(self, sums):
+        total, total_sq, sse, elements = sums.parts
         variance_sum = total_sq - total * total / max(elements, 1.0)
         return 1.0 - sse / variance_sum if variance_sum > 0 else None
 
@@ -147,7 +183,7 @@ class GAN(Task):
     """Alternating updates: the discriminator learns real vs generated, then the generator learns
     to fool it (the non-saturating loss). train_loss is the generator's, the metric the
     discriminator's."""
-    name, metric_name, num_stats = "gan", "discriminator_loss", 3
+    name, metric_name = "gan", "discriminator_loss"
     has_validation, makes_samples = False, True
 
     def __init__(self, latent_shape: tuple[int, ...], seed: int, samples: int = 16):
@@ -171,11 +207,10 @@ class GAN(Task):
         with autocast:  # a fresh forward through the just-updated discriminator
             g_loss = _bce_towards(discriminator(fake), 1.0)
         updaters["generator"].update(g_loss)
-        n = torch.tensor(float(len(x)), device=x.device)
-        return torch.stack([g_loss.detach().float() * n, n, d_loss.detach().float() * n])
+        return g_loss.detach(), (d_loss.detach() * len(x)).reshape(1)
 
-    def metric(self, stats):
-        return float(stats[2]) / max(float(stats[COUNT]), 1.0)
+    def metric(self, sums):
+        return sums.parts[0] / sums.count
 
     def sample_images(self, model, x):
         generator = model.parts[0]
