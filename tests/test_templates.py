@@ -7,6 +7,7 @@ import torch
 from builder import compile_graph, split_components, validate
 from builder.export import example_inputs
 from builder.templates import TEMPLATE_DIR, list_templates, load_template
+from trainers.datasets import check_graph_fits, dataset_info
 
 # The binding table at the end of docs/architecture.md, plus each model's per-sample output shape.
 #   name: (dataset, task, {input id: (shape, dtype)}, output shapes in output order)
@@ -65,6 +66,12 @@ def test_template_validates_compiles_and_runs(name):
     # Shape inference must agree with what the real forward pass produced.
     assert [list(report.nodes[i].output_shape) for i in model.output_ids] == output_shapes
     assert report.total_params == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("info", list_templates(), ids=lambda info: info.name)
+def test_template_fits_its_dataset_unchanged(info):
+    report = validate(load_template(info.name))
+    assert check_graph_fits(report, dataset_info(info.dataset), info.task) == []
 
 
 @pytest.mark.parametrize("name, params", [("cnn_seed", 225_034), ("lstm_seed", 895_498)])
