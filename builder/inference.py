@@ -89,6 +89,11 @@ def _infer(node: Node, params: dict, wiring: Wiring, report: Report) -> "NodeInf
         shape = tuple(spec.shape(call))
     except ShapeError as err:
         return Problem(node.id, err.field, err.message, err.fix)
+    except (ArithmeticError, IndexError, KeyError, TypeError, ValueError) as err:
+        # A rule that missed a case must not take the editor down with it; the fuzz tests
+        # assert this message never appears.
+        return Problem(node.id, None, f"{node.type} '{node.id}': internal error while inferring "
+                                      f"its shape ({type(err).__name__}: {err})")
     dtype = call.out_dtype or _passed_dtype(spec, call.dtypes)
     n_params, flops = spec.cost(call.params, call.shapes, shape)
     return NodeInfo(node.type, tuple(call.shapes), shape, n_params, flops,

@@ -66,15 +66,16 @@ def sliding_out(call: NodeCall, sizes: tuple[int, ...], dims: int, *, stride_def
 
 def batch_dim(call: NodeCall, name: str, rank: int) -> int:
     """Normalise a torch dim (batch = 0) of a rank-`rank` per-sample tensor; never the batch."""
+    call.require_features()
     dim = call.params[name]
     full_rank = rank + 1
     if not -full_rank <= dim < full_rank:
         call.error(f"{name}={dim} is out of range for a tensor of {full_rank} dims "
                    "(batch included)", name)
-    dim %= full_rank
-    if dim == 0:
-        call.error(f"{name}=0 is the batch dimension; use 1 for the first per-sample dim", name)
-    return dim
+    if dim % full_rank == 0:
+        call.error(f"{name}={dim} is the batch dimension; use 1 for the first per-sample dim",
+                   name)
+    return dim % full_rank
 
 
 # Parameters many layers share, declared once so their docs read the same everywhere.

@@ -8,6 +8,7 @@ from builder.report import Fix
 
 
 def _linear_shape(call: NodeCall):
+    call.require_features()
     # torch applies Linear to the last dim of any rank; we accept features or a sequence of
     # feature vectors and treat images as the usual mistake of a missing Flatten.
     if len(call.shape) > 2:

@@ -42,6 +42,7 @@ register(LayerSpec(
 
 
 def _layernorm_shape(call: NodeCall):
+    call.require_features()
     given = call.params["normalized_shape"]
     if given is None:
         call.params["normalized_shape"] = [call.shape[-1]]  # Keras-like: the last dimension

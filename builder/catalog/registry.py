@@ -53,6 +53,11 @@ class NodeCall:
     def error(self, message: str, field: str | None = None, fix: Fix | None = None) -> NoReturn:
         raise ShapeError(f"{self.type} '{self.id}': {message}", field, fix)
 
+    def require_features(self) -> None:
+        """For rules that read the last dimension: a scalar per sample has none."""
+        if not self.shape:
+            self.fail("at least one dimension per sample")
+
     def require_rank(self, *ranks: int, meaning: str) -> None:
         if len(self.shape) not in ranks:
             self.fail(meaning)
