@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsClassifier
 
@@ -151,13 +152,13 @@ def _pairs(tokens: torch.Tensor) -> torch.Tensor:
     return tokens[:, :-1] * 100 + tokens[:, 1:]  # [N, 16] -> [N, 15] ids of adjacent word pairs
 
 
-def _counts(ids: torch.Tensor, size: int) -> np.ndarray:
-    counts = np.zeros((len(ids), size), dtype=np.float32)
-    np.add.at(counts, (np.arange(len(ids))[:, None], ids.numpy()), 1.0)
-    return counts
+def _counts(ids: torch.Tensor, size: int) -> csr_matrix:
+    """Sparse [N, size] counts of each id per row (a bag of words, or of word pairs)."""
+    rows = np.repeat(np.arange(len(ids)), ids.shape[1])
+    return csr_matrix((np.ones(ids.numel()), (rows, ids.numpy().ravel())), shape=(len(ids), size))
 
 
-def _accuracy(train: np.ndarray, test: np.ndarray, bundle) -> float:
+def _accuracy(train: csr_matrix, test: csr_matrix, bundle) -> float:
     model = LogisticRegression(max_iter=500).fit(train, bundle.y_train.numpy())
     return model.score(test, bundle.y_test.numpy())
 
