@@ -78,13 +78,14 @@ def _constructor(info: NodeInfo) -> tuple[str, str]:
 
 @functools.cache
 def _torch_defaults(constructor: str) -> dict:
+    """Keyword defaults of the constructor. LSTM and GRU take (*args, **kwargs) and pass them on
+    to RNNBase, so the first __init__ up the class chain that names its parameters is used."""
     cls = HELPERS.get(constructor) or getattr(nn, constructor.removeprefix("nn."))
-    try:
-        signature = inspect.signature(cls.__init__)
-    except (TypeError, ValueError):
-        return {}
-    return {name: p.default for name, p in signature.parameters.items()
-            if p.default is not inspect.Parameter.empty}
+    for klass in cls.__mro__:
+        parameters = inspect.signature(klass.__init__).parameters.values()
+        if not any(p.kind is p.VAR_POSITIONAL for p in parameters):
+            return {p.name: p.default for p in parameters if p.default is not p.empty}
+    return {}
 
 
 def _forward_line(info: NodeInfo, names: dict, node_id: str) -> str:

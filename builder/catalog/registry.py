@@ -73,7 +73,7 @@ class NodeCall:
 
 
 def elementwise_cost(params: dict, inputs: list[Shape], out: Shape) -> tuple[int, int]:
-    """No weights; one operation per output element (activations, merges, reshapes)."""
+    """No weights; one operation per output element (activations, dropout)."""
     return 0, prod(out)
 
 
