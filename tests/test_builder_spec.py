@@ -1,5 +1,6 @@
 """The graph file format: loading from every source, strictness, and readable errors."""
 import json
+import re
 
 import pytest
 
@@ -74,3 +75,14 @@ def test_graph_error_text_lists_every_problem():
     bad = {"nodes": [{"id": "a"}, {"id": "b", "type": "ReLU", "extra": 1}]}
     text = str(pytest.raises(GraphError, load_graph, bad).value)
     assert "nodes[0].type is missing" in text and "node 'b'" in text
+
+
+def test_examples_in_the_format_doc_are_valid_graphs():
+    from pathlib import Path
+
+    from builder import validate
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "graph-format.md").read_text()
+    examples = re.findall(r"```json\n(.*?)```", doc, re.S)
+    assert len(examples) >= 2
+    for example in examples:
+        assert validate(json.loads(example)).valid
