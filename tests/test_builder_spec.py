@@ -1,10 +1,11 @@
 """The graph file format: loading from every source, strictness, and readable errors."""
 import json
 import re
+from pathlib import Path
 
 import pytest
 
-from builder import Graph, GraphError, load_graph, save_graph
+from builder import Graph, GraphError, load_graph, save_graph, validate
 
 LENET = {"version": 1, "name": "lenet",
          "nodes": [{"id": "x", "type": "Input", "params": {"shape": [1, 28, 28]}},
@@ -78,9 +79,6 @@ def test_graph_error_text_lists_every_problem():
 
 
 def test_examples_in_the_format_doc_are_valid_graphs():
-    from pathlib import Path
-
-    from builder import validate
     doc = (Path(__file__).resolve().parents[1] / "docs" / "graph-format.md").read_text()
     examples = re.findall(r"```json\n(.*?)```", doc, re.S)
     assert len(examples) >= 2
