@@ -147,3 +147,20 @@ def test_cifar_parser_reads_channels_first_and_rejects_bad_records():
         downloads.parse_cifar_batch(record[:-1], "b")
     with pytest.raises(DatasetError, match="label 12"):
         downloads.parse_cifar_batch(bytes([12]) + record[1:], "b")
+
+
+def test_an_unwritable_cache_says_where_to_point_it(tmp_path, monkeypatch):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(downloads.CACHE_ENV, str(blocker / "cache"))
+    data = b"bytes"
+    serve(monkeypatch, {remote("x.gz", data).url: data})
+    with pytest.raises(DatasetError, match="Could not save x.gz.*LAYERLOOM_DATA_DIR"):
+        downloads.fetch(remote("x.gz", data), "mnist")
+
+
+def test_a_damaged_cached_archive_says_to_delete_it(tmp_path):
+    damaged = tmp_path / "train-images-idx3-ubyte.gz"
+    damaged.write_bytes(b"\x1f\x8b not really gzip")
+    with pytest.raises(DatasetError, match="is damaged.*delete it"):
+        downloads.read_idx(damaged)

@@ -10,6 +10,7 @@ import hashlib
 import os
 import struct
 import tarfile
+import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -84,31 +85,41 @@ def fetch(remote: RemoteFile, dataset: str) -> Path:
                       f"use the offline sets instead ({OFFLINE_SETS})")
     if os.environ.get(OFFLINE_ENV) == "1":
         raise DatasetError(f"{needs_internet}. (This server is set to offline: {OFFLINE_ENV}=1.)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + f".part{os.getpid()}")
-    digest = hashlib.sha256()
+    cannot_save = f"Could not save {remote.filename} in {path.parent}; point {CACHE_ENV} at a " \
+                  "writable folder"
     try:
-        with _open_url(remote.url) as response, open(partial, "wb") as out:
-            received = 0
-            while chunk := response.read(CHUNK):
-                received += len(chunk)
-                if received > remote.size:  # a wrong or hostile server must not fill the disk
-                    raise DatasetError(f"{remote.url} sent more than the expected {remote.size} bytes")
-                digest.update(chunk)
-                out.write(chunk)
-        if digest.hexdigest() != remote.sha256:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A private partial file: two sessions may fetch the same set at once, even in one process.
+        handle, partial = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+    except OSError as error:
+        raise DatasetError(f"{cannot_save} ({error}).") from None
+    try:
+        with _open_url(remote.url) as response, os.fdopen(handle, "wb") as out:
+            digest = _copy_counting(response, out, remote)
+        if digest != remote.sha256:
             raise DatasetError(f"{remote.filename} from {remote.url} failed its checksum (SHA-256 "
-                               f"{digest.hexdigest()[:12]}..., expected {remote.sha256[:12]}...); "
-                               "the download was damaged or the file changed. It was not kept.")
+                               f"{digest[:12]}..., expected {remote.sha256[:12]}...); the download "
+                               "was damaged or the file changed. It was not kept.")
         os.replace(partial, path)
     except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
         raise DatasetError(f"{needs_internet}. (Could not download: {error})") from None
     except OSError as error:  # the network worked, the disk did not
-        raise DatasetError(f"Could not save {remote.filename} in {path.parent} ({error}); "
-                           f"point {CACHE_ENV} at a writable folder.") from None
+        raise DatasetError(f"{cannot_save} ({error}).") from None
     finally:
-        partial.unlink(missing_ok=True)
+        Path(partial).unlink(missing_ok=True)
     return path
+
+
+def _copy_counting(response, out, remote: RemoteFile) -> str:
+    """Copy the response into `out` chunk by chunk; returns the SHA-256 hex digest."""
+    digest, received = hashlib.sha256(), 0
+    while chunk := response.read(CHUNK):
+        received += len(chunk)
+        if received > remote.size:  # a wrong or hostile server must not fill the disk
+            raise DatasetError(f"{remote.url} sent more than the expected {remote.size} bytes")
+        digest.update(chunk)
+        out.write(chunk)
+    return digest.hexdigest()
 
 
 IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -133,7 +144,11 @@ def parse_idx(data: bytes, what: str) -> np.ndarray:
 
 def read_idx(path: Path) -> np.ndarray:
     data = path.read_bytes()
-    return parse_idx(gzip.decompress(data) if path.suffix == ".gz" else data, path.name)
+    try:
+        data = gzip.decompress(data) if path.suffix == ".gz" else data
+    except (OSError, EOFError) as error:
+        raise DatasetError(f"{path} is damaged ({error}); delete it to download it again") from None
+    return parse_idx(data, path.name)
 
 
 CIFAR_RECORD = 1 + 3 * 32 * 32  # one label byte, then 1024 red, 1024 green, 1024 blue bytes
