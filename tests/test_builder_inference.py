@@ -4,8 +4,10 @@ import json
 
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
-from builder import CATALOG, apply_fix, compile_graph, validate
+from builder import CATALOG, CATEGORIES, apply_fix, catalog_json, compile_graph, validate
+from builder.params import coerce
 
 torch.set_num_threads(1)
 
@@ -114,7 +116,6 @@ def test_inferred_shape_and_params_match_torch(layer_type, params, shapes, dtype
     ("ConvTranspose2d", {"out_channels": 3, "kernel_size": 3, "stride": 2}, (4, 5, 5)),
 ])
 def test_flops_match_torch_flop_counter(layer_type, params, shape):
-    from torch.utils.flop_counter import FlopCounterMode
     graph = _graph(layer_type, params, [shape], "float")
     info = validate(graph).nodes["node"]
     model = compile_graph(graph)
@@ -252,8 +253,6 @@ def test_params_are_checked_even_on_nodes_stuck_in_a_cycle():
 
 
 def test_catalog_declarations_are_complete_and_self_consistent():
-    from builder import CATEGORIES, catalog_json
-    from builder.params import coerce
     entries = catalog_json()
     assert json.loads(json.dumps(entries)) == entries  # plain JSON for the palette
     assert {e["type"] for e in entries} == set(CATALOG)
