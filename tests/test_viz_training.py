@@ -4,8 +4,8 @@ import pytest
 
 from viz import datasets as preview
 from viz.images import image_grid_figure
-from viz.training import (MAX_POINTS, RunCurves, decision_boundary_figure, downsample, loss_figure,
-                          metric_figure, reconstruction_figure, smooth)
+from viz.training import (MAX_POINTS, RunCurves, decision_boundary_figure, downsample,
+                          loss_figure, metric_figure, reconstruction_figure, run_curves, smooth)
 
 
 def long_run(name="relu", steps=5000, epochs=10, **extra) -> RunCurves:
@@ -81,7 +81,8 @@ def test_decision_boundary_shows_what_the_model_predicts():
     heatmap = figure.data[0]
     z = np.asarray(heatmap.z)
     assert z.shape == (20, 20)
-    assert (z[:, np.asarray(heatmap.x) < 0] == 0).all() and (z[:, np.asarray(heatmap.x) > 0] == 1).all()
+    left_half, right_half = np.asarray(heatmap.x) < 0, np.asarray(heatmap.x) > 0
+    assert (z[:, left_half] == 0).all() and (z[:, right_half] == 1).all()
     assert [trace.name for trace in figure.data[1:]] == ["left", "right"]
 
 
@@ -112,31 +113,40 @@ def test_preview_kind_follows_the_input(shape, dtype, kind):
     assert preview.preview_kind(shape, dtype) == kind
 
 
-def test_image_preview_captions_each_image_with_its_class():
-    figure = preview.image_samples_figure(np.zeros((20, 1, 8, 8)), np.arange(20) % 3,
-                                          class_names=["zero", "one", "<i>two</i>"])
+def test_image_preview_captions_each_image_with_its_label():
+    figure = preview.image_samples_figure(np.zeros((3, 1, 8, 8)), ["zero", "one", "<i>two</i>"])
     captions = [note.text for note in figure.layout.annotations]
-    assert len(captions) == preview.PREVIEW_COUNT
-    assert captions[:3] == ["zero", "one", "&lt;i&gt;two&lt;/i&gt;"]
+    assert captions == ["zero", "one", "&lt;i&gt;two&lt;/i&gt;"]
 
 
-def test_token_examples_write_words_and_drop_padding():
-    frame = preview.token_examples(np.array([[3, 1, 0, 0], [2, 9, 0, 0]]), np.array([1, 0]),
-                                   vocab=["<pad>", "good", "not", "very"],
-                                   class_names=["negative", "positive"])
-    assert frame.to_dict("records") == [{"text": "very good", "label": "positive"},
-                                        {"text": "not <9>", "label": "negative"}]
-
-
-def test_table_head_names_columns_and_target():
-    frame = preview.table_head(np.arange(20.0).reshape(10, 2), np.arange(10) % 2,
-                               feature_names=["age", "income"], class_names=["no", "yes"], rows=3)
-    assert list(frame.columns) == ["age", "income", "target"]
-    assert list(frame["target"]) == ["no", "yes", "no"]
+def test_examples_frame_shows_texts_or_rows_with_their_labels():
+    texts = preview.examples_frame({"x": None, "texts": ["very good", "not bad"],
+                                    "labels": ["positive", "positive"]})
+    assert texts.to_dict("records")[0] == {"text": "very good", "label": "positive"}
+    rows = preview.examples_frame({"x": None, "rows": [{"age": 1.0}, {"age": 2.0}],
+                                   "labels": ["no", "yes"]})
+    assert list(rows.columns) == ["age", "target"] and list(rows["target"]) == ["no", "yes"]
 
 
 def test_scatter_and_sequence_previews_have_one_trace_per_group():
     scatter = preview.scatter_figure(np.random.rand(30, 2), np.arange(30) % 3)
     assert len(scatter.data) == 3
     windows = preview.sequence_figure(np.random.rand(5, 32, 1), np.random.rand(5, 1), count=2)
-    assert [trace.name for trace in windows.data] == ["window 1", "target 1", "window 2", "target 2"]
+    names = [trace.name for trace in windows.data]
+    assert names == ["window 1", "target 1", "window 2", "target 2"]
+
+
+def test_run_curves_reads_a_metrics_snapshot():
+    from trainers.metrics import MetricsHistory
+    history = MetricsHistory()
+    for step in (10, 20, 30, 40):
+        history.apply({"kind": "step", "step": step, "epoch": step // 20, "loss": 1.0 / step,
+                       "lr": 0.1, "samples_per_s": 100.0})
+    history.apply({"kind": "epoch", "epoch": 1, "train_loss": 0.5, "val_loss": 0.6,
+                   "train_metric": 0.7, "val_metric": 0.65, "lr": 0.1, "metric": "accuracy"})
+    history.apply({"kind": "config_changed", "step": 30, "changes": {"lr": 0.01}})
+    curves = run_curves("Run 1", history.snapshot(), steps_per_epoch=20)
+    assert list(curves.step_x) == [0.5, 1.0, 1.5, 2.0]
+    assert list(curves.epoch_x) == [1] and list(curves.val_metric) == [0.65]
+    assert curves.metric_name == "accuracy"
+    assert list(curves.changes) == [(1.5, "lr → 0.01")]

@@ -1,7 +1,8 @@
 """Dataset previews: a first look at the data before training on it.
 
 Which preview suits a dataset follows from its input: images (C, H, W) get a grid, 2-D points a
-scatter, token ids their text, sequences a few plotted windows, anything else a table head.
+scatter, token ids their text, sequences a few plotted windows, anything else a table of rows.
+The examples themselves come from `trainers.datasets.preview`.
 """
 from collections.abc import Sequence
 
@@ -12,9 +13,6 @@ import plotly.graph_objects as go
 from viz.images import image_grid_figure
 from viz.text import plain
 from viz.training import PALETTE
-
-PREVIEW_COUNT = 16
-
 
 def preview_kind(input_shape: Sequence[int], input_dtype: str) -> str:
     """"tokens", "image", "scatter", "sequence" or "table" for a dataset's per-sample input."""
@@ -29,12 +27,9 @@ def preview_kind(input_shape: Sequence[int], input_dtype: str) -> str:
     return "table"
 
 
-def image_samples_figure(x, y, class_names: Sequence[str] | None = None,
-                         count: int = PREVIEW_COUNT) -> go.Figure:
-    """The first `count` images, each captioned with its label."""
-    images = np.asarray(x[:count])
-    captions = [_label_text(label, class_names) for label in np.asarray(y[:count])]
-    return image_grid_figure(images, columns=8, captions=captions)
+def image_samples_figure(x, labels: Sequence[str]) -> go.Figure:
+    """Example images, each captioned with its label."""
+    return image_grid_figure(np.asarray(x), columns=8, captions=list(labels))
 
 
 def scatter_figure(x, y, class_names: Sequence[str] | None = None) -> go.Figure:
@@ -71,38 +66,15 @@ def sequence_figure(x, y, count: int = 3) -> go.Figure:
     return figure
 
 
-def token_examples(x, y, vocab: Sequence[str] | dict | None,
-                   class_names: Sequence[str] | None = None,
-                   count: int = 8, pad_id: int = 0) -> pd.DataFrame:
-    """The first `count` token sequences written out as words (padding dropped) with labels."""
-    rows = [{"text": " ".join(_word(vocab, int(t)) for t in tokens if int(t) != pad_id),
-             "label": _label_text(label, class_names)}
-            for tokens, label in zip(np.asarray(x[:count]), np.asarray(y[:count]))]
-    return pd.DataFrame(rows)
-
-
-def table_head(x, y, feature_names: Sequence[str] | None = None,
-               class_names: Sequence[str] | None = None, rows: int = 8) -> pd.DataFrame:
-    """The first rows of a tabular set as the model sees them (after scaling and encoding)."""
-    values = np.asarray(x[:rows], dtype=np.float32).reshape(min(rows, len(x)), -1)
-    names = list(feature_names or ())
-    if len(names) != values.shape[1]:
-        names = [f"x{index}" for index in range(values.shape[1])]
-    frame = pd.DataFrame(values, columns=names)
-    targets = np.asarray(y[:rows])
-    frame["target"] = ([_label_text(t, class_names) for t in targets]
-                       if class_names else targets.reshape(len(targets), -1)[:, 0])
+def examples_frame(examples: dict) -> pd.DataFrame:
+    """Text or table examples as rows with their label: `examples` is what
+    `trainers.datasets.preview` gives ("texts" or "rows", plus "labels")."""
+    if "texts" in examples:
+        return pd.DataFrame({"text": examples["texts"], "label": examples["labels"]})
+    frame = pd.DataFrame(examples.get("rows") or np.asarray(examples["x"]).reshape(
+        len(examples["labels"]), -1))
+    frame["target"] = examples["labels"]
     return frame
-
-
-def _word(vocab, token: int) -> str:
-    """The text of one token id; ids the vocabulary lacks show as <id>."""
-    if vocab is None:
-        return str(token)
-    try:
-        return str(vocab[token])
-    except (IndexError, KeyError):
-        return f"<{token}>"
 
 
 def _label_text(label, class_names: Sequence[str] | None) -> str:

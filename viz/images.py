@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from viz.text import plain
 
 GAP = 1  # pixels of background between tiles
+TYPICAL_WIDTH_PX = 420  # a half-page column: the figure's height keeps the mosaic's aspect there
 
 
 def as_images(batch) -> np.ndarray:
@@ -66,7 +67,10 @@ def image_grid_figure(batch, *, columns: int = 8, captions: Sequence[str] | None
                               showarrow=False, yanchor="bottom", font={"size": 11})
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    top_margin = 40 if title or captions else 10
+    top_margin = 40 if title else 10
+    # Without a height, plotly draws 450 px and the square-pixel mosaic floats in blank space.
+    height = top_margin + 10 + round(TYPICAL_WIDTH_PX * mosaic.shape[0] / mosaic.shape[1])
     figure.update_layout(title=plain(title) if title else None, plot_bgcolor="rgba(0,0,0,0)",
-                         margin={"l": 10, "r": 10, "t": top_margin, "b": 10}, uirevision=uirevision)
+                         margin={"l": 10, "r": 10, "t": top_margin, "b": 10}, height=height,
+                         uirevision=uirevision)
     return figure

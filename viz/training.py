@@ -36,6 +36,31 @@ class RunCurves:
     changes: Sequence[tuple[float, str]] = field(default=())  # (x, "lr 0.1 → 0.01") markers
 
 
+def run_curves(name: str, snapshot, steps_per_epoch: float) -> RunCurves:
+    """A run's curves from a `trainers.metrics.MetricsSnapshot` (read by attribute, so this
+    package needs nothing from trainers). The n-th finished epoch sits at x = n."""
+    per_epoch = max(float(steps_per_epoch), 1.0)
+    epochs = snapshot.epochs
+    changes = [(event["step"] / per_epoch, change_label(event.get("changes") or {}))
+               for event in snapshot.events if event.get("kind") == "config_changed"]
+    return RunCurves(
+        name=name,
+        step_x=[row["step"] / per_epoch for row in snapshot.steps],
+        step_loss=[row["loss"] for row in snapshot.steps],
+        epoch_x=list(range(1, len(epochs) + 1)),
+        train_loss=[row.get("train_loss") for row in epochs],
+        val_loss=[row.get("val_loss") for row in epochs],
+        train_metric=[row.get("train_metric") for row in epochs],
+        val_metric=[row.get("val_metric") for row in epochs],
+        metric_name=snapshot.metric_name, changes=changes)
+
+
+def change_label(changes: dict) -> str:
+    """{"lr": 0.01, "momentum": 0.5} -> "lr → 0.01, momentum → 0.5"."""
+    return ", ".join(f"{name} → {value:g}" if isinstance(value, float) else f"{name} → {value}"
+                     for name, value in changes.items())
+
+
 def smooth(values: Sequence[float], weight: float = SMOOTHING) -> np.ndarray:
     """Exponential moving average, debiased so the first points are not pulled towards zero."""
     values = np.asarray(values, dtype=np.float64)

@@ -1,0 +1,178 @@
+"""The Train page's controls and run states, driven through Streamlit's AppTest with tiny real
+runs (the playground MLP on `moons`, a few hundred samples, thread workers)."""
+import json
+import math
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from builder.templates import load_template
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "train.py")
+SMALL_MOONS = {"train.option.moons.n_samples": 200}
+
+
+@pytest.fixture(autouse=True)
+def thread_workers(monkeypatch):
+    """Thread workers start instantly; the process pool is the trainers' own concern."""
+    monkeypatch.setenv("LAYERLOOM_WORKER", "thread")
+
+
+def open_page(template: str = "mlp_playground", **widgets) -> AppTest:
+    app = AppTest.from_file(PAGE, default_timeout=30)
+    app.session_state["layerloom.graph"] = load_template(template).to_dict()
+    app.session_state["layerloom.graph_revision"] = 0
+    rerun(app)
+    if template == "mlp_playground":
+        widgets = {**SMALL_MOONS, **widgets}
+    for key, value in widgets.items():
+        set_widget(app, key, value)
+    return rerun(app)
+
+
+def rerun(app: AppTest) -> AppTest:
+    """Run the page again; any exception on the page fails the test."""
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def set_widget(app: AppTest, key: str, value) -> None:
+    for kind in ("number_input", "select_slider", "selectbox", "slider", "checkbox"):
+        found = [w for w in getattr(app, kind) if w.key == key]
+        if found:
+            found[0].set_value(value)
+            return
+    raise AssertionError(f"no widget with key {key!r} on the page")
+
+
+def button(app: AppTest, key: str):
+    return next(b for b in app.button if b.key == key)
+
+
+def click(app: AppTest, key: str) -> AppTest:
+    button(app, key).click()
+    return rerun(app)
+
+
+def latest_job(app: AppTest):
+    return app.session_state["layerloom.runs"][-1].job
+
+
+def wait_for(condition, what: str, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert value, f"timed out waiting for {what}"
+    return value
+
+
+def loss_chart(app: AppTest) -> dict:
+    """The live loss chart's plotly spec."""
+    specs = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    charts = [spec for spec in specs if spec["layout"].get("uirevision") == "loss"]
+    assert charts, "the live loss chart is missing"
+    return charts[0]
+
+
+def loss_points(app: AppTest) -> int:
+    return sum(len(trace.get("x", [])) for trace in loss_chart(app)["data"])
+
+
+def resume_with_lr(app: AppTest, lr: float) -> None:
+    next(w for w in app.number_input if w.label.startswith("Learning rate from")).set_value(lr)
+    next(b for b in app.button if b.label == "Resume").click()
+    rerun(app)
+
+
+def test_page_before_any_run_invites_to_start():
+    app = open_page()
+    assert app.title[0].value == "Train"
+    assert any("Start training" in info.value for info in app.info)
+    assert not button(app, "train.start").disabled
+
+
+def test_start_trains_to_the_end_and_keeps_the_curves():
+    app = open_page(**{"train.classification.epochs": 3})
+    click(app, "train.start")
+    job = latest_job(app)
+    assert job.wait(30), "the run did not finish"
+    rerun(app)
+    assert job.status == "finished", job.error
+    assert any("finished" in markdown.value for markdown in app.markdown)
+    assert loss_points(app) > 0
+    assert app.session_state["train.polling"] is False  # no timer once the run is over
+    table = app.dataframe[-1].value
+    assert list(table["status"]) == ["finished"]
+
+
+def test_pause_change_lr_resume_and_stop():
+    app = open_page(**{"train.classification.epochs": 500})
+    click(app, "train.start")
+    job = latest_job(app)
+    wait_for(lambda: job.progress().step, "the first training steps")
+    click(app, "train.pause")
+    assert job.status == "paused"
+    assert app.session_state["train.polling"] is False  # nothing to refresh while paused
+    resume_with_lr(app, 0.05)
+    assert job.status == "running" and app.session_state["train.polling"] is True
+    changes = wait_for(lambda: [e for e in job.metrics().events if e["kind"] == "config_changed"],
+                       "the lr change to reach the run")
+    assert math.isclose(changes[0]["changes"]["lr"], 0.05)
+    rerun(app)
+    assert [shape["x0"] for shape in loss_chart(app)["layout"]["shapes"]]  # marked on the chart
+    click(app, "train.stop")
+    assert job.wait(10)
+    rerun(app)
+    assert job.status == "stopped"
+
+
+def test_a_run_that_blows_up_shows_its_error_and_keeps_its_curves():
+    # The GRU forecaster trains calmly with SGD at lr 0.01, then blows up (inf/NaN) at lr 3.
+    app = open_page("gru_forecast", **{"train.regression.optimizer": "sgd",
+                                      "train.regression.lr": 0.01,
+                                      "train.regression.epochs": 500})
+    click(app, "train.start")
+    job = latest_job(app)
+    wait_for(lambda: job.metrics().steps, "a first point on the loss curve")
+    click(app, "train.pause")
+    resume_with_lr(app, 3.0)
+    assert job.wait(30)
+    rerun(app)
+    assert job.status == "failed"
+    assert any("The loss became" in error.value for error in app.error)
+    assert loss_points(app) > 0  # the curve up to the failure is kept
+    assert any("Lower the learning rate" in warning.value for warning in app.warning)  # advice
+    assert job.model_snapshot() is not None  # the last good weights
+
+
+def test_a_graph_that_does_not_fit_the_data_blocks_start_until_fixed_in_one_click_each():
+    app = open_page("mlp_digits", **{"train.dataset": "moons"})  # 8x8 images in, 10 classes out
+    assert button(app, "train.start").disabled
+    assert "has shape \\[1, 8, 8\\]" in app.error[0].value
+    click(app, "train.fix.0")  # Set x shape to [2]
+    assert "needs 2 outputs" in app.error[0].value
+    click(app, "train.fix.0")  # Set fc2 out_features to 2
+    assert not app.error and not button(app, "train.start").disabled
+    assert app.session_state["layerloom.graph"]["nodes"][0]["params"]["shape"] == [2]
+
+
+class RecordingManager:
+    def __init__(self):
+        self.ended = []
+
+    def end_owner(self, owner):
+        self.ended.append(owner)
+
+
+def test_a_disconnect_ends_the_sessions_jobs_only_after_the_grace_period():
+    from ui.runs import _PendingEnds
+    manager = RecordingManager()
+    pending = _PendingEnds(manager)
+    pending.schedule("gone", 0.05)
+    pending.schedule("blip", 0.05)
+    pending.cancel("blip")  # the tab reconnected within the grace period
+    time.sleep(0.3)
+    assert manager.ended == ["gone"]

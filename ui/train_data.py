@@ -1,0 +1,197 @@
+"""The Train page's data panel: pick a dataset (or upload a CSV), see a preview, and learn at once
+whether the graph fits it — with a one-click fix when the graph core knows one."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from builder.templates import list_templates
+from trainers.datasets import (DatasetError, check_graph_fits, list_datasets, load_csv, load_dataset,
+                               preview)
+from ui.build_actions import apply_fix_to_session
+from ui.runs import limits
+from ui.state import current_graph, current_report
+from ui.text import escape_markdown
+from viz.datasets import (examples_frame, image_samples_figure, preview_kind, scatter_figure,
+                          sequence_figure)
+
+CSV_CHOICE = "csv"
+
+
+@dataclass(frozen=True)
+class DataChoice:
+    """What the person picked: a catalog name and its options, or an uploaded CSV's bundle."""
+    name: str
+    options: dict = field(default_factory=dict)
+    info: object = None  # trainers DatasetInfo (with the real input shape for these options)
+    bundle: object = None  # the loaded DatasetBundle, for the preview and the fit check
+
+    @property
+    def task(self) -> str:
+        return self.info.task
+
+
+def data_panel() -> DataChoice | None:
+    """Dataset picker, options and preview; None when nothing usable is picked yet."""
+    st.subheader("Data")
+    catalog = {info.name: info for info in list_datasets()}
+    names = list(catalog) + [CSV_CHOICE]
+    default = _default_dataset(names)
+    name = st.selectbox("Dataset", names, index=names.index(default), key="train.dataset",
+                        format_func=lambda n: _dataset_label(catalog.get(n)),
+                        help="The examples the network learns from.")
+    choice = _csv_choice() if name == CSV_CHOICE else _catalog_choice(catalog[name])
+    if choice is not None:
+        _show_preview(choice)
+    return choice
+
+
+def default_task(choice: DataChoice | None) -> str:
+    """The task the graph's template was made for, else what the data suggests."""
+    template = graph_template()
+    if template is not None:
+        return template.task
+    return choice.task if choice is not None else "classification"
+
+
+def graph_template():
+    """The template the session's graph started from (matched by name), or None."""
+    graph_name = current_graph().get("name")
+    return next((t for t in list_templates() if t.name == graph_name), None)
+
+
+def _default_dataset(names: list[str]) -> str:
+    """The dataset the graph's template was made for, else the first one."""
+    template = graph_template()
+    return template.dataset if template and template.dataset in names else names[0]
+
+
+def _dataset_label(info) -> str:
+    if info is None:
+        return "Upload a CSV file…"
+    return f"{info.title} (needs internet)" if info.online_only else info.title
+
+
+def _catalog_choice(info) -> DataChoice | None:
+    st.caption(escape_markdown(info.description))
+    options = _option_inputs(info)
+    try:
+        bundle = dataset_bundle(info.name, options)
+    except DatasetError as error:
+        message = str(error)
+        if info.online_only:
+            message += " Pick one of the built-in datasets above; they work without internet."
+        st.error(escape_markdown(message))
+        return None
+    return DataChoice(info.name, options, bundle.info, bundle)
+
+
+def _option_inputs(info) -> dict:
+    """One input per dataset option (size, noise, ...), tucked into an expander."""
+    if not info.options:
+        return {}
+    values = {}
+    with st.expander("Dataset options"):
+        for spec in info.options:
+            key = f"train.option.{info.name}.{spec.name}"
+            label = spec.name.replace("_", " ").capitalize()
+            if spec.kind == "choice":
+                values[spec.name] = st.selectbox(label, spec.choices, help=spec.doc, key=key,
+                                                 index=list(spec.choices).index(spec.default))
+            elif spec.kind == "bool":
+                values[spec.name] = st.checkbox(label, spec.default, help=spec.doc, key=key)
+            else:
+                number = int if spec.kind == "int" else float
+                values[spec.name] = st.number_input(
+                    label, value=number(spec.default), help=spec.doc, key=key,
+                    min_value=None if spec.min is None else number(spec.min),
+                    max_value=None if spec.max is None else number(spec.max))
+    return values
+
+
+def dataset_bundle(name: str, options: dict):
+    """A built-in dataset with these options (seed 0, as runs load it), shared server-wide."""
+    return _load_catalog(name, tuple(sorted(options.items())))
+
+
+@st.cache_resource(show_spinner="Preparing the dataset…", max_entries=32)
+def _load_catalog(name: str, options: tuple):
+    """Built-in datasets are read-only and deterministic, so one copy serves every session."""
+    return load_dataset(name, **dict(options))
+
+
+def _csv_choice() -> DataChoice | None:
+    upload = st.file_uploader("CSV file", type=["csv"], key="train.csv",
+                              help="One row per example, one column per feature, with a header.")
+    if upload is None:
+        st.info("Upload a CSV file with a header row, then pick the column to predict.")
+        return None
+    too_big = limits().check_upload(upload.size)
+    if too_big:
+        st.error(escape_markdown(too_big))
+        return None
+    data = upload.getvalue()
+    columns = _csv_columns(data)
+    if not columns:
+        st.error("This file has no header row that could be read as CSV columns.")
+        return None
+    target = st.selectbox("Column to predict", columns, index=len(columns) - 1, key="train.target")
+    task = st.radio("Kind of answer", ["auto", "classification", "regression"], horizontal=True,
+                    key="train.csv_task",
+                    help="Classification predicts a category; regression predicts a number.")
+    try:
+        bundle = load_csv(data, target=target, task=task)
+    except DatasetError as error:
+        st.error(escape_markdown(f"{upload.name}: {error}"))
+        return None
+    return DataChoice(CSV_CHOICE, {"target": target, "task": task}, bundle.info, bundle)
+
+
+def _csv_columns(data: bytes) -> list[str]:
+    try:
+        first_line = data.decode("utf-8-sig").splitlines()[0]
+    except (UnicodeDecodeError, IndexError):
+        return []
+    return [name.strip() for name in next(csv.reader(io.StringIO(first_line))) if name.strip()]
+
+
+def _show_preview(choice: DataChoice) -> None:
+    bundle, info = choice.bundle, choice.info
+    st.caption(f"Input {list(info.input_shape)} · {len(bundle.x_train):,} training, "
+               f"{len(bundle.x_val):,} validation, {len(bundle.x_test):,} test examples")
+    kind = preview_kind(info.input_shape, info.input_dtype)
+    if kind == "scatter":  # every point: the shape of the cloud is the point of a 2-D set
+        figure = scatter_figure(bundle.x_train, bundle.y_train, bundle.class_names)
+        st.plotly_chart(figure, key="train.preview")
+        return
+    examples = preview(bundle)
+    if kind == "image":
+        st.plotly_chart(image_samples_figure(examples["x"], examples["labels"]),
+                        key="train.preview", config={"displayModeBar": False})
+    elif kind == "sequence":
+        st.plotly_chart(sequence_figure(examples["x"], examples["y"]), key="train.preview")
+    else:
+        st.dataframe(examples_frame(examples), hide_index=True, height=250)
+
+
+def graph_fits(choice: DataChoice | None, config) -> bool:
+    """Whether the session's graph can train on this data; each reason it cannot is shown,
+    with a button when the graph core knows the fix."""
+    if choice is None or config is None:
+        return False
+    report = current_report()
+    problems = check_graph_fits(report, choice.info, config.task)
+    if not problems and not report.valid:
+        st.warning(f"The graph has {len(report.problems)} problem(s) to fix on the Build page "
+                   "before it can train.")
+        return False
+    for index, problem in enumerate(problems):
+        st.error(escape_markdown(problem.message))  # the message names the node and field
+        if problem.fix is not None:
+            st.button(problem.fix.label, key=f"train.fix.{index}", on_click=apply_fix_to_session,
+                      args=(problem.fix,), icon=":material/build:")
+    return not problems
+

@@ -1,0 +1,74 @@
+"""The Train page's run history: every run of the session in a table, two or more overlaid on one
+chart (ReLU vs Sigmoid, SGD vs Adam), and each run's metrics, weights and graph to download."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from ui.runs import Run, session_runs
+from viz.training import loss_figure, metric_figure
+
+_OVERLAY = "train.overlay"
+
+
+def history_panel() -> None:
+    runs = session_runs()
+    if len(runs) < 1:
+        return
+    st.subheader("Runs")
+    st.dataframe(_runs_table(runs), hide_index=True)
+    if len(runs) >= 2:
+        _overlay(runs)
+    _downloads(runs)
+
+
+def _runs_table(runs: list[Run]) -> pd.DataFrame:
+    """One row per run: what it trained, with which settings, and how it ended up."""
+    rows = []
+    for run in runs:
+        last_epoch = (run.job.metrics().epochs or [{}])[-1]
+        rows.append({
+            "run": run.number, "status": run.job.status, "graph": run.graph.get("name", ""),
+            "dataset": run.dataset, "optimizer": run.config.optimizer, "lr": run.config.lr,
+            "batch": run.config.batch_size, "epochs": run.config.epochs,
+            "forked from": run.forked_from,
+            "val loss": last_epoch.get("val_loss"), "val metric": last_epoch.get("val_metric")})
+    return pd.DataFrame(rows)
+
+
+def _overlay(runs: list[Run]) -> None:
+    by_number = {run.number: run for run in runs}
+    default = [run.number for run in runs[-2:]]
+    chosen = st.multiselect("Compare runs", list(by_number), default=default, key=_OVERLAY,
+                            format_func=lambda n: by_number[n].name,
+                            help="Overlay the curves of two or more runs on one chart.")
+    curves = [by_number[n].curves() for n in chosen]
+    if not curves:
+        return
+    loss, metric = st.columns(2)
+    loss.plotly_chart(loss_figure(curves, uirevision="overlay.loss"), key="train.overlay.loss")
+    if any(c.metric_name for c in curves):
+        metric.plotly_chart(metric_figure(curves, uirevision="overlay.metric"),
+                            key="train.overlay.metric")
+
+
+def _downloads(runs: list[Run]) -> None:
+    by_number = {run.number: run for run in runs}
+    number = st.selectbox("Download from", list(by_number), index=len(runs) - 1,
+                          format_func=lambda n: by_number[n].name, key="train.download_run")
+    run = by_number[number]
+    stem = f"run{run.number}-{run.graph.get('name', 'graph')}"
+    metrics, weights, graph = st.columns(3)
+    # Files are made only when a button is pressed (deferred), not on every rerun of the page.
+    metrics.download_button("Metrics (CSV)", run.job.metrics_csv, f"{stem}-metrics.csv",
+                            mime="text/csv", on_click="ignore", icon=":material/table:",
+                            width="stretch")
+    weights.download_button("Weights (safetensors)", lambda: run.weights_bytes() or b"",
+                            f"{stem}.safetensors", on_click="ignore", width="stretch",
+                            icon=":material/download:", disabled=run.job.progress().step == 0,
+                            help="The latest good weights, loadable with safetensors.")
+    graph.download_button("Graph (JSON)", json.dumps(run.graph, indent=2), f"{stem}.json",
+                          mime="application/json", on_click="ignore", width="stretch",
+                          icon=":material/account_tree:")

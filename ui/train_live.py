@@ -1,0 +1,164 @@
+"""The Train page's live area: Start, then the newest run's progress, controls, alerts and charts.
+
+The charts live in an `st.fragment` that reruns every `POLL_S` seconds while the run is queued or
+training, reading a snapshot of the job's metrics (the worker never calls Streamlit). When the
+run pauses or ends, the fragment asks once for a full rerun, which redraws the page without the
+timer; the guard is the polling decision the last full run recorded, so it cannot loop.
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+import torch
+
+from trainers.config import ConfigError, TrainConfig
+from trainers.jobs import JobRefused
+from ui.runs import NoWeightsYet, Run, fork_run, latest_run, start_run
+from ui.text import escape_markdown
+from ui.train_data import CSV_CHOICE, DataChoice, dataset_bundle
+from viz.training import decision_boundary_figure, loss_figure, metric_figure, samples_figure
+
+POLL_S = 0.5  # the first point shows within a tick of it being logged
+_POLLING = "train.polling"
+_STATUS_TEXT = {"queued": "waiting for a free slot", "running": "training", "paused": "paused",
+                "stopped": "stopped", "finished": "finished", "failed": "failed"}
+
+
+def start_buttons(graph: dict, data: DataChoice | None, config: TrainConfig | None,
+                  ready: bool) -> None:
+    """Start a fresh run; or fork the newest run from its latest weights with these settings."""
+    if st.button("Start training", type="primary", disabled=not ready, key="train.start",
+                 icon=":material/play_arrow:", width="stretch"):
+        _submit(lambda: start_run(graph, data.name, data.options, config))
+    parent = latest_run()
+    if parent is not None and config is not None and parent.job.progress().step > 0:
+        if st.button(f"Fork {parent.name.split(' · ')[0]} with these settings",
+                     key="train.fork", icon=":material/fork_right:", width="stretch",
+                     help="A new run of that run's graph and data, starting from its latest "
+                          "weights, with the settings above."):
+            _submit(lambda: fork_run(parent, config))
+
+
+def _submit(start) -> None:
+    try:
+        start()
+    except (JobRefused, ConfigError, NoWeightsYet) as refusal:
+        st.error(escape_markdown(f"The run could not start: {refusal}"))
+
+
+def live_panel() -> None:
+    """The newest run, refreshed while it trains."""
+    run = latest_run()
+    if run is None:
+        st.info("Press **Start training**: the loss and accuracy will appear here as the "
+                "network learns.")
+        return
+    polling = _should_poll(run)
+    st.session_state[_POLLING] = polling
+    st.fragment(run_every=POLL_S if polling else None)(_live_view)()
+
+
+def _should_poll(run: Run) -> bool:
+    return run.job.status in ("queued", "running")
+
+
+def _live_view() -> None:
+    run = latest_run()
+    if _should_poll(run) != st.session_state.get(_POLLING):
+        st.rerun(scope="app")  # the run paused, resumed or ended: redraw with(out) the timer
+    st.markdown(f"**{escape_markdown(run.name)}** · {_STATUS_TEXT[run.job.status]}")
+    _progress(run)
+    _controls(run)
+    _messages(run)
+    _charts(run)
+
+
+def _progress(run: Run) -> None:
+    position = run.job.queue_position()
+    if position is not None:
+        st.info(f"The server is busy: this run is number {position} in the queue and starts "
+                "as soon as a slot is free.")
+        return
+    progress = run.job.progress()
+    parts = [f"epoch {progress.epoch} of {progress.epochs}"]
+    if progress.total_steps:
+        parts.append(f"step {progress.step:,} of {progress.total_steps:,}")
+    if progress.samples_per_s:
+        parts.append(f"{progress.samples_per_s:,.0f} samples/s")
+    if progress.eta_s is not None:
+        parts.append(f"about {progress.eta_s:,.0f} s left")
+    st.progress(progress.fraction, text=" · ".join(parts))
+
+
+def _controls(run: Run) -> None:
+    status = run.job.status
+    if status in ("queued", "running", "paused"):
+        pause, stop = st.columns(2)
+        if status == "running":
+            pause.button("Pause", key="train.pause", icon=":material/pause:",
+                         on_click=run.job.pause, width="stretch")
+        stop.button("Stop", key="train.stop", icon=":material/stop:", on_click=run.job.stop,
+                    width="stretch")
+    if status == "paused":
+        _resume_form(run)
+
+
+def _resume_form(run: Run) -> None:
+    """While paused, the learning rate can change; the change is marked on the chart."""
+    with st.form("train.resume", border=True):
+        lr = st.number_input("Learning rate from here on", min_value=1e-6, max_value=10.0,
+                             value=float(run.config.lr), format="%.6f")
+        if st.form_submit_button("Resume", icon=":material/play_arrow:", type="primary"):
+            changes = {"lr": lr} if lr != run.config.lr else None
+            try:
+                run.job.resume(changes)
+            except ConfigError as refusal:
+                st.error(escape_markdown(str(refusal)))
+                return
+            st.rerun(scope="app")
+
+
+def _messages(run: Run) -> None:
+    """Health alerts in plain language; a failure with what is kept."""
+    for alert in run.job.alerts():
+        st.warning(escape_markdown(alert.get("advice", "")),
+                   title=escape_markdown(alert["message"]), icon=":material/monitor_heart:")
+    ending = (run.job.result or {}).get("message")
+    if ending and run.job.status == "finished":  # early stopping, or a pointless run halted
+        st.info(escape_markdown(ending), icon=":material/flag:")
+    if run.job.status == "failed":
+        st.error(escape_markdown(f"The run stopped with an error: {run.job.error}") +
+                 "\n\nThe curves are kept below. Under **Runs** you can download the last good "
+                 "weights, or fork a new run from them with other settings.",
+                 icon=":material/error:")
+
+
+def _charts(run: Run) -> None:
+    snapshot = run.job.metrics()
+    curves = run.curves(snapshot)
+    loss, metric = st.columns(2)
+    loss.plotly_chart(loss_figure([curves]), key="train.live.loss")
+    if curves.metric_name:
+        metric.plotly_chart(metric_figure([curves]), key="train.live.metric")
+    if snapshot.samples is not None:
+        st.plotly_chart(samples_figure(snapshot.samples), key="train.live.samples")
+    boundary = _boundary_figure(run)
+    if boundary is not None:
+        st.plotly_chart(boundary, key="train.live.boundary")
+
+
+def _boundary_figure(run: Run):
+    """The decision boundary of a 2-D classifier's latest weights; None for other runs."""
+    if run.config.task != "classification" or run.dataset == CSV_CHOICE:
+        return None
+    bundle = dataset_bundle(run.dataset, run.dataset_options)
+    model = run.job.model_snapshot()
+    if tuple(bundle.info.input_shape) != (2,) or model is None:
+        return None
+
+    def predict(points: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.from_numpy(points)).argmax(dim=1).numpy()
+
+    return decision_boundary_figure(bundle.x_train.numpy(), bundle.y_train.numpy(), predict,
+                                    class_names=bundle.class_names)
