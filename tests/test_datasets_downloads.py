@@ -164,3 +164,16 @@ def test_a_damaged_cached_archive_says_to_delete_it(tmp_path):
     damaged.write_bytes(b"\x1f\x8b not really gzip")
     with pytest.raises(DatasetError, match="is damaged.*delete it"):
         downloads.read_idx(damaged)
+
+
+def test_a_cifar_archive_missing_a_batch_names_it(tmp_path):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz"):
+        pass  # an empty archive
+    path = tmp_path / "cifar-10-binary.tar.gz"
+    path.write_bytes(buffer.getvalue())
+    with pytest.raises(DatasetError, match="has no cifar-10-batches-bin/data_batch_1.bin"):
+        downloads.read_cifar_archive(path)
+    path.write_bytes(b"garbage")
+    with pytest.raises(DatasetError, match="is damaged"):
+        downloads.read_cifar_archive(path)

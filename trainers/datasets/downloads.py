@@ -147,7 +147,7 @@ def read_idx(path: Path) -> np.ndarray:
     try:
         data = gzip.decompress(data) if path.suffix == ".gz" else data
     except (OSError, EOFError) as error:
-        raise DatasetError(f"{path} is damaged ({error}); delete it to download it again") from None
+        raise _damaged(path, error) from None
     return parse_idx(data, path.name)
 
 
@@ -167,22 +167,35 @@ def parse_cifar_batch(data: bytes, what: str) -> tuple[np.ndarray, np.ndarray]:
     return records[:, 1:].reshape(-1, 3, 32, 32), labels  # [N, 3072] -> [N, C, H, W]
 
 
+CIFAR_MEMBERS = (*(f"data_batch_{i}.bin" for i in range(1, 6)), "test_batch.bin",
+                 "batches.meta.txt")
+
+
 def read_cifar_archive(path: Path):
     """(train images, train labels, test images, test labels, class names) from the binary tar.gz.
     Members are read in memory: nothing is extracted to disk, so archive paths cannot escape."""
-    with tarfile.open(path, "r:gz") as archive:
-        def member(name: str) -> bytes:
-            try:
-                return archive.extractfile(f"cifar-10-batches-bin/{name}").read()
-            except (KeyError, AttributeError):
-                raise DatasetError(f"{path.name} has no cifar-10-batches-bin/{name}") from None
-
-        train = [parse_cifar_batch(member(f"data_batch_{i}.bin"), f"data_batch_{i}.bin")
-                 for i in range(1, 6)]
-        test_x, test_y = parse_cifar_batch(member("test_batch.bin"), "test_batch.bin")
-        names = member("batches.meta.txt").decode("ascii").split()
+    try:
+        with tarfile.open(path, "r:gz") as archive:
+            members = {name: _member(archive, path, name) for name in CIFAR_MEMBERS}
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise _damaged(path, error) from None
+    train = [parse_cifar_batch(members[f"data_batch_{i}.bin"], f"data_batch_{i}.bin")
+             for i in range(1, 6)]
+    test_x, test_y = parse_cifar_batch(members["test_batch.bin"], "test_batch.bin")
+    names = members["batches.meta.txt"].decode("ascii", errors="replace").split()
     return (np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train]),
             test_x, test_y, names)
+
+
+def _member(archive: tarfile.TarFile, path: Path, name: str) -> bytes:
+    try:
+        return archive.extractfile(f"cifar-10-batches-bin/{name}").read()
+    except (KeyError, AttributeError):  # missing, or not a regular file
+        raise DatasetError(f"{path.name} has no cifar-10-batches-bin/{name}") from None
+
+
+def _damaged(path: Path, error: Exception) -> DatasetError:
+    return DatasetError(f"{path} is damaged ({error}); delete it to download it again")
 
 
 def _subset(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, n: int):
