@@ -1,5 +1,52 @@
-"""The Inspect page (work in progress)."""
+"""The Inspect page: look inside a trained (or training) model.
+
+Pick a run and a test example; the tabs show what the model predicts, what its layers see
+(feature maps, attention), what it looked at (saliency), how its activations, gradients and weights
+are doing, where it goes wrong, and for generative models what it makes. While the run trains,
+the views refresh with its latest weights every few seconds.
+"""
 import streamlit as st
 
+from ui.inspect_generative import generative_view
+from ui.inspect_source import choose_run, choose_sample, load_subject
+from ui.inspect_views import (attention_view, boundary_view, classification_view, feature_maps_view,
+                              internals_view, prediction_view, saliency_view)
+
+REFRESH_SECONDS = 3
+
 st.title("Inspect")
-st.info("This page is being built.")
+run = choose_run()
+if run is None:
+    st.stop()
+
+
+def views() -> None:
+    subject = load_subject(run)
+    if subject is None:
+        return
+    index = choose_sample(subject)
+    classifying = subject.task == "classification"
+    tabs = {"Prediction": lambda: prediction_view(subject, index)}
+    if subject.task in ("autoencoder", "vae", "gan"):
+        tabs["Generated"] = lambda: generative_view(subject, index)
+    if subject.is_image:
+        tabs["Feature maps"] = lambda: feature_maps_view(subject, index)
+    if subject.is_tokens or any(t in ("MultiheadAttention", "TransformerEncoderLayer")
+                                for t in (n.type for n in subject.model.graph.nodes)):
+        tabs["Attention"] = lambda: attention_view(subject, index)
+    if classifying and (subject.is_image or subject.is_tokens):
+        tabs["Saliency"] = lambda: saliency_view(subject, index)
+    tabs["Activations & gradients"] = lambda: internals_view(subject)
+    if classifying:
+        tabs["Mistakes"] = lambda: classification_view(subject)
+    if classifying and subject.x.dim() == 2 and subject.x.shape[1] == 2:
+        tabs["Decision boundary"] = lambda: boundary_view(subject)
+    for tab, show in zip(st.tabs(list(tabs)), tabs.values()):
+        with tab:
+            show()
+
+
+training = not run.job.ended
+if training:
+    st.caption(f"{run.name} is {run.job.status}: the views follow its latest weights.")
+st.fragment(views, run_every=REFRESH_SECONDS if training else None)()

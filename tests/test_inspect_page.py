@@ -1,0 +1,101 @@
+"""The Inspect page on small, really trained runs: every view renders for the kinds of model
+students build (an image classifier, a text transformer, a VAE, a 2-D playground net)."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from builder.templates import list_templates, load_template
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TASKS = {t.name: t.task for t in list_templates()}
+SMALL_DATA = {"mlp_playground": {"train.option.moons.n_samples": 300}}
+
+
+def trained_app(template: str) -> AppTest:
+    """The app after a person loaded `template`, trained it 2 epochs on the Train page and opened
+    Inspect (thread workers: they start at once)."""
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.session_state["layerloom.graph"] = load_template(template).to_dict()
+    app.session_state["layerloom.graph_revision"] = 0
+    app.switch_page("pages/train.py").run()
+    for key, value in {f"train.{TASKS[template]}.epochs": 2, **SMALL_DATA.get(template, {})}.items():
+        next(w for w in app.number_input if w.key == key).set_value(value)
+    app.run()
+    next(b for b in app.button if b.key == "train.start").click().run()
+    job = app.session_state["layerloom.runs"][-1].job
+    assert job.wait(120) and job.status == "finished", job.error
+    app.switch_page("pages/inspect.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+@pytest.fixture(scope="module", autouse=True)
+def thread_workers():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LAYERLOOM_WORKER", "thread")
+        yield
+
+
+@pytest.fixture(scope="module")
+def apps(thread_workers):
+    return {}
+
+
+def opened(apps: dict, template: str) -> AppTest:
+    if template not in apps:
+        apps[template] = trained_app(template)
+    return apps[template]
+
+
+def tab_labels(app: AppTest) -> list[str]:
+    return [tab.label for tab in app.tabs]
+
+
+def test_without_runs_the_page_points_to_train():
+    app = AppTest.from_file(APP, default_timeout=30)
+    app.switch_page("pages/inspect.py").run()
+    assert "train a model on the Train page first" in app.info[0].value
+
+
+def test_image_classifier_shows_prediction_internals_and_mistakes(apps):
+    app = opened(apps, "mlp_digits")
+    assert tab_labels(app) == ["Prediction", "Feature maps", "Saliency", "Activations & gradients",
+                               "Mistakes"]
+    prediction = app.markdown[0].value
+    assert "**True:**" in prediction and "**Predicted:**" in prediction
+    assert any("Test accuracy" == m.label for m in app.metric)
+
+
+def test_picking_a_mistake_shows_a_wrong_prediction(apps):
+    app = opened(apps, "mlp_digits")
+    app.segmented_control(key="inspect.mode").set_value("A mistake").run()
+    assert not app.exception, app.exception
+    assert "❌ wrong" in app.markdown[0].value
+
+
+def test_transformer_shows_attention_and_token_saliency(apps):
+    app = opened(apps, "transformer_text")
+    assert "Attention" in tab_labels(app) and "Saliency" in tab_labels(app)
+    assert "**Test #0:**" in app.markdown[0].value  # the sentence, word by word
+
+
+def test_vae_shows_generated_views(apps):
+    app = opened(apps, "vae")
+    assert tab_labels(app)[:2] == ["Prediction", "Generated"]
+    assert app.number_input(key="inspect.interp.to").value == 1
+
+
+def test_playground_net_shows_its_decision_boundary(apps):
+    app = opened(apps, "mlp_playground")
+    assert "Decision boundary" in tab_labels(app)
+
+
+def test_drawing_pad_accepts_only_a_finite_grid_of_the_input_size():
+    from ui.draw_pad import pixels_from_state
+
+    good = pixels_from_state({"rows": [[0.0, 2.0], [0.5, 1.0]], "stroke": 1}, 2, 2)
+    assert good.tolist() == [[0.0, 1.0], [0.5, 1.0]]  # clipped to the ink range
+    for bad in (None, {"rows": "x"}, {"rows": [[0.0, 1.0]]}, {"rows": [["a", 1], [0, 1]]},
+                {"rows": [[float("nan"), 0], [0, 0]]}):
+        assert pixels_from_state(bad, 2, 2) is None

@@ -1,0 +1,107 @@
+"""What the Inspect page looks at: which run (its latest good weights), its data, which sample."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+from torch import nn
+
+from trainers.probes import predict_proba
+from ui.runs import Run, session_runs
+from ui.train_data import dataset_bundle
+
+SAMPLE_MODES = ("By index", "By class", "Random", "A mistake")
+
+
+@dataclass
+class Subject:
+    """A run's model (a CPU snapshot, safe to probe while it trains) and its test data."""
+    run: Run
+    model: nn.Module
+    x: torch.Tensor  # the test split's inputs
+    y: torch.Tensor
+    class_names: list[str] | None
+    vocab: dict[int, str] | None
+
+    @property
+    def task(self) -> str:
+        return self.run.config.task
+
+    @property
+    def is_image(self) -> bool:
+        return self.x.dim() == 4 and self.x.shape[1] in (1, 3)
+
+    @property
+    def is_tokens(self) -> bool:
+        return not self.x.is_floating_point()
+
+    def class_name(self, index: int) -> str:
+        return self.class_names[index] if self.class_names else str(index)
+
+    def tokens(self, index: int) -> list[str]:
+        return [(self.vocab or {}).get(int(t), str(int(t))) for t in self.x[index]]
+
+
+def choose_run() -> Run | None:
+    """A run of this session (the newest first), or None with a pointer to the Train page."""
+    runs = session_runs()
+    if not runs:
+        st.info("Nothing to look inside yet: train a model on the Train page first. "
+                "Every view here works on a run's latest weights, even while it is training.")
+        st.page_link("pages/train.py", label="Go to Train", icon=":material/monitoring:")
+        return None
+    by_number = {run.number: run for run in runs}  # widget options are copied: keep them plain
+    number = st.selectbox("Run", list(by_number)[::-1], key="inspect.run",
+                          format_func=lambda n: f"{by_number[n].name} · {by_number[n].dataset} · "
+                                                f"{by_number[n].job.status}")
+    return by_number[number]
+
+
+def load_subject(run: Run) -> Subject | None:
+    """The run's model with its latest good weights, and the test split it is measured on."""
+    model = run.job.model_snapshot()
+    if model is None:
+        st.info(f"{run.name} has no weights yet ({run.job.status}); they appear after its first steps.")
+        return None
+    bundle = dataset_bundle(run.dataset, run.dataset_options)
+    return Subject(run=run, model=model, x=bundle.x_test, y=bundle.y_test,
+                   class_names=bundle.class_names, vocab=bundle.vocab)
+
+
+def choose_sample(subject: Subject) -> int:
+    """The test example to look at: by index, by class, at random, or one the model gets wrong."""
+    modes = SAMPLE_MODES if subject.task == "classification" else SAMPLE_MODES[::2]
+    mode = st.segmented_control("Pick a test example", modes, default=modes[0],
+                                key="inspect.mode") or modes[0]
+    count = len(subject.x)
+    if mode == "By class":
+        wanted = st.selectbox("Class", range(_class_count(subject)),
+                              format_func=subject.class_name, key="inspect.class")
+        candidates = np.flatnonzero(subject.y.numpy() == wanted)
+        return _pick_from(candidates, f"class {subject.class_name(wanted)}", count)
+    if mode == "Random":
+        if st.button("Another one", icon=":material/casino:", key="inspect.reroll"):
+            st.session_state["inspect.random"] = int(np.random.default_rng().integers(count))
+        return st.session_state.setdefault("inspect.random", 0) % count
+    if mode == "A mistake":
+        predicted = predict_proba(subject.model, subject.x).argmax(dim=1).numpy()
+        return _pick_from(np.flatnonzero(predicted != subject.y.numpy()), "mistakes", count)
+    return st.number_input("Index in the test split", 0, count - 1, 0, key="inspect.index")
+
+
+def _class_count(subject: Subject) -> int:
+    return len(subject.class_names) if subject.class_names else int(subject.y.max()) + 1
+
+
+def _pick_from(candidates: np.ndarray, what: str, count: int) -> int:
+    """One of `candidates` (test indices) chosen with a slider; index 0 when there are none."""
+    if len(candidates) == 0:
+        st.caption(f"No test examples among the {what}.")
+        return 0
+    if len(candidates) == 1:
+        return int(candidates[0])
+    position = st.slider(f"Which of the {len(candidates)} {what}", 1, len(candidates), 1,
+                         key=f"inspect.pick.{what}")
+    return int(candidates[position - 1])
