@@ -121,3 +121,18 @@ def test_a_saved_upload_loads_by_name_like_any_dataset(tmp_path):
         "regression"
     with pytest.raises(DatasetError, match="needs the option 'target'"):
         load_dataset("csv", path=str(path))
+
+
+def test_semicolon_and_tab_separated_files_are_read_too():
+    comma = load_csv(make_csv(), "bought")
+    for separator in (";", "\t"):
+        other = load_csv(make_csv().replace(b",", separator.encode()), "bought")
+        assert other.feature_names == comma.feature_names
+        assert torch.equal(other.x_train, comma.x_train)
+
+
+def test_infinite_numbers_count_as_missing():
+    csv = b"a,y\n" + b"\n".join(b"%s,%d" % (b"inf" if i == 3 else b"%d" % i, i % 2)
+                                for i in range(30))
+    bundle = load_csv(csv, "y")
+    assert bundle.feature_names == ["a", "a missing"] and torch.isfinite(bundle.x_train).all()

@@ -7,6 +7,7 @@ Everything that goes wrong is a DatasetError naming the column and, where it app
 """
 import io
 import re
+from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def read_table(data: bytes) -> pd.DataFrame:
                            f"0x{data[error.start]:02x}. Save it as 'CSV UTF-8' and upload it again.",
                            line=line) from None
     try:
-        table = pd.read_csv(io.StringIO(text), skipinitialspace=True)
+        table = pd.read_csv(io.StringIO(text), sep=_separator(text), skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise DatasetError("The file has no columns: the first line should name them.") from None
     except pd.errors.ParserError as error:
@@ -81,11 +82,17 @@ def read_table(data: bytes) -> pd.DataFrame:
         line = int(found.group(1)) if found else None
         detail = str(error).split("error:")[-1].strip()
         raise DatasetError(f"The file is not valid CSV: {detail}. Each row needs as many "
-                           "commas as the header.", line=line) from None
+                           "separators as the header.", line=line) from None
     if table.empty:
         raise DatasetError("The file has a header row but no data rows.", line=2)
     table.columns = [str(column).strip() for column in table.columns]
     return table
+
+
+def _separator(text: str) -> str:
+    """The header's most frequent of , ; and tab: spreadsheets in many countries write ';'."""
+    header = text.lstrip().split("\n", 1)[0]
+    return max(",;\t", key=header.count)
 
 
 def _line(row_index) -> int:
@@ -149,33 +156,47 @@ def _class_name(value) -> str:
 
 def _encode_features(table: pd.DataFrame) -> tuple[np.ndarray, list[str], list[str]]:
     """Feature matrix [N, F] (NaN where a number is missing), its column names, and notes."""
-    blocks, names, notes = [], [], []
-    for column in table.columns:
-        values = table[column]
-        if values.isna().all():
-            notes.append(f"Left out '{column}': it is empty.")
-        elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            blocks.append(values.to_numpy(dtype=np.float64)[:, None])
-            names.append(column)
-            if values.isna().any():
-                # The gap itself can carry information, so the model sees where it was.
-                blocks.append(values.isna().to_numpy(dtype=np.float64)[:, None])
-                names.append(f"{column} missing")
-                notes.append(f"'{column}': {int(values.isna().sum())} missing numbers filled "
-                             "with the training mean.")
-        elif values.nunique() == len(values) and len(values) > MAX_ONE_HOT:
-            notes.append(f"Left out '{column}': its text differs in every row (a name or id).")
-        elif values.nunique(dropna=False) <= MAX_ONE_HOT:
-            one_hot = pd.get_dummies(values.astype("string").fillna("(missing)"), dtype=np.float64)
-            blocks.append(one_hot.to_numpy())
-            names += [f"{column}={value}" for value in one_hot.columns]
-        else:
-            codes, _ = pd.factorize(values.astype("string"), sort=True)  # missing -> -1
-            blocks.append(np.where(codes < 0, np.nan, codes).astype(np.float64)[:, None])
-            names.append(column)
-            notes.append(f"'{column}' has {values.nunique()} different values: numbered in "
+    encoded = [_encode_column(str(column), table[column]) for column in table.columns]
+    notes = [e.note for e in encoded if e.note]
+    kept = [e for e in encoded if e.values is not None]
+    if not kept:
+        raise DatasetError("No usable input columns: " + " ".join(
+            notes or ["the table has only the column to predict."]))
+    return np.hstack([e.values for e in kept]), [n for e in kept for n in e.names], notes
+
+
+@dataclass
+class EncodedColumn:
+    values: np.ndarray | None  # [N, k] floats, None when the column is left out
+    names: list[str]
+    note: str | None = None
+
+
+def _encode_column(name: str, values: pd.Series) -> EncodedColumn:
+    if values.isna().all():
+        return EncodedColumn(None, [], f"Left out '{name}': it is empty.")
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return _numbers(name, values)
+    if values.nunique() == len(values) > MAX_ONE_HOT:
+        return EncodedColumn(None, [], f"Left out '{name}': its text differs in every row "
+                             "(a name or id).")
+    if values.nunique(dropna=False) <= MAX_ONE_HOT:
+        one_hot = pd.get_dummies(values.astype("string").fillna("(missing)"), dtype=np.float64)
+        return EncodedColumn(one_hot.to_numpy(), [f"{name}={value}" for value in one_hot.columns])
+    codes, _ = pd.factorize(values.astype("string"), sort=True)  # missing -> -1
+    return EncodedColumn(np.where(codes < 0, np.nan, codes)[:, None].astype(np.float64), [name],
+                         f"'{name}' has {values.nunique()} different values: numbered in "
                          "alphabetical order.")
-    if not blocks:
-        raise DatasetError("No usable input columns: " + " ".join(notes or
-                           ["the table has only the column to predict."]))
-    return np.hstack(blocks), names, notes
+
+
+def _numbers(name: str, values: pd.Series) -> EncodedColumn:
+    numbers = values.to_numpy(dtype=np.float64, copy=True)
+    numbers[~np.isfinite(numbers)] = np.nan  # "inf" in a file is as good as missing
+    missing = np.isnan(numbers)
+    if not missing.any():
+        return EncodedColumn(numbers[:, None], [name])
+    # The gap itself can carry information, so the model also sees where it was.
+    return EncodedColumn(np.stack([numbers, missing.astype(np.float64)], axis=1),
+                         [name, f"{name} missing"],
+                         f"'{name}': {int(missing.sum())} missing numbers filled with the "
+                         "training mean.")
