@@ -1,0 +1,102 @@
+"""The drag-and-drop graph canvas: an `st.components.v2` component built on React Flow.
+
+The frontend lives in `frontend/` (React source, lock file, `build.mjs`); the built bundle in
+`dist/` is committed so users need no Node.js (tests/test_canvas_bundle.py checks it is what the
+source builds to).
+
+What travels between Python and the browser:
+
+- Python -> browser (`data`): the graph, the layer catalog, the validation report, the revision.
+- Browser -> Python, as component state (keep it; it survives reruns):
+  `graph`: `{"revision": int, "edit": str, "graph": {...}}` after every committed edit (drag-stop,
+  connect, delete, parameter blur/Enter, undo/redo) — never on mouse moves, since every value the
+  browser sets costs a script rerun. `edit` is unique per edit, so the wrapper reports each one once.
+  `selected`: the selected node id or None.
+- Browser -> Python, as a one-shot trigger: `action`, e.g.
+  `{"kind": "apply_fix", "node": "c1", "index": 2}` where `index` is the position of the problem in
+  `report["problems"]`.
+
+AppTest never runs the component's JavaScript; drive the Python side by putting that state into
+`at.session_state[key]`, e.g. `{"graph": {"revision": 0, "edit": "t:1", "graph": {...}}}`.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+_DIST = Path(__file__).parent / "dist"
+
+_canvas = st.components.v2.component(
+    "layerloom.graph_canvas",
+    js=(_DIST / "canvas.js").read_text(encoding="utf-8"),
+    css=(_DIST / "canvas.css").read_text(encoding="utf-8"),
+)
+
+
+@dataclass(frozen=True)
+class CanvasResult:
+    """What the user did since the last run.
+
+    `graph` is the edited graph (graph JSON, docs/graph-format.md) when the user changed it, else
+    None; `selected` the selected node id; `action` a one-shot request such as applying a fix.
+    """
+
+    graph: dict | None
+    selected: str | None
+    action: dict | None
+
+
+def graph_canvas(graph: dict, *, catalog: list[dict], report: dict, revision: int,
+                 key: str = "canvas", height: int = 640) -> CanvasResult:
+    """Show the canvas for `graph` and return what the user changed.
+
+    Bump `revision` whenever Python replaces the graph (template, upload, one-click fix): the
+    browser then drops its local copy and undo history and shows `graph`. With the same revision
+    the browser keeps its own copy (it may be ahead of Python) and only takes the new `report`.
+    """
+    result = _canvas(
+        key=key,
+        data={"graph": graph, "catalog": catalog, "report": report, "revision": revision,
+              "height": height},
+        height=height,
+        on_graph_change=_no_callback,
+        on_selected_change=_no_callback,
+        on_action_change=_no_callback,
+    )
+    return CanvasResult(
+        graph=_unseen_edit(result.get("graph"), revision, key),
+        selected=result.get("selected"),
+        action=result.get("action"),
+    )
+
+
+def pending_edit(*, revision: int, key: str = "canvas") -> dict | None:
+    """The graph the user just edited, read before the canvas is drawn (else None).
+
+    Call it at the top of the page, then validate the returned graph and pass it to
+    `graph_canvas`: the new shapes and problems then reach the browser in the same run, instead
+    of one run later. An edit returned here is not returned again by `graph_canvas`.
+    """
+    state = st.session_state.get(key)
+    return _unseen_edit(state.get("graph") if isinstance(state, Mapping) else None, revision, key)
+
+
+def _no_callback() -> None:
+    """Streamlit only passes back state keys that have a change callback; we read the result."""
+
+
+def _unseen_edit(edit: dict | None, revision: int, key: str) -> dict | None:
+    """The edited graph, once per edit, and only if it was made on the current revision.
+
+    An edit made before Python replaced the graph (an older revision) is stale and dropped.
+    """
+    if not isinstance(edit, dict) or edit.get("revision") != revision:
+        return None
+    seen_key = f"_layerloom_canvas_seen_edit:{key}"
+    if st.session_state.get(seen_key) == edit.get("edit"):
+        return None
+    st.session_state[seen_key] = edit.get("edit")
+    return edit.get("graph")

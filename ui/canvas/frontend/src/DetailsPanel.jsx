@@ -1,0 +1,70 @@
+// The selected layer in full: what it does, its shapes, and every parameter with its explanation
+// and allowed range. With nothing selected it explains how to use the canvas.
+import React from 'react';
+import ParamField from './ParamField.jsx';
+import ProblemList from './ProblemList.jsx';
+import { problemsByNode } from './flowElements.js';
+import { categoryColour, formatCount, formatShape, formatValue } from './format.js';
+import { useEditorActions } from './editorActions.js';
+
+export default function DetailsPanel({ node, spec, report }) {
+  const actions = useEditorActions();
+  if (!node) return <aside className="ll-details" aria-label="Layer details"><Help /></aside>;
+  const info = report?.nodes?.[node.id] || null;
+  return (
+    <aside className="ll-details" aria-label="Layer details">
+      <h2 style={{ color: categoryColour(spec?.category) }}>{node.type}</h2>
+      <p className="ll-details-id">{node.id}{spec ? ` · ${spec.category}` : ''}</p>
+      <p>{spec ? spec.doc : 'This layer type is not in the catalog.'}</p>
+      <dl className="ll-details-facts">
+        <dt>Input</dt><dd>{(info?.input_shapes || []).map(formatShape).join(' + ') || '–'}</dd>
+        <dt>Output</dt><dd>{info?.output_shape ? formatShape(info.output_shape) : '–'}</dd>
+        <dt>Parameters</dt><dd>{formatCount(info?.params)}</dd>
+      </dl>
+      <ProblemList nodeId={node.id} problems={problemsByNode(report)[node.id] || []} />
+      {(spec?.params || []).map((param) => (
+        <div key={param.name} className="ll-details-param">
+          <label>
+            <span className="ll-param-name">{param.name}</span>
+            <ParamField
+              param={param}
+              value={node.params[param.name]}
+              resolved={info?.resolved_params?.[param.name]}
+              onCommit={(value) => actions.setParam(node.id, param.name, value)}
+            />
+          </label>
+          <p className="ll-param-doc">{param.doc}</p>
+          <p className="ll-param-meta">{describeAllowed(param)}</p>
+        </div>
+      ))}
+    </aside>
+  );
+}
+
+function describeAllowed(param) {
+  const parts = [param.kind];
+  const hasMin = param.min !== null && param.min !== undefined;
+  const hasMax = param.max !== null && param.max !== undefined;
+  if (hasMin && hasMax) parts.push(`${param.min} – ${param.max}`);
+  else if (hasMin) parts.push(`≥ ${param.min}`);
+  else if (hasMax) parts.push(`≤ ${param.max}`);
+  if (param.inferred) parts.push('inferred from the input');
+  else if (param.default !== null && param.default !== undefined) parts.push(`default ${formatValue(param.default)}`);
+  else parts.push('required');
+  return parts.join(' · ');
+}
+
+function Help() {
+  return (
+    <div className="ll-help">
+      <h2>Build a network</h2>
+      <ul>
+        <li>Drag a layer from the palette, or click it (Tab to it and press Enter).</li>
+        <li>With a layer selected, a new layer is added after it, already connected.</li>
+        <li>Connect a layer by dragging from its right handle to an input handle.</li>
+        <li>Select a layer to see and edit every parameter here.</li>
+        <li>Delete / Backspace removes the selection; Ctrl+Z undoes, Ctrl+Shift+Z redoes.</li>
+      </ul>
+    </div>
+  );
+}

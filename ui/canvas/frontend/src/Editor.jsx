@@ -1,0 +1,155 @@
+// The editor: owns the graph (with undo history), the React Flow element state and every edit
+// action, and lays out palette | canvas | details. Python hears about committed edits only.
+import React, { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { applyNodeChanges, useReactFlow } from '@xyflow/react';
+import * as ops from './graphOps.js';
+import { autoLayout } from './autoLayout.js';
+import { buildEdges, buildNodes } from './flowElements.js';
+import useGraphHistory from './useGraphHistory.js';
+import { EditorActions } from './editorActions.js';
+import Palette from './Palette.jsx';
+import FlowCanvas from './FlowCanvas.jsx';
+import DetailsPanel from './DetailsPanel.jsx';
+import StatusBar from './StatusBar.jsx';
+
+export default function Editor({ initialGraph, revision, catalog, catalogByType, report,
+  setStateValue, setTriggerValue }) {
+  const flow = useReactFlow();
+  const paneRef = useRef(null);
+  const editCounter = useRef({ mount: Math.random().toString(36).slice(2), seq: 0 });
+  const history = useGraphHistory(
+    useMemo(() => withPositions(ops.normaliseGraph(initialGraph)), []), // mount-time graph only
+    (graph) => {
+      const counter = editCounter.current;
+      counter.seq += 1;
+      setStateValue('graph', { revision, edit: `${counter.mount}:${counter.seq}`, graph });
+    },
+  );
+  const { graph, commit, currentGraph } = history;
+
+  const [nodes, setNodes] = useState([]);
+  const [selectedEdges, setSelectedEdges] = useState(() => new Set());
+  const selectAfterRebuild = useRef(null);
+  useEffect(() => {
+    setNodes((previous) => buildNodes(graph, report, catalogByType, previous, selectAfterRebuild.current));
+    selectAfterRebuild.current = null;
+  }, [graph, report, catalogByType]);
+  const edges = useMemo(() => buildEdges(graph, report, selectedEdges), [graph, report, selectedEdges]);
+  const selectedIds = nodes.filter((n) => n.selected).map((n) => n.id);
+  const selectedId = selectedIds.length === 1 ? selectedIds[0] : null;
+
+  const reportedSelection = useRef(null); // Python starts with nothing selected: no rerun at mount
+  useEffect(() => {
+    if (reportedSelection.current === selectedId) return;
+    reportedSelection.current = selectedId;
+    setStateValue('selected', selectedId);
+  }, [selectedId, setStateValue]);
+
+  const addLayer = useCallback((type, position = null) => {
+    const spec = catalogByType[type];
+    if (!spec) return;
+    const current = currentGraph();
+    const after = position ? null : selectedId;
+    const at = position || placeNextTo(current, after, flow, paneRef.current);
+    const { graph: next, id } = ops.addNode(current, spec, at, after);
+    selectAfterRebuild.current = id;
+    commit(next);
+  }, [catalogByType, currentGraph, selectedId, flow, commit]);
+
+  const actions = useMemo(() => ({
+    setParam: (nodeId, name, value) => commit(ops.setParam(currentGraph(), nodeId, name, value)),
+    applyFix: (nodeId, index) => setTriggerValue('action', { kind: 'apply_fix', node: nodeId, index }),
+    connect: (source, target, port) => commit(ops.connect(currentGraph(), source, target, port)),
+    move: (positions) => commit(ops.moveNodes(currentGraph(), positions)),
+    remove: (nodeIds, edgeKeys) => {
+      if (nodeIds.length || edgeKeys.length) commit(ops.removeElements(currentGraph(), nodeIds, edgeKeys));
+    },
+    removeSelected: () => actions.remove(selectedIds, [...selectedEdges]),
+    duplicate: () => {
+      if (!selectedId) return;
+      const { graph: next, id } = ops.duplicateNode(currentGraph(), selectedId);
+      selectAfterRebuild.current = id;
+      commit(next);
+    },
+    layout: () => {
+      const heights = Object.fromEntries(nodes.map((n) => [n.id, n.measured?.height || 160]));
+      commit(ops.moveNodes(currentGraph(), autoLayout(currentGraph(), (id) => heights[id])));
+      window.requestAnimationFrame(() => flow.fitView({ padding: 0.15, duration: 200 }));
+    },
+    fit: () => flow.fitView({ padding: 0.15, duration: 200 }),
+    undo: history.undo,
+    redo: history.redo,
+    addLayer,
+  }), [commit, currentGraph, setTriggerValue, selectedIds, selectedEdges, selectedId, nodes, flow,
+    history.undo, history.redo, addLayer]);
+
+  const onNodesChange = useCallback((changes) => {
+    // Removals arrive through onDelete, which commits them to the graph (and the undo history).
+    setNodes((current) => applyNodeChanges(changes.filter((c) => c.type !== 'remove'), current));
+  }, []);
+  const onEdgesChange = useCallback((changes) => {
+    const selections = changes.filter((c) => c.type === 'select');
+    if (!selections.length) return;
+    setSelectedEdges((current) => {
+      const next = new Set(current);
+      selections.forEach((c) => (c.selected ? next.add(c.id) : next.delete(c.id)));
+      return next;
+    });
+  }, []);
+
+  const selectedNode = graph.nodes.find((n) => n.id === selectedId) || null;
+  return (
+    <EditorActions.Provider value={actions}>
+      <div className="ll-editor" onKeyDown={(event) => handleShortcut(event, actions)}>
+        <Palette catalog={catalog} onAdd={addLayer} connectAfter={selectedId} />
+        <div className="ll-main">
+          <FlowCanvas
+            paneRef={paneRef}
+            nodes={nodes}
+            edges={edges}
+            onNodesChange={onNodesChange}
+            onEdgesChange={onEdgesChange}
+            canUndo={history.canUndo}
+            canRedo={history.canRedo}
+            hasSelection={selectedIds.length > 0 || selectedEdges.size > 0}
+          />
+          <StatusBar graph={graph} report={report} />
+        </div>
+        <DetailsPanel
+          node={selectedNode}
+          spec={selectedNode ? catalogByType[selectedNode.type] : null}
+          report={report}
+        />
+      </div>
+    </EditorActions.Provider>
+  );
+}
+
+// A new layer goes right of the node it follows, or in the middle of what the user is looking at.
+function placeNextTo(graph, afterId, flow, pane) {
+  const anchor = afterId && graph.layout[afterId];
+  if (anchor) return { x: anchor.x + 300, y: anchor.y };
+  const box = pane.getBoundingClientRect();
+  return flow.screenToFlowPosition({ x: box.left + box.width / 2 - 100, y: box.top + box.height / 3 });
+}
+
+// Nodes Python sent without a position (a hand-written file) get an automatic one.
+function withPositions(graph) {
+  const missing = graph.nodes.map((n) => n.id).filter((id) => !graph.layout[id]);
+  if (!missing.length) return graph;
+  return ops.moveNodes(graph, autoLayout(graph, undefined, missing));
+}
+
+function handleShortcut(event, actions) {
+  if (isTyping(event) || !(event.ctrlKey || event.metaKey)) return;
+  const key = event.key.toLowerCase();
+  const run = { z: event.shiftKey ? actions.redo : actions.undo, y: actions.redo, d: actions.duplicate }[key];
+  if (!run) return;
+  event.preventDefault();
+  run();
+}
+
+function isTyping(event) {
+  const target = event.nativeEvent.composedPath?.()[0] || event.target;
+  return ['INPUT', 'TEXTAREA', 'SELECT'].includes(target?.tagName);
+}

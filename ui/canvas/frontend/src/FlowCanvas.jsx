@@ -1,0 +1,65 @@
+// The React Flow surface: moving, connecting, deleting and dropping palette entries. Each handler
+// turns a finished gesture into one editor action (drag-stop, connect, delete, drop).
+import React, { useCallback } from 'react';
+import { Background, Controls, MiniMap, ReactFlow, useReactFlow } from '@xyflow/react';
+import LayerNode from './LayerNode.jsx';
+import Toolbar from './Toolbar.jsx';
+import { useEditorActions } from './editorActions.js';
+import { PALETTE_MIME } from './Palette.jsx';
+
+const NODE_TYPES = { layer: LayerNode };
+const DELETE_KEYS = ['Delete', 'Backspace'];
+
+export default function FlowCanvas({ paneRef, nodes, edges, onNodesChange, onEdgesChange,
+  canUndo, canRedo, hasSelection }) {
+  const actions = useEditorActions();
+  const flow = useReactFlow();
+
+  const onDragOver = useCallback((event) => {
+    if (!event.dataTransfer.types.includes(PALETTE_MIME)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+  }, []);
+  const onDrop = useCallback((event) => {
+    const type = event.dataTransfer.getData(PALETTE_MIME);
+    if (!type) return;
+    event.preventDefault();
+    actions.addLayer(type, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
+  }, [actions, flow]);
+
+  const onNodeDragStop = useCallback((_event, _node, moved) => {
+    actions.move(Object.fromEntries(moved.map((n) => [n.id, n.position])));
+  }, [actions]);
+  const onConnect = useCallback(({ source, target, targetHandle }) => {
+    actions.connect(source, target, Number(targetHandle.replace('in', '')) || 0);
+  }, [actions]);
+  const onDelete = useCallback(({ nodes: gone, edges: cut }) => {
+    actions.remove(gone.map((n) => n.id), cut.map((e) => e.id));
+  }, [actions]);
+
+  return (
+    <div className="ll-flow" ref={paneRef} onDragOver={onDragOver} onDrop={onDrop}>
+      <ReactFlow
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={NODE_TYPES}
+        onNodesChange={onNodesChange}
+        onEdgesChange={onEdgesChange}
+        onNodeDragStop={onNodeDragStop}
+        onConnect={onConnect}
+        onDelete={onDelete}
+        isValidConnection={(c) => c.source !== c.target}
+        deleteKeyCode={DELETE_KEYS}
+        defaultEdgeOptions={{ type: 'default' }}
+        fitView
+        fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
+        minZoom={0.15}
+      >
+        <Background gap={20} color="#e2e8f0" />
+        <Controls showInteractive={false} />
+        <MiniMap pannable zoomable nodeStrokeWidth={3} />
+        <Toolbar canUndo={canUndo} canRedo={canRedo} hasSelection={hasSelection} />
+      </ReactFlow>
+    </div>
+  );
+}

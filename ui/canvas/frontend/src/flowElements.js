@@ -1,0 +1,62 @@
+// Turns the graph document plus Python's validation report into React Flow nodes and edges.
+import { edgeKey, hasOutput, inputPorts } from './graphOps.js';
+import { formatShape } from './format.js';
+
+// Problems per node id, each remembering its index in report.problems (what an apply_fix action
+// names, so Python can look the fix up without re-matching messages).
+export function problemsByNode(report) {
+  const byNode = {};
+  (report?.problems || []).forEach((problem, index) => {
+    const key = problem.node ?? '';
+    (byNode[key] ||= []).push({
+      message: problem.message,
+      field: problem.field,
+      fixLabel: problem.fix?.label || null,
+      index,
+    });
+  });
+  return byNode;
+}
+
+// `previous` carries what React Flow measured and what the user selected across rebuilds;
+// `selectId` (a node just added) takes the selection.
+export function buildNodes(graph, report, catalogByType, previous, selectId) {
+  const before = new Map(previous.map((n) => [n.id, n]));
+  const problems = problemsByNode(report);
+  return graph.nodes.map((node) => {
+    const old = before.get(node.id);
+    const spec = catalogByType[node.type];
+    return {
+      id: node.id,
+      type: 'layer',
+      position: graph.layout[node.id] || { x: 0, y: 0 },
+      measured: old?.measured,
+      selected: selectId ? node.id === selectId : Boolean(old?.selected),
+      data: {
+        node,
+        spec,
+        info: report?.nodes?.[node.id] || null,
+        problems: problems[node.id] || [],
+        ports: inputPorts(spec, node.id, graph.edges),
+        hasOutput: hasOutput(spec),
+      },
+    };
+  });
+}
+
+export function buildEdges(graph, report, selectedKeys) {
+  return graph.edges.map((edge) => {
+    const id = edgeKey(edge);
+    const shape = report?.nodes?.[edge.source]?.output_shape;
+    return {
+      id,
+      source: edge.source,
+      target: edge.target,
+      sourceHandle: 'out',
+      targetHandle: `in${edge.port || 0}`,
+      label: shape ? formatShape(shape) : undefined,
+      selected: selectedKeys.has(id),
+      className: 'll-edge',
+    };
+  });
+}
