@@ -1,0 +1,139 @@
+"""The Build page's Python side, driven through Streamlit's AppTest (no browser)."""
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from builder.templates import load_template
+from ui import share
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+UPLOAD = "build.upload"
+
+
+@pytest.fixture
+def app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def graph_of(at: AppTest) -> dict:
+    return at.session_state["layerloom.graph"]
+
+
+def summary(at: AppTest):
+    return at.dataframe[0].value
+
+
+def messages(at: AppTest, kind: str) -> str:
+    """The text of every st.success / st.error / ... shown, with Markdown escapes removed."""
+    return " ".join(element.value.replace("\\", "") for element in getattr(at, kind))
+
+
+def upload(at: AppTest, name: str, content: bytes) -> AppTest:
+    at.file_uploader(key=UPLOAD).set_value((name, content, "application/json"))
+    return at.run()
+
+
+def test_first_visit_shows_the_default_template_and_its_summary(app):
+    assert graph_of(app) == load_template("mlp_digits").to_dict()
+    table = summary(app)
+    assert list(table["layer"]) == ["x", "flat", "fc1", "relu1", "fc2"]
+    assert list(table["output shape"]) == ["(1, 8, 8)", "(64,)", "(64,)", "(64,)", "(10,)"]
+    assert list(table["parameters"]) == [0, 0, 64 * 64 + 64, 0, 64 * 10 + 10]
+    assert app.metric[0].label == "Parameters" and app.metric[0].value == "4.8 K"
+
+
+def test_loading_a_template_replaces_the_graph_and_tells_the_canvas(app):
+    app.button(key="build.template.cnn_seed").click().run()
+    assert graph_of(app) == load_template("cnn_seed").to_dict()
+    assert app.session_state["layerloom.graph_revision"] == 1
+    assert summary(app)["parameters"].sum() == 225_034
+    assert "CNN (Keras tutorial)" in messages(app, "success")
+
+
+def test_bring_back_the_previous_graph_undoes_a_template_load(app):
+    app.button(key="build.template.gan").click().run()
+    [undo] = [b for b in app.button if b.label == "Bring back the previous graph"]
+    undo.click().run()
+    assert graph_of(app) == load_template("mlp_digits").to_dict()
+
+
+def test_uploading_a_saved_graph_loads_it(app):
+    saved = json.dumps(load_template("resnet_small").to_dict()).encode()
+    upload(app, "mine.json", saved)
+    assert graph_of(app) == load_template("resnet_small").to_dict()
+    assert "skip" in list(summary(app)["layer"])
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"{\"nodes\": [", "not valid JSON"),
+    (b"\x89PNG\r\n\x1a\n", "not UTF-8"),
+    (b"[]", "JSON list, not a graph"),
+    (json.dumps({"name": "x", "nodes": [], "edges": [], "layout": {}, "extra": 1}).encode(), "extra"),
+    (b" " * 1_000_001, "at most 1,000,000 bytes"),
+])
+def test_a_bad_upload_names_the_problem_and_keeps_the_graph(app, content, expected):
+    before = graph_of(app)
+    upload(app, "bad.json", content)
+    assert graph_of(app) == before
+    errors = messages(app, "error")
+    assert "bad.json" in errors and expected in errors
+    assert "unchanged" in errors
+
+
+def test_a_share_link_opens_its_graph():
+    graph = load_template("inception_block").to_dict()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params[share.QUERY_PARAM] = share.encode_graph(graph)
+    at.run()
+    assert graph_of(at) == graph
+    at.run()  # a later rerun (the link is still in the URL) must not undo edits made since
+    assert at.session_state["layerloom.graph_revision"] == 1
+
+
+def test_a_damaged_share_link_says_so_and_keeps_the_default_graph():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params[share.QUERY_PARAM] = share.encode_graph(load_template("gan").to_dict())[:40]
+    at.run()
+    assert graph_of(at) == load_template("mlp_digits").to_dict()
+    assert "share link" in messages(at, "error")
+
+
+def test_the_share_panel_link_round_trips(app):
+    app.button(key="build.template.vae").click().run()
+    [link] = [code.value for code in app.code if "graph=" in code.value]
+    token = link.split("graph=", 1)[1]
+    assert share.decode_graph(token) == load_template("vae").to_dict()
+
+
+def test_a_problem_offers_a_fix_that_repairs_the_graph(app):
+    graph = load_template("mlp_digits").to_dict()
+    graph["nodes"] = [n for n in graph["nodes"] if n["id"] != "flat"]
+    graph["edges"] = [{"source": "x", "target": "fc1", "port": 0}] + graph["edges"][2:]
+    graph["layout"].pop("flat")
+    upload(app, "no_flatten.json", json.dumps(graph).encode())
+    assert app.metric[3].value == "1"
+    [fix] = [b for b in app.button if b.key and b.key.startswith("build.fix.")]
+    assert "Flatten" in fix.label
+    fix.click().run()
+    assert app.metric[3].value == "0"
+    assert "Flatten" in {node["type"] for node in graph_of(app)["nodes"]}
+    assert list(summary(app)["output shape"])[-1] == "(10,)"
+
+
+def test_export_shows_the_generated_pytorch_code(app):
+    code = [c.value for c in app.code if c.language == "python"]
+    assert code and "class" in code[0] and "nn.Linear" in code[0]
+
+
+def test_the_graph_survives_a_trip_to_another_page(app):
+    app.button(key="build.template.resnet_small").click().run()
+    before = graph_of(app)
+    app.switch_page("pages/inspect.py").run()
+    app.switch_page("pages/build.py").run()
+    assert graph_of(app) == before
+    assert "skip" in list(summary(app)["layer"])

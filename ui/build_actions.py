@@ -1,0 +1,67 @@
+"""What the Build page's buttons do to the session's graph, each with a message for the person.
+
+These run as widget callbacks (before the page draws), so the canvas and every panel already show
+the new graph on the same run. Whenever input is bad the current graph stays exactly as it was.
+"""
+import streamlit as st
+
+from builder import Fix, GraphError, apply_fix, load_graph
+from builder.templates import list_templates, load_template
+from ui import share
+from ui.graph_input import GraphInputError, describe_problems, parse_graph_json
+from ui.notices import notify
+from ui.state import current_graph, previous_graph, restore_previous_graph, set_graph
+
+KEPT = "Your current graph is unchanged."
+_OPENED_LINK = "layerloom.opened_share_token"
+
+
+def load_template_into_session(name: str) -> None:
+    title = next(info.title for info in list_templates() if info.name == name)
+    set_graph(load_template(name))
+    notify("success", f"Loaded the template “{title}”. The graph you had is one click away: "
+                      "“Bring back the previous graph” under Save & share.")
+
+
+def load_uploaded_graph(uploader_key: str) -> None:
+    uploaded = st.session_state.get(uploader_key)
+    if uploaded is None:  # the person removed the file: nothing to load
+        return
+    try:
+        graph = parse_graph_json(uploaded.getvalue(), source=f"The file “{uploaded.name}”")
+    except GraphInputError as error:
+        notify("error", f"{error} {KEPT}")
+        return
+    set_graph(graph)
+    notify("success", f"Loaded “{graph['name']}” from {uploaded.name}.")
+
+
+def open_shared_link() -> None:
+    """Open the graph in the URL's share parameter, once per link (edits afterwards are kept)."""
+    token = st.query_params.get(share.QUERY_PARAM)
+    if not token or st.session_state.get(_OPENED_LINK) == token:
+        return
+    st.session_state[_OPENED_LINK] = token
+    try:
+        graph = share.decode_graph(token)
+    except GraphInputError as error:
+        notify("error", f"{error} {KEPT}")
+        return
+    set_graph(graph)
+    notify("success", f"Opened “{graph['name']}” from the share link.")
+
+
+def apply_fix_to_session(fix: Fix) -> None:
+    try:
+        fixed = apply_fix(load_graph(current_graph()), fix)
+    except GraphError as error:
+        notify("error", f"Could not apply “{fix.label}”: {describe_problems(error)} {KEPT}")
+        return
+    set_graph(fixed)
+    notify("success", f"Applied: {fix.label}.")
+
+
+def bring_back_previous_graph() -> None:
+    if previous_graph() is not None:
+        restore_previous_graph()
+        notify("info", "Brought back the previous graph (the one it replaced is now the previous).")

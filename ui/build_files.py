@@ -1,0 +1,113 @@
+"""The Build page's ways in and out of the session: save/load JSON, share links, and model export."""
+import json
+import re
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from builder import GraphError, Report, load_graph, to_python_code
+from builder.export import ExportError, export_onnx, export_pt2
+from ui import share
+from ui.build_actions import bring_back_previous_graph, load_uploaded_graph
+from ui.graph_input import MAX_GRAPH_BYTES, describe_problems
+from ui.state import previous_graph
+
+UPLOAD_KEY = "build.upload"
+_EXPORTED = "layerloom.exported_files"  # (graph JSON, {format: bytes or why not}): current graph only
+# Binary exports: (format key, button label, file suffix, exporter writing to a path).
+BINARY_EXPORTS = (
+    ("onnx", "ONNX", ".onnx", export_onnx),
+    ("pt2", "torch.export (.pt2)", ".pt2", export_pt2),
+)
+
+
+def save_and_load_panel(graph: dict) -> None:
+    """Download the graph as JSON; open a JSON file (checked; a bad one leaves the graph as is)."""
+    save, load = st.columns(2)
+    with save:
+        st.markdown("**Save**")
+        st.download_button("Download graph JSON", json.dumps(graph, indent=2),
+                           file_name=f"{file_stem(graph)}.json", mime="application/json",
+                           icon=":material/save:", on_click="ignore")
+        if previous_graph() is not None:
+            st.button("Bring back the previous graph", icon=":material/undo:",
+                      help="Swap back to the graph that the last template, file, link or fix "
+                           "replaced.", on_click=bring_back_previous_graph)
+    with load:
+        st.file_uploader("Open a graph JSON file", type=["json"], key=UPLOAD_KEY,
+                         max_upload_size=max(1, MAX_GRAPH_BYTES // 1_000_000),
+                         on_change=load_uploaded_graph, args=(UPLOAD_KEY,),
+                         help="A file saved from LayerLoom or written by hand in the graph format.")
+
+
+def share_panel(graph: dict) -> None:
+    """A link that opens a copy of this graph on any machine that can reach this server."""
+    token = share.encode_graph(graph)
+    if len(token) > share.MAX_TOKEN_CHARS:
+        st.warning(f"This graph is too large for a link ({len(token):,} characters; at most "
+                   f"{share.MAX_TOKEN_CHARS:,}). Download the JSON file and share that instead.")
+        return
+    st.code(share.share_url(st.context.url or "", token), language=None, wrap_lines=True)
+    st.caption("The link carries the whole graph; whoever opens it gets their own copy. Later "
+               "edits do not change a link you have already shared.")
+
+
+def export_panel(graph: dict, report: Report) -> None:
+    """The generated PyTorch code to read and download, and ONNX / torch.export files."""
+    if not report.valid:
+        st.info("Export needs a graph without problems; fix the problems listed above first.")
+        return
+    try:
+        code = to_python_code(load_graph(graph))
+    except GraphError as error:
+        st.error(f"The code could not be generated: {describe_problems(error)}")
+        return
+    stem = file_stem(graph)
+    st.download_button("Download PyTorch code (.py)", code, file_name=f"{stem}.py",
+                       mime="text/x-python", icon=":material/code:", on_click="ignore")
+    for export in BINARY_EXPORTS:
+        _binary_export(graph, stem, *export)
+    st.code(code, language="python", line_numbers=True)
+
+
+def _binary_export(graph: dict, stem: str, fmt: str, label: str, suffix: str, exporter) -> None:
+    """A button that builds the file once per graph (tracing takes seconds), then its download."""
+    files = _exported_files(graph)
+    if fmt not in files:
+        if st.button(f"Build {label} file", key=f"build.export.{fmt}", icon=":material/build:"):
+            with st.spinner(f"Tracing the model for {label}..."):
+                files[fmt] = _export_bytes(exporter, graph, suffix)
+    result = files.get(fmt)
+    if isinstance(result, str):
+        st.warning(f"{label}: {result}")
+    elif result is not None:
+        st.download_button(f"Download {label}", result, file_name=f"{stem}{suffix}",
+                           mime="application/octet-stream", key=f"build.download.{fmt}",
+                           icon=":material/download:", on_click="ignore")
+
+
+def _exported_files(graph: dict) -> dict:
+    """The files already built for this exact graph; any edit starts afresh (and frees memory)."""
+    content = json.dumps(graph, sort_keys=True)
+    cached = st.session_state.get(_EXPORTED)
+    if cached is None or cached[0] != content:
+        cached = (content, {})
+        st.session_state[_EXPORTED] = cached
+    return cached[1]
+
+
+def _export_bytes(exporter, graph: dict, suffix: str) -> bytes | str:
+    """The exported file's bytes, or the reason it could not be made (e.g. a missing package)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"model{suffix}"
+        try:
+            exporter(graph, path)
+        except ExportError as error:
+            return str(error)
+        return path.read_bytes()
+
+
+def file_stem(graph: dict) -> str:
+    """A safe file name from the graph's name (which is user text)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", str(graph.get("name", ""))).strip("_")[:60] or "graph"

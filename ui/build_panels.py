@@ -1,0 +1,67 @@
+"""The Build page's panels around the canvas: live totals, problems with fixes, summary, templates."""
+import streamlit as st
+
+from builder import Report
+from builder.templates import list_templates
+from ui.build_actions import apply_fix_to_session, load_template_into_session
+from ui.summary import format_bytes, format_count, summary_frame
+from ui.text import escape_markdown
+
+GALLERY_COLUMNS = 3
+
+
+def totals_bar(report: Report) -> None:
+    """The model's size at a glance: parameters, compute, memory, and how many problems remain."""
+    params, flops, memory, problems = st.columns(4)
+    params.metric("Parameters", format_count(report.total_params),
+                  help=f"{report.total_params:,} trainable numbers in the model.")
+    flops.metric("FLOPs per sample", format_count(report.total_flops),
+                 help="Floating-point operations for one forward pass of one sample.")
+    memory.metric("Activation memory per sample", format_bytes(report.total_activation_bytes),
+                  help="Memory the layers' outputs take for one sample (training keeps them all).")
+    problems.metric("Problems", len(report.problems),
+                    help="Things to fix before the model can train; listed below the canvas.")
+
+
+def problems_panel(report: Report) -> None:
+    """Every problem, named by node and field, with a one-click fix where the validator has one."""
+    if not report.problems:
+        st.success("No problems: this graph compiles into a PyTorch model.")
+        return
+    st.subheader("Problems")
+    for index, problem in enumerate(report.problems):
+        message, fix_button = st.columns([4, 1], vertical_alignment="center")
+        message.error(_problem_text(problem), icon=":material/error:")
+        if problem.fix is not None:
+            fix_button.button(problem.fix.label, key=f"build.fix.{index}", type="primary",
+                              on_click=apply_fix_to_session, args=(problem.fix,),
+                              width="stretch")
+
+
+def summary_panel(graph: dict, report: Report) -> None:
+    """The model summary table, like Keras' model.summary()."""
+    st.dataframe(summary_frame(graph, report), hide_index=True,
+                 column_config={"parameters": st.column_config.NumberColumn(format="%d")})
+
+
+def templates_gallery() -> None:
+    """Every ready-made architecture with its explanation for students; one click loads it."""
+    st.caption("Loading a template replaces the graph on the canvas; “Bring back the previous "
+               "graph” under Save & share undoes it.")
+    templates = list_templates()
+    for start in range(0, len(templates), GALLERY_COLUMNS):
+        row = templates[start:start + GALLERY_COLUMNS]
+        for column, info in zip(st.columns(GALLERY_COLUMNS), row):
+            with column.container(border=True):
+                st.markdown(f"**{info.title}**")
+                st.caption(f"{info.task} · trains on {info.dataset}")
+                st.write(info.description)
+                st.button("Load", key=f"build.template.{info.name}", icon=":material/download:",
+                          on_click=load_template_into_session, args=(info.name,))
+
+
+def _problem_text(problem) -> str:
+    where = [f"node {problem.node}" if problem.node else "the graph"]
+    if problem.field:
+        where.append(f"field {problem.field}")
+    return f"**{escape_markdown(', '.join(where))}**: {escape_markdown(problem.message)}"
