@@ -22,11 +22,24 @@ _RESERVED = (set(dir(nn.Module)) | set(dir(fx.GraphModule)) | set(keyword.kwlist
 
 def attr_name(node_id: str) -> str:
     """A valid, safe identifier for one node id (before de-duplication)."""
-    ascii_id = unicodedata.normalize("NFKD", node_id).encode("ascii", "ignore").decode()
-    name = re.sub(r"[^0-9A-Za-z]+", "_", ascii_id).strip("_")
+    name = re.sub(r"[^0-9A-Za-z]+", "_", _ascii(node_id)).strip("_")
     if not name or name[0].isdigit():
         name = f"n_{name}" if name else "node"
     return f"{name}_" if name in _RESERVED else name
+
+
+def _ascii(text: str) -> str:
+    """Accents are dropped (Café -> Cafe); other letters become their code point (卷积 ->
+    u5377u79ef), so ids in any script stay distinct instead of collapsing to one name."""
+    out = []
+    for char in unicodedata.normalize("NFKD", text):
+        if char.isascii():
+            out.append(char)
+        elif char.isalnum():
+            out.append(f"u{ord(char):x}")
+        elif not unicodedata.combining(char):
+            out.append("_")
+    return "".join(out)
 
 
 def attr_names(node_ids: list[str]) -> dict[str, str]:
@@ -46,8 +59,7 @@ def attr_names(node_ids: list[str]) -> dict[str, str]:
 
 def class_name(graph_name: str) -> str:
     """'my lenet-5' -> 'MyLenet5'; a name for the generated nn.Module class."""
-    words = re.findall(r"[0-9A-Za-z]+", unicodedata.normalize("NFKD", graph_name)
-                       .encode("ascii", "ignore").decode())
+    words = re.findall(r"[0-9A-Za-z]+", _ascii(graph_name))
     name = "".join(w[:1].upper() + w[1:] for w in words)
     if not name or name[0].isdigit():
         name = "Model" + name

@@ -42,7 +42,7 @@ def test_file_is_readable_and_standalone(tmp_path):
     assert "class G(nn.Module):" in code and "class Concat(nn.Module):" in code
     assert "def forward(self, b, a):" in code
     assert "        cat = self.cat(a, b)" in code and "# (N, 5)" in code
-    assert "        return head_1, node\n" in code
+    assert "        return head_1, u3a9\n" in code
     forward = code.split("def forward(self, b, a):")[1].split("return")[0]
     assert forward.count(" = self.") == 5  # one line per node
 

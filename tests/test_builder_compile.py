@@ -35,7 +35,7 @@ def test_inputs_in_node_order_and_outputs_as_a_tuple():
 
 def test_state_dict_keys_are_the_sanitised_node_ids():
     keys = set(compile_graph(TWO_IN_TWO_OUT).state_dict())
-    assert keys == {"head_1.weight", "head_1.bias", "node.weight", "node.bias"}
+    assert keys == {"head_1.weight", "head_1.bias", "u3a9.weight", "u3a9.bias"}
 
 
 def test_explicit_output_node_selects_the_outputs():

@@ -48,7 +48,7 @@ def test_new_node_id_is_readable_and_unused():
 
 @pytest.mark.parametrize("node_id,name", [
     ("conv 1", "conv_1"), ("a/b.c", "a_b_c"), ("1x", "n_1x"), ("forward", "forward_"),
-    ("training", "training_"), ("class", "class_"), ("Café", "Cafe"), ("Ω", "node"),
+    ("training", "training_"), ("class", "class_"), ("Café", "Cafe"), ("Ω", "u3a9"), ("卷积 1", "u5377u79ef_1"), ("→", "node"),
     ("__init__", "init"), ("self", "self_")])
 def test_attr_name_makes_safe_identifiers(node_id, name):
     assert attr_name(node_id) == name and name.isidentifier()
