@@ -118,3 +118,12 @@ def test_split_components_separates_a_gan_pair():
     assert [n.id for n in discriminator.nodes] == ["image", "disc"]
     assert list(discriminator.layout) == ["disc"]
     assert validate(generator).valid and validate(discriminator).valid
+
+
+def test_split_parts_keep_the_whole_graphs_state_dict_keys():
+    g = graph([("z", "Input", {"shape": [4]}), ("生成", "Linear", {"out_features": 6}),
+               ("image", "Input", {"shape": [6]}), ("判别", "Linear", {"out_features": 1})],
+              [("z", "生成", 0), ("image", "判别", 0)])
+    parts = [set(compile_graph(part).state_dict()) for part in split_components(g)]
+    assert parts[0] | parts[1] == set(compile_graph(g).state_dict())
+    assert not parts[0] & parts[1]
