@@ -34,13 +34,14 @@ def test_a_run_finishes_with_metrics_progress_and_weights(make_manager):
     progress = job.progress()
     assert (progress.epoch, progress.epochs, progress.step, progress.fraction) == (3, 3, 12, 1.0)
     assert [row["epoch"] for row in job.metrics().epochs] == [1, 2, 3]
-    assert job._weights["fc.weight"][0, 0].item() == 12.0
+    assert job.weights()["fc.weight"][0, 0].item() == 12.0
     assert job.result == {"steps": 12, "lr": job.spec.config.lr}
 
 
 def test_stop_takes_effect_within_one_batch(make_manager):
     job = make_manager().submit(spec(steps=100_000, batch_s=0.01), owner="alice")
     wait_until(lambda: job.progress().step >= 5)
+    assert job.progress().eta_s > 0
     step_at_stop = job.progress().step
     job.stop()
     assert job.wait(2) and job.status == "stopped"
@@ -127,7 +128,7 @@ def test_a_run_the_loop_reports_as_failed_keeps_its_last_good_weights(make_manag
         assert job.wait(5) and job.status == "failed"
         assert job.error == "The loss became NaN at step 7."
         assert [a["code"] for a in job.alerts()] == ["nan_loss"]
-        assert job._weights["fc.weight"].item() == 1.0
+        assert job.weights()["fc.weight"].item() == 1.0
     finally:
         manager.shutdown()
 

@@ -97,7 +97,7 @@ def test_events_cross_the_process_boundary_with_weights_intact(manager):
     snap = job.metrics()
     assert [row["epoch"] for row in snap.epochs] == [1, 2]
     assert len(snap.steps) == 10 and snap.grad_norms[-1] == {"fc": 1.0}
-    assert torch.equal(job._weights["fc.weight"], torch.full((2, 2), 10.0))
+    assert torch.equal(job.weights()["fc.weight"], torch.full((2, 2), 10.0))
     assert job.progress().fraction == 1.0 and job.progress().epoch == 2
 
 

@@ -10,11 +10,9 @@ import threading
 import time
 from dataclasses import dataclass
 
+from builder import compile_graph
 from trainers.config import RunSpec, apply_overrides
 from trainers.metrics import MetricsHistory, MetricsSnapshot
-
-STATUSES = ("queued", "running", "paused", "stopped", "finished", "failed")
-ENDED = frozenset({"stopped", "finished", "failed"})
 
 
 @dataclass(frozen=True)
@@ -29,6 +27,11 @@ class Progress:
 
 
 class Job:
+    """status: queued -> running <-> paused -> stopped | finished | failed (`error` says why).
+
+    `ended` is True in the last three; `wait(timeout)` blocks until then.
+    """
+
     def __init__(self, job_id: str, spec: RunSpec, owner: str, manager):
         self.id, self.spec, self.owner = job_id, spec, owner
         self.created_at = time.time()
@@ -47,7 +50,6 @@ class Job:
         self._steps_per_epoch: int | None = None
         self._total_steps: int | None = None
         self._samples_per_s: float | None = None
-        self._started_at: float | None = None
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.status} owner={self.owner!r}>"
@@ -83,9 +85,8 @@ class Job:
             else:
                 fraction = min(1.0, self._epochs_done / self._epochs)
             eta = None
-            if self._started_at and 0 < fraction < 1 and not self.ended:
-                elapsed = time.monotonic() - self._started_at
-                eta = elapsed * (1 - fraction) / fraction
+            if total and self._samples_per_s and not self.ended:  # the loop's rate leaves out pauses
+                eta = (total - self._step) * self.spec.config.batch_size / self._samples_per_s
             return Progress(self._epochs_done, self._epochs, self._step, total or None,
                             self._samples_per_s, eta, fraction)
 
@@ -100,13 +101,17 @@ class Job:
         with self._lock:
             return list(self._alerts)
 
+    def weights(self) -> dict | None:
+        """The latest good weights ({name: CPU tensor}, shared: copy before changing); None
+        before the run's first weights event."""
+        with self._lock:
+            return self._weights
+
     def model_snapshot(self):
         """A CPU copy of the model with the latest good weights, in eval mode; None before any."""
-        with self._lock:
-            weights = self._weights
+        weights = self.weights()
         if weights is None:
             return None
-        from builder import compile_graph
         model = compile_graph(self.spec.graph)
         model.load_state_dict(weights)
         return model.eval()
@@ -151,7 +156,7 @@ class Job:
             if self._stop_requested:  # stopped between leaving the queue and getting here
                 start_error = None
             else:
-                self._status, self._started_at = "running", time.monotonic()
+                self._status = "running"
                 try:
                     self._handle = worker.start(self.id, self.spec, self._on_event, self._on_exit)
                     return

@@ -14,7 +14,9 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from functools import partial
 
+from builder import validate
 from trainers.config import RunSpec
+from trainers.datasets import DatasetError, dataset_info
 from trainers.job import Job, Progress
 from trainers.limits import Limits
 from trainers.process_worker import ProcessWorker
@@ -176,14 +178,12 @@ def check_spec(limits: Limits, spec: RunSpec) -> list[str]:
 
     Graph mistakes are not refused here: the run reports them, naming the nodes.
     """
-    from builder import validate
     report = validate(spec.graph)
     return limits.check_run(report, dataset_size(spec), spec.config.epochs, spec.config.batch_size)
 
 
 def dataset_size(spec: RunSpec) -> int:
     """Samples the run's dataset will have, as far as its options tell (0 when they do not)."""
-    from trainers.datasets import DatasetError, dataset_info
     try:
         options = dataset_info(spec.dataset).options
     except DatasetError:

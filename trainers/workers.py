@@ -40,13 +40,17 @@ def device_of(spec) -> str:
 
 
 def choose_worker(device: str) -> str:
-    """The worker flavour `auto` uses for a run on `device`.
+    """The worker flavour `auto` uses for a run on `device`: a process, on every device.
 
-    Processes everywhere. On CPU torch's thread count is process-global, a hung or runaway run
-    can only be killed and memory-capped in a process, and the warm fork server starts one in
-    tens of milliseconds (bench/bench_workers.py). On CUDA a device-side error (an out-of-range class
-    id, say) poisons the whole CUDA context of its process, which would take every other run
-    and the Inspect page with it under thread workers; a process per run confines it.
+    Measured by bench/bench_workers.py on the shared 2-core box (load average 5, so +-20%):
+    start latency 14 ms for a thread, 27 ms for a process forked from the warm fork server
+    (6.2 s for a cold spawn); real runs with 1 torch thread per job, process/thread throughput
+    0.91 and 0.77 (digits MLP, 1 and 2 jobs) and 1.05 and 0.96 (shapes CNN) — within the noise.
+    What decides it is what only a process gives: its own torch thread count, a hard stop, a
+    memory cap, and a crash that ends one run instead of the server. On CUDA (not measured: no
+    GPU here) a device-side error (an out-of-range class id, say) poisons the CUDA context of
+    its whole process, which under thread workers would take every run and the Inspect page
+    with it; a process per run confines it.
     """
     return "process"
 
