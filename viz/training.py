@@ -16,6 +16,7 @@ from viz.images import image_grid_figure
 from viz.text import plain
 
 MAX_POINTS = 300
+MARKED_EPOCHS = 40  # up to this many epochs, each per-epoch value gets a visible marker
 SMOOTHING = 0.6  # weight of the running average of per-step losses, as in TensorBoard
 PALETTE = qualitative.Plotly
 
@@ -168,7 +169,8 @@ def _add_epoch_trace(figure: go.Figure, epoch_x, values, name: str, color: str,
     kept = [(x, v) for x, v in zip(epoch_x, values) if v is not None and np.isfinite(v)]
     if kept:
         x, y = zip(*kept)
-        figure.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name,
+        mode = "lines+markers" if len(kept) <= MARKED_EPOCHS else "lines"  # markers would blur
+        figure.add_trace(go.Scatter(x=x, y=y, mode=mode, name=name,
                                     line={"color": color, "dash": dash}, marker={"size": 7}))
 
 

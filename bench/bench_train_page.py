@@ -1,0 +1,113 @@
+"""The Train page in a real browser: Start -> first plotted point, and what the live page costs.
+
+    .venv/bin/python -m bench.bench_train_page [--trials 3] [--epochs 40]
+
+1. Start -> first point: in a fresh session on the default graph (the digits MLP, CPU), the time
+   from the click on "Start training" to the first point drawn on the live loss chart, timed in
+   the browser (performance.now(), polled every animation frame). Target: under 1 s.
+2. Slowdown: the same run trained with the Train page open (the live chart polling) and with
+   the person on the Build page (nothing polling), interleaved open/away/open/away... in one
+   server; training time is the run's own wall time ("finished in N s"). Target: under 5%.
+   Here the browser shares the server's CPU cores, which overstates the cost: in a classroom
+   the chart is drawn on each student's own machine.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import time
+
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_streamlit, wait_for_app
+
+FIRST_POINT_JS = """async (button) => {
+  const points = () => {
+    const chart = Array.from(document.querySelectorAll('.js-plotly-plot'))
+      .find(div => div.layout && div.layout.uirevision === 'loss');
+    return chart ? chart.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0) : 0;
+  };
+  const started = performance.now();
+  button.click();
+  await new Promise(resolve => {
+    const tick = () => points() > 0 ? resolve() : requestAnimationFrame(tick);
+    tick();
+  });
+  return (performance.now() - started) / 1000;
+}"""
+FINISHED = re.compile(r"finished in ([\d.,]+) s")
+
+
+def open_train_page(browser, url: str, epochs: int | None = None):
+    page = browser.new_context(viewport={"width": 1500, "height": 950}).new_page()
+    page.goto(url + "train")
+    wait_for_app(page)
+    if epochs is not None:
+        page.get_by_label("Epochs").fill(str(epochs))
+        page.get_by_label("Epochs").press("Enter")
+        wait_for_app(page)
+    return page
+
+
+def time_to_first_point(browser, url: str) -> float:
+    page = open_train_page(browser, url)
+    button = page.get_by_role("button", name="Start training").element_handle()
+    seconds = page.evaluate(FIRST_POINT_JS, button)
+    page.get_by_role("button", name="Stop").click()
+    page.context.close()
+    return seconds
+
+
+def training_seconds(browser, url: str, epochs: int, page_open: bool, expected_s: float) -> float:
+    """One run's own wall time, with the Train page left open or the person away on Build.
+
+    Away, the person comes back to Train only after `expected_s` to read the result (and leaves
+    again if the run is still going), so nothing polls while the run trains."""
+    page = open_train_page(browser, url, epochs)
+    page.get_by_role("button", name="Start training").click()
+    while True:
+        if not page_open:
+            page.get_by_role("link", name="Build").click()
+            time.sleep(expected_s)
+            page.get_by_role("link", name="Train").click()
+            wait_for_app(page)
+        match = FINISHED.search(page.inner_text("body"))
+        if match:
+            page.context.close()
+            return float(match.group(1).replace(",", ""))
+        time.sleep(0.5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=40)
+    args = parser.parse_args()
+    server, url = start_streamlit("app.py")
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            time_to_first_point(browser, url)  # warm-up: imports, process pool, dataset cache
+            firsts = [time_to_first_point(browser, url) for _ in range(args.trials)]
+            print(f"Start -> first point (s): {', '.join(f'{s:.2f}' for s in firsts)}; "
+                  f"median {statistics.median(firsts):.2f} (target < 1)")
+            times = {True: [], False: []}
+            for _ in range(args.trials):
+                for page_open in (True, False):
+                    expected = 1.2 * statistics.median(times[True]) if times[True] else 5.0
+                    times[page_open].append(
+                        training_seconds(browser, url, args.epochs, page_open, expected))
+            opened, away = statistics.median(times[True]), statistics.median(times[False])
+            print(f"training {args.epochs} epochs, page open (s): {times[True]}")
+            print(f"training {args.epochs} epochs, page away (s): {times[False]}")
+            print(f"slowdown with the live page open: {100 * (opened / away - 1):+.1f}% "
+                  "(target < 5%)")
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+if __name__ == "__main__":
+    main()
