@@ -222,3 +222,18 @@ def test_submit_refuses_too_many_sample_epochs_from_the_dataset_options(make_man
         manager.submit(big, owner="alice")
     default_size = RunSpec(graph=graph, dataset="moons", config=TrainConfig(epochs=2))
     assert check_spec(manager.limits, default_size) == []
+
+
+@pytest.mark.parametrize("dataset, message", [
+    ("nope", "There is no dataset called 'nope'."),
+    ("digits", "node 'x': Input 'x' has shape [2], but each example of 'digits' has shape [1, 8, 8]"),
+])
+def test_the_real_loop_reports_user_mistakes_in_plain_words(dataset, message):
+    manager = JobManager(Limits(), run_fn="trainers.loop:train_run", worker="thread")
+    try:
+        graph = load_template("mlp_playground").to_dict()
+        job = manager.submit(RunSpec(graph=graph, dataset=dataset), owner="alice")
+        assert job.wait(60) and job.status == "failed"
+        assert job.error.startswith(message) and "Error:" not in job.error
+    finally:
+        manager.shutdown()

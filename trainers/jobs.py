@@ -36,7 +36,8 @@ class JobRefused(ValueError):
 
 
 class JobManager:
-    """Runs at most `limits.max_jobs` jobs at once; the rest wait in FIFO order.
+    """Runs at most `limits.max_jobs` jobs at once; the rest wait in FIFO order. A paused job
+    keeps its slot (its worker and memory stay until it is resumed or stopped).
 
     run_fn: the worker protocol function (a callable for thread workers, or "module:function").
     worker: "thread", "process" or "auto" (default: limits.worker); process workers are warmed

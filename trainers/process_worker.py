@@ -64,28 +64,37 @@ class ProcessHandle:
 
     def _run_pump(self) -> None:
         """Forward the child's events until its pipe closes; then report how it ended."""
-        error, stop_seen_at = None, None
-        while True:
-            if self.control.stop_requested and not self._killed:
-                stop_seen_at = stop_seen_at or time.monotonic()
-                if time.monotonic() - stop_seen_at > self._grace:
-                    self.hard_stop()  # cooperative stop did not come in time
-            if not self._events.poll(0.1):
-                continue
-            try:
-                event = self._events.recv()
-            except (EOFError, OSError):
-                break
-            if event["kind"] == "_failed":
-                error = event["error"]
-            else:
-                self._emit(_from_wire(event))
+        try:
+            error = self._forward_events()
+        except Exception as exc:  # noqa: BLE001 - a bug of ours must still end the job
+            self.hard_stop()
+            error = f"LayerLoom lost track of this run ({type(exc).__name__}: {exc})."
         self._process.join()
         self._events.close()
         code = self._process.exitcode
         if error is None and code != 0 and not self._killed:
             error = describe_exit(code)
         self._on_exit(error)
+
+    def _forward_events(self) -> str | None:
+        """Pass events on (killing the child if a stop is not obeyed in time) until EOF; the
+        error the child reported, if any."""
+        error, stop_seen_at = None, None
+        while True:
+            if self.control.stop_requested and not self._killed:
+                stop_seen_at = stop_seen_at or time.monotonic()
+                if time.monotonic() - stop_seen_at > self._grace:
+                    self.hard_stop()
+            if not self._events.poll(0.1):
+                continue
+            try:
+                event = self._events.recv()
+            except (EOFError, OSError):
+                return error
+            if event.get("kind") == "_failed":
+                error = event["error"]
+            else:
+                self._emit(_from_wire(event))
 
 
 class ProcessWorker:

@@ -56,12 +56,19 @@ def choose_worker(device: str) -> str:
 
 
 def describe_failure(exc: BaseException, memory_mb: int | None = None) -> str:
-    """The message a user sees when their run raised."""
+    """The message a user sees when their run raised.
+
+    Our own errors (GraphError, DatasetError, TrainingError...) are written for users already;
+    anything else (torch's RuntimeErrors) keeps its type name as a clue.
+    """
     text = str(exc)
     out_of_memory = isinstance(exc, MemoryError) or "can't allocate memory" in text.lower()
     if out_of_memory:
         cap = f" (this server caps a run at {memory_mb} MB)" if memory_mb else ""
         return f"The run ran out of memory{cap}. Try a smaller batch size or model."
+    ours = type(exc).__module__.partition(".")[0] in ("builder", "trainers")
+    if ours and text:
+        return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
