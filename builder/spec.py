@@ -93,7 +93,10 @@ def save_graph(graph: Graph, path: "str | Path") -> None:
 
 
 def _read_text(source: "str | Path") -> str:
-    if isinstance(source, str) and source.lstrip("\ufeff \t\r\n").startswith("{"):
+    if isinstance(source, str) and source.lstrip("\ufeff \t\r\n")[:1] in ("{", "["):
+        if len(source) > MAX_FILE_BYTES:
+            raise GraphError([Problem(None, None, f"graph JSON is larger than "
+                                                  f"{MAX_FILE_BYTES // 1_000_000} MB")])
         return source.lstrip("\ufeff")
     path = Path(source)
     try:
@@ -111,6 +114,9 @@ def _parse_json(text: str) -> Any:
     except json.JSONDecodeError as err:
         raise GraphError([Problem(None, None, f"invalid JSON at line {err.lineno}, column "
                                               f"{err.colno}: {err.msg}")]) from None
+    except RecursionError:
+        raise GraphError([Problem(None, None, "invalid graph JSON: lists or objects are nested "
+                                              "too deeply")]) from None
 
 
 def _problems_from_validation(err: ValidationError, raw: dict) -> list[Problem]:
