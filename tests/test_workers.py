@@ -3,11 +3,13 @@
 The stand-in run functions below follow the worker protocol (`train_run(spec, control, emit)`)
 and are imported by name in the worker processes; tests/test_jobs.py reuses them in threads.
 """
+import gc
 import multiprocessing
 import os
 import signal
 import threading
 import time
+import weakref
 
 import pytest
 import torch
@@ -172,3 +174,19 @@ def test_a_worker_whose_server_is_gone_stops_by_itself():
     assert not control.should_stop()
     control._owner_pid = gone.pid  # as the worker sees it once the server has died
     assert control.should_stop() and control.checkpoint_pause() is None
+
+
+def test_a_closed_tab_ends_its_process_and_nothing_keeps_the_run_in_memory(manager):
+    workers_before = set(multiprocessing.active_children())
+    job = manager.submit(spec(steps=100_000, batch_s=0.01), owner="closed-tab")
+    wait_until(lambda: job.progress().step >= 1)
+    assert len(set(multiprocessing.active_children()) - workers_before) == 1
+    started = time.monotonic()
+    assert manager.end_owner("closed-tab")
+    assert time.monotonic() - started < 3 and job.status == "stopped"
+    assert set(multiprocessing.active_children()) - workers_before == set()
+    assert manager.jobs_for("closed-tab") == []
+    collected = weakref.ref(job)
+    del job
+    gc.collect()
+    assert collected() is None  # its metrics and weights went with it
