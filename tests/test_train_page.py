@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+import safetensors.torch
 from streamlit.testing.v1 import AppTest
 
 from builder.templates import load_template
@@ -157,6 +158,31 @@ def test_a_graph_that_does_not_fit_the_data_blocks_start_until_fixed_in_one_clic
     click(app, "train.fix.0")  # Set fc2 out_features to 2
     assert not app.error and not button(app, "train.start").disabled
     assert app.session_state["layerloom.graph"]["nodes"][0]["params"]["shape"] == [2]
+
+
+def test_fork_continues_from_the_weights_and_runs_overlay_on_one_chart():
+    app = open_page(**{"train.classification.epochs": 5})
+    click(app, "train.start")
+    parent = latest_job(app)
+    assert parent.wait(30)
+    rerun(app)
+    set_widget(app, "train.classification.optimizer", "sgd")
+    rerun(app)
+    click(app, "train.fork")
+    child = latest_job(app)
+    assert child.wait(30)
+    rerun(app)
+    runs = app.session_state["layerloom.runs"]
+    assert [run.forked_from for run in runs] == [None, 1] and runs[1].config.optimizer == "sgd"
+    # Starting from trained weights, the fork's first loss is already near where the parent ended.
+    assert child.metrics().steps[0]["loss"] < parent.metrics().steps[0]["loss"]
+    overlay = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")
+               if json.loads(chart.proto.spec)["layout"].get("uirevision") == "overlay.loss"]
+    names = [trace["name"] for trace in overlay[0]["data"]]
+    assert names == [f"{run.name} · {curve}" for run in runs for curve in ("train", "validation")]
+    assert runs[1].name.startswith("Run 2 · sgd")
+    weights = safetensors.torch.load(runs[0].weights_bytes())
+    assert set(weights) == set(parent.weights())
 
 
 class RecordingManager:

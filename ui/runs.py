@@ -73,11 +73,11 @@ class Run:
 
     def weights_bytes(self) -> bytes | None:
         """The latest good weights as a safetensors file; None before the first weights."""
-        model = self.job.model_snapshot()
-        if model is None:
+        weights = self.job.weights()
+        if weights is None:
             return None
         return safetensors.torch.save({name: tensor.contiguous() for name, tensor
-                                       in model.state_dict().items()})
+                                       in weights.items()})
 
 
 @st.cache_resource(show_spinner=False)

@@ -67,7 +67,7 @@ def _downloads(runs: list[Run]) -> None:
                             width="stretch")
     weights.download_button("Weights (safetensors)", lambda: run.weights_bytes() or b"",
                             f"{stem}.safetensors", on_click="ignore", width="stretch",
-                            icon=":material/download:", disabled=run.job.progress().step == 0,
+                            icon=":material/download:", disabled=run.job.weights() is None,
                             help="The latest good weights, loadable with safetensors.")
     graph.download_button("Graph (JSON)", json.dumps(run.graph, indent=2), f"{stem}.json",
                           mime="application/json", on_click="ignore", width="stretch",

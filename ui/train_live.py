@@ -31,7 +31,7 @@ def start_buttons(graph: dict, data: DataChoice | None, config: TrainConfig | No
                  icon=":material/play_arrow:", width="stretch"):
         _submit(lambda: start_run(graph, data.name, data.options, config))
     parent = latest_run()
-    if parent is not None and config is not None and parent.job.progress().step > 0:
+    if parent is not None and config is not None and parent.job.weights() is not None:
         if st.button(f"Fork {parent.name.split(' · ')[0]} with these settings",
                      key="train.fork", icon=":material/fork_right:", width="stretch",
                      help="A new run of that run's graph and data, starting from its latest "
