@@ -60,7 +60,7 @@ def graph_canvas(graph: dict, *, catalog: list[dict], report: dict, revision: in
     result = _canvas(
         key=key,
         data={"graph": graph, "catalog": catalog, "report": report, "revision": revision,
-              "height": height},
+              "height": height, "selected": _component_state(key).get("selected")},
         height=height,
         on_graph_change=_no_callback,
         on_selected_change=_no_callback,
@@ -80,8 +80,13 @@ def pending_edit(*, revision: int, key: str = "canvas") -> dict | None:
     `graph_canvas`: the new shapes and problems then reach the browser in the same run, instead
     of one run later. An edit returned here is not returned again by `graph_canvas`.
     """
+    return _unseen_edit(_component_state(key).get("graph"), revision, key)
+
+
+def _component_state(key: str) -> Mapping:
+    """What the browser last sent (empty before its first message)."""
     state = st.session_state.get(key)
-    return _unseen_edit(state.get("graph") if isinstance(state, Mapping) else None, revision, key)
+    return state if isinstance(state, Mapping) else {}
 
 
 def _no_callback() -> None:

@@ -19,6 +19,7 @@ export default function CanvasApp({ data, setStateValue, setTriggerValue }) {
           catalog={catalog}
           catalogByType={catalogByType}
           report={data?.report || null}
+          pythonSelected={data?.selected ?? null}
           setStateValue={setStateValue}
           setTriggerValue={setTriggerValue}
         />

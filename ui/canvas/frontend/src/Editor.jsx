@@ -13,7 +13,7 @@ import DetailsPanel from './DetailsPanel.jsx';
 import StatusBar from './StatusBar.jsx';
 
 export default function Editor({ initialGraph, revision, catalog, catalogByType, report,
-  setStateValue, setTriggerValue }) {
+  pythonSelected, setStateValue, setTriggerValue }) {
   const flow = useReactFlow();
   const paneRef = useRef(null);
   const editCounter = useRef({ mount: Math.random().toString(36).slice(2), seq: 0 });
@@ -38,7 +38,9 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType,
   const selectedIds = nodes.filter((n) => n.selected).map((n) => n.id);
   const selectedId = selectedIds.length === 1 ? selectedIds[0] : null;
 
-  const reportedSelection = useRef(null); // Python starts with nothing selected: no rerun at mount
+  // Starts from what Python holds, so a fresh mount (new revision) clears a stale selection but
+  // costs no rerun when nothing was selected.
+  const reportedSelection = useRef(pythonSelected);
   useEffect(() => {
     if (reportedSelection.current === selectedId) return;
     reportedSelection.current = selectedId;

@@ -56,7 +56,7 @@ export default function FlowCanvas({ paneRef, nodes, edges, onNodesChange, onEdg
         minZoom={0.15}
       >
         <Background gap={20} color="#e2e8f0" />
-        <Controls showInteractive={false} />
+        <Controls showInteractive={false} showFitView={false} />
         <MiniMap pannable zoomable nodeStrokeWidth={3} />
         <Toolbar canUndo={canUndo} canRedo={canRedo} hasSelection={hasSelection} />
       </ReactFlow>

@@ -9,7 +9,7 @@ export default function ProblemList({ nodeId, problems }) {
     <ul className="ll-problems" role="alert">
       {problems.map((problem) => (
         <li key={problem.index}>
-          <span>{problem.field ? `${problem.field}: ` : ''}{problem.message}</span>
+          <span>{problem.message}</span>
           {problem.fixLabel && (
             <button
               type="button"

@@ -1,0 +1,215 @@
+"""The canvas in a real Chromium, against tests/apps/canvas_harness.py (the real builder behind it).
+
+Each test makes a real gesture (drop, mouse drag, typing, keys) and asserts twice: on the graph
+Python received (the harness prints it) and on what the page shows. Screenshots land in
+/tmp/canvas_shots/ for a human to look at.
+"""
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+from tests.conftest import start_streamlit, wait_for_app
+
+pytestmark = pytest.mark.browser
+SHOTS = Path("/tmp/canvas_shots")
+
+
+@pytest.fixture(scope="module")
+def harness_url():
+    proc, url = start_streamlit("tests/apps/canvas_harness.py")
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def shared_page(browser, harness_url):
+    """One page for the module (loading the app costs seconds); each test starts over."""
+    context = browser.new_context(viewport={"width": 1500, "height": 950})
+    page = context.new_page()
+    page.console_errors = []
+    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    page.goto(harness_url)
+    wait_for_app(page)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def canvas(shared_page, request):
+    """The harness's start graph as a fresh revision: the component must drop its local state."""
+    page = shared_page
+    _, info = python_side(page) if page.locator('[data-testid="stCode"]').count() else ({}, {})
+    page.get_by_role("button", name="Start over").click()
+    wait_for_python(page, lambda g, i: i["revision"] > info.get("revision", 0) and len(g["nodes"]) == 3
+                    and i["selected"] is None)
+    expect(page.locator(".react-flow__node")).to_have_count(3)
+    yield page
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{request.node.name}.png"))
+    assert not page.console_errors
+
+
+def python_side(page) -> tuple[dict, dict]:
+    """(graph, {"selected", "action", "runs", "valid"}) as the harness last printed them."""
+    graph_text, info_text = page.locator('[data-testid="stCode"] code').all_inner_texts()[:2]
+    return json.loads(graph_text), json.loads(info_text)
+
+
+def wait_for_python(page, predicate, timeout_s=15.0):
+    """Poll until predicate(graph, info) holds; returns the graph. Fails with the last graph."""
+    deadline = time.time() + timeout_s
+    graph = None
+    while time.time() < deadline:
+        try:
+            graph, info = python_side(page)
+            if predicate(graph, info):
+                return graph
+        except (ValueError, IndexError):  # mid-rerun: the code blocks are being replaced
+            pass
+        page.wait_for_timeout(100)
+    raise AssertionError(f"Python never received the expected graph; last: {graph}")
+
+
+def node(page, node_id):
+    return page.locator(f'.react-flow__node[data-id="{node_id}"]')
+
+
+def edge_label(page, source, target, port=0):
+    return page.locator(f'[data-testid="rf__edge-{source}->{target}:{port}"] .react-flow__edge-text')
+
+
+def centre(locator):
+    box = locator.bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def mouse_drag(page, start, end):
+    """React Flow ignores Playwright's drag_to; a stepped mouse drag is what a hand does."""
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=8)
+    page.mouse.up()
+
+
+def drop_from_palette(page, layer_type, at):
+    """An HTML5 drag from the palette entry to a point on the canvas, with one DataTransfer."""
+    transfer = page.evaluate_handle("() => new DataTransfer()")
+    page.locator(f'.ll-palette-entry[data-type="{layer_type}"]').dispatch_event(
+        "dragstart", {"dataTransfer": transfer})
+    flow = page.locator(".ll-flow")
+    point = {"dataTransfer": transfer, "clientX": at[0], "clientY": at[1], "bubbles": True}
+    flow.dispatch_event("dragover", point)
+    flow.dispatch_event("drop", point)
+
+
+def connect(page, source, target, port=0):
+    source_handle = node(page, source).locator(".react-flow__handle.source")
+    target_handle = node(page, target).locator(f'.react-flow__handle[data-handleid="in{port}"]')
+    mouse_drag(page, centre(source_handle), centre(target_handle))
+
+
+def has_edge(graph, source, target, port=0):
+    return any(e["source"] == source and e["target"] == target and e.get("port", 0) == port
+               for e in graph["edges"])
+
+
+def test_drop_from_palette_adds_a_layer_and_moving_it_is_reported(canvas):
+    box = canvas.locator(".ll-flow").bounding_box()
+    drop_from_palette(canvas, "Dropout", (box["x"] + 300, box["y"] + 420))
+    graph = wait_for_python(canvas, lambda g, _: any(n["type"] == "Dropout" for n in g["nodes"]))
+    added = next(n for n in graph["nodes"] if n["type"] == "Dropout")
+    assert added["params"] == {"p": 0.5}  # catalog defaults are written into the graph
+    assert node(canvas, added["id"]).get_by_text("Dropout", exact=True).is_visible()
+
+    before = graph["layout"][added["id"]]
+    header = node(canvas, added["id"]).locator(".ll-node-header")
+    start = centre(header)
+    mouse_drag(canvas, start, (start[0] + 120, start[1] + 60))
+    wait_for_python(canvas, lambda g, _: g["layout"][added["id"]]["x"] > before["x"] + 60)
+
+
+def test_connect_two_layers_by_dragging_between_handles(canvas):
+    box = canvas.locator(".ll-flow").bounding_box()
+    drop_from_palette(canvas, "Linear", (box["x"] + 420, box["y"] + 420))
+    wait_for_python(canvas, lambda g, _: any(n["id"] == "linear_1" for n in g["nodes"]))
+    connect(canvas, "act", "linear_1")
+    wait_for_python(canvas, lambda g, _: has_edge(g, "act", "linear_1"))
+    expect(edge_label(canvas, "act", "linear_1")).to_have_text("(32)")
+
+
+def test_editing_a_parameter_updates_the_shape_labels(canvas):
+    field = node(canvas, "fc1").get_by_label("out_features")
+    field.fill("64")
+    field.press("Enter")
+    wait_for_python(canvas, lambda g, _: g["nodes"][1]["params"]["out_features"] == 64)
+    expect(edge_label(canvas, "fc1", "act")).to_have_text("(64)")
+
+
+def test_a_bad_value_stays_in_the_field_with_a_message_and_is_not_sent(canvas):
+    field = node(canvas, "fc1").get_by_label("out_features")
+    field.fill("0")
+    field.press("Enter")
+    expect(node(canvas, "fc1").get_by_role("alert")).to_have_text("out_features must be at least 1")
+    canvas.wait_for_timeout(500)
+    graph, _ = python_side(canvas)
+    assert graph["nodes"][1]["params"]["out_features"] == 32
+
+
+def test_skip_connection_into_the_second_port_of_add(canvas):
+    canvas.get_by_role("button", name="Fit view").click()
+    canvas.locator('.ll-palette-entry[data-type="Add"]').click()
+    wait_for_python(canvas, lambda g, _: any(n["id"] == "add_1" for n in g["nodes"]))
+    canvas.get_by_role("button", name="Auto-layout").click()
+    canvas.wait_for_timeout(400)
+    connect(canvas, "act", "add_1", port=0)
+    wait_for_python(canvas, lambda g, _: has_edge(g, "act", "add_1", 0))
+    connect(canvas, "fc1", "add_1", port=1)  # the skip: fc1 jumps over the activation
+    wait_for_python(canvas, lambda g, info: has_edge(g, "fc1", "add_1", 1) and info["valid"])
+    expect(edge_label(canvas, "fc1", "add_1", port=1)).to_have_text("(32)")
+    expect(node(canvas, "add_1").locator(".ll-shape")).to_have_text("(32)")
+
+
+def test_delete_a_layer_with_the_keyboard_then_undo(canvas):
+    node(canvas, "act").locator(".ll-node-header").click()
+    wait_for_python(canvas, lambda _, info: info["selected"] == "act")
+    canvas.keyboard.press("Delete")
+    graph = wait_for_python(canvas, lambda g, _: all(n["id"] != "act" for n in g["nodes"]))
+    assert not has_edge(graph, "fc1", "act")
+    assert node(canvas, "act").count() == 0
+
+    canvas.get_by_role("button", name="Undo").click()
+    graph = wait_for_python(canvas, lambda g, _: any(n["id"] == "act" for n in g["nodes"]))
+    assert has_edge(graph, "fc1", "act")
+    assert node(canvas, "act").is_visible()
+
+
+def test_keyboard_only_adds_a_layer_connected_after_the_selection(canvas):
+    node(canvas, "act").locator(".ll-node-header").click()
+    wait_for_python(canvas, lambda _, info: info["selected"] == "act")
+    entry = canvas.locator('.ll-palette-entry[data-type="Linear"]')
+    entry.focus()
+    entry.press("Enter")
+    wait_for_python(canvas, lambda g, _: has_edge(g, "act", "linear_1"))
+    assert node(canvas, "linear_1").is_visible()
+
+
+def test_a_problem_shows_on_its_node_and_its_one_click_fix_reaches_python(canvas):
+    shape = node(canvas, "x").get_by_label("shape")
+    shape.fill("1, 8, 8")
+    shape.press("Enter")
+    fix = node(canvas, "fc1").get_by_role("button", name="Insert Flatten before fc1")
+    expect(fix).to_be_visible()
+    expect(node(canvas, "fc1").locator(".ll-node")).to_have_class(re.compile("ll-node--problem"))
+    fix.click()
+    graph = wait_for_python(canvas, lambda g, info: info["valid"]
+                            and any(n["type"] == "Flatten" for n in g["nodes"]))
+    flatten = next(n["id"] for n in graph["nodes"] if n["type"] == "Flatten")
+    assert has_edge(graph, "x", flatten) and has_edge(graph, flatten, "fc1")
+    expect(edge_label(canvas, flatten, "fc1")).to_have_text("(64)")
+    expect(canvas.locator(".ll-node--problem")).to_have_count(0)
