@@ -1,6 +1,6 @@
 """Builder speed: validation time by graph size, and compiled-vs-hand-written training step time.
 
-    .venv/bin/python bench/bench_builder.py [--rounds 40] [--steps 2]
+    .venv/bin/python bench/bench_builder.py [--rounds 80] [--steps 1]
 
 Targets (issue #3): validating a 200-node graph well under 100 ms; a compiled template's
 training step (forward + backward + optimizer step) within 3% of the hand-written model's.
@@ -96,8 +96,8 @@ def bench_step_ratio(name: str, reference: nn.Module, batch: tuple, rounds: int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=40, help="alternating timing rounds per pair")
-    parser.add_argument("--steps", type=int, default=2, help="training steps per round")
+    parser.add_argument("--rounds", type=int, default=80, help="alternating timing rounds per pair")
+    parser.add_argument("--steps", type=int, default=1, help="training steps per round")
     args = parser.parse_args()
     torch.set_num_threads(1)  # one core: comparable across machines, fair to shared CI boxes
     torch.manual_seed(0)
