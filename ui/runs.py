@@ -22,6 +22,7 @@ A closed tab therefore frees its jobs within the TTL, and a blip costs nothing.
 from __future__ import annotations
 
 import copy
+import hashlib
 import shutil
 import tempfile
 import threading
@@ -131,10 +132,20 @@ def fork_run(parent: Run, config: TrainConfig) -> Run:
     weights = parent.weights_bytes()
     if weights is None:
         raise NoWeightsYet(f"{parent.name} has no weights yet; let it train a little first.")
-    path = _fork_dir(_owner()) / f"{uuid.uuid4().hex}.safetensors"
-    path.write_bytes(weights)
+    path = save_session_file(weights, ".safetensors")
     return start_run(parent.graph, parent.dataset, parent.dataset_options, config,
                      init_state=str(path), forked_from=parent.number)
+
+
+def save_session_file(data: bytes, suffix: str) -> Path:
+    """Keep `data` (an uploaded table, a fork's starting weights) where this session's runs can
+    read it; named by content, so saving the same bytes twice keeps one file. The folder goes
+    when the session's jobs are ended."""
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    path = _session_dir(_owner()) / f"{digest}{suffix}"
+    if not path.exists():
+        path.write_bytes(data)
+    return path
 
 
 class NoWeightsYet(RuntimeError):
@@ -150,9 +161,8 @@ def _forget_oldest_finished(runs: list[Run]) -> None:
         runs.remove(oldest_done)
 
 
-def _fork_dir(owner: str) -> Path:
-    """Where this session's fork starting points live; removed when its jobs are ended."""
-    folder = Path(tempfile.gettempdir()) / "layerloom-forks" / owner
+def _session_dir(owner: str) -> Path:
+    folder = Path(tempfile.gettempdir()) / "layerloom-sessions" / owner
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -196,7 +206,7 @@ class _PendingEnds:
         with self._lock:
             self._timers.pop(owner, None)
         self._manager.end_owner(owner)
-        shutil.rmtree(_fork_dir(owner), ignore_errors=True)
+        shutil.rmtree(_session_dir(owner), ignore_errors=True)
 
 
 @st.cache_resource(show_spinner=False)

@@ -2,23 +2,23 @@
 whether the graph fits it — with a one-click fix when the graph core knows one."""
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 
+import pandas as pd
 import streamlit as st
 
 from builder.templates import list_templates
-from trainers.datasets import (DatasetError, check_graph_fits, list_datasets, load_csv, load_dataset,
-                               preview)
+from trainers.datasets import DatasetError, check_graph_fits, list_datasets, load_dataset, preview
 from ui.build_actions import apply_fix_to_session
-from ui.runs import limits
+from ui.runs import limits, save_session_file
 from ui.state import current_graph, current_report
 from ui.text import escape_markdown
 from viz.datasets import (examples_frame, image_samples_figure, preview_kind, scatter_figure,
                           sequence_figure)
 
-CSV_CHOICE = "csv"
+CSV_CHOICE = "csv"  # trainers.datasets loads an uploaded table under this name
+_CSV_BUNDLE = "train.csv_bundle"
 
 
 @dataclass(frozen=True)
@@ -136,26 +136,40 @@ def _csv_choice() -> DataChoice | None:
     data = upload.getvalue()
     columns = _csv_columns(data)
     if not columns:
-        st.error("This file has no header row that could be read as CSV columns.")
+        st.error(escape_markdown(f"{upload.name}: no header row with column names could be read "
+                                 "(is it a UTF-8 CSV file?)."))
         return None
     target = st.selectbox("Column to predict", columns, index=len(columns) - 1, key="train.target")
     task = st.radio("Kind of answer", ["auto", "classification", "regression"], horizontal=True,
                     key="train.csv_task",
                     help="Classification predicts a category; regression predicts a number.")
+    # Runs load the table from a file kept for this session, exactly as the preview does here.
+    options = {"path": str(save_session_file(data, ".csv")), "target": target, "task": task}
     try:
-        bundle = load_csv(data, target=target, task=task)
+        bundle = _session_csv(options)
     except DatasetError as error:
         st.error(escape_markdown(f"{upload.name}: {error}"))
         return None
-    return DataChoice(CSV_CHOICE, {"target": target, "task": task}, bundle.info, bundle)
+    return DataChoice(CSV_CHOICE, options, bundle.info, bundle)
+
+
+def _session_csv(options: dict):
+    """The uploaded table as a bundle, parsed once per file and choice of target and task."""
+    key = tuple(sorted(options.items()))
+    cached = st.session_state.get(_CSV_BUNDLE)
+    if cached is None or cached[0] != key:
+        cached = (key, load_dataset(CSV_CHOICE, **options))
+        st.session_state[_CSV_BUNDLE] = cached
+    return cached[1]
 
 
 def _csv_columns(data: bytes) -> list[str]:
+    """The header's column names; empty when the bytes are not a readable CSV header."""
     try:
-        first_line = data.decode("utf-8-sig").splitlines()[0]
-    except (UnicodeDecodeError, IndexError):
+        header = pd.read_csv(io.BytesIO(data), nrows=0, encoding="utf-8")
+    except (UnicodeDecodeError, ValueError, pd.errors.ParserError):
         return []
-    return [name.strip() for name in next(csv.reader(io.StringIO(first_line))) if name.strip()]
+    return [str(name) for name in header.columns]
 
 
 def _show_preview(choice: DataChoice) -> None:
