@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import statistics
 import threading
 import time
@@ -91,8 +90,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="interleaved repeats per config")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    # Worker processes re-import this main module by name after the fork server preloaded it.
-    os.environ.setdefault("PYTHONWARNINGS", "ignore::RuntimeWarning:runpy")
 
     print("start latency, submit -> first step event (median of 5):")
     for worker in ("thread", "process"):

@@ -7,8 +7,10 @@ import gc
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
+import types
 import weakref
 
 import pytest
@@ -190,3 +192,17 @@ def test_a_closed_tab_ends_its_process_and_nothing_keeps_the_run_in_memory(manag
     del job
     gc.collect()
     assert collected() is None  # its metrics and weights went with it
+
+
+def test_a_job_process_does_not_rerun_the_servers_main_script(manager, tmp_path, monkeypatch):
+    """Streamlit installs the app script as __main__; a job's process must not execute it."""
+    marker = tmp_path / "main-ran"
+    script = tmp_path / "app.py"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    app_main = types.ModuleType("__main__")
+    app_main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", app_main)
+    job = manager.submit(spec(steps=2), owner="alice")
+    assert job.wait(60) and job.status == "finished", job.error
+    assert not marker.exists()
+    assert sys.modules["__main__"] is app_main

@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 import time
+import types
+from contextlib import contextmanager
+from importlib.machinery import ModuleSpec
 
 from trainers.control import RunControl
 from trainers.workers import RunFn, describe_exit, describe_failure, device_of, run_fn_reference
@@ -26,6 +30,32 @@ from trainers.workers import RunFn, describe_exit, describe_failure, device_of, 
 MB = 1024 * 1024
 # What a job's process would otherwise import before its first step (the slow part).
 WARM_MODULES = ["torch", "torch.optim", "torch._dynamo", "safetensors.torch", "trainers.control"]
+
+
+_MAIN_SWAP = threading.Lock()
+
+
+@contextmanager
+def _without_parent_main():
+    """Start a child without re-running the parent's `__main__` in it.
+
+    multiprocessing re-runs the parent's main script in each child, so that functions defined
+    there can be found. Ours live in importable modules, and under Streamlit the "main script"
+    is the app itself (Streamlit installs it as sys.modules["__main__"] and never takes it back),
+    which every job's process would otherwise execute, pages and all, before its job. A
+    placeholder named "__main__" is one multiprocessing knows to skip.
+    """
+    placeholder = types.ModuleType("__main__")
+    placeholder.__spec__ = ModuleSpec("__main__", None)
+    with _MAIN_SWAP:
+        saved = sys.modules["__main__"]
+        placeholder.__file__ = getattr(saved, "__file__", None)  # for anyone else reading it now
+        sys.modules["__main__"] = placeholder
+        try:
+            yield
+        finally:
+            if sys.modules["__main__"] is placeholder:  # unless Streamlit installed a new one
+                sys.modules["__main__"] = saved
 
 
 def _context(run_fn: str):
@@ -45,7 +75,8 @@ class ProcessHandle:
         self._process = ctx.Process(
             target=_child_main, name="layerloom-worker", daemon=True,
             args=(run_fn, spec, self.control, child_events, threads, memory_mb))
-        self._process.start()
+        with _without_parent_main():
+            self._process.start()
         child_events.close()  # only the child writes: a dead child then reads as EOF, not a hang
         self._emit, self._on_exit = emit, on_exit
         self._grace = stop_grace_s
@@ -114,7 +145,8 @@ class ProcessWorker:
 
     def _start_server(self) -> None:
         process = self._ctx.Process(target=_warm_child, args=(self._run_fn,), daemon=True)
-        process.start()
+        with _without_parent_main():
+            process.start()
         process.join()
 
     def wait_warm(self, timeout: float) -> bool:
