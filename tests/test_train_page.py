@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import safetensors.torch
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from builder.templates import load_template
@@ -188,6 +189,40 @@ def test_fork_continues_from_the_weights_and_runs_overlay_on_one_chart():
     assert runs[1].name.startswith("Run 2 · sgd")
     weights = safetensors.torch.load(runs[0].weights_bytes())
     assert set(weights) == set(parent.weights())
+
+
+def test_editing_the_graph_during_a_run_leaves_the_run_alone():
+    app = open_page(**{"train.classification.epochs": 500})
+    click(app, "train.start")
+    run = app.session_state["layerloom.runs"][-1]
+    started_with = json.dumps(run.graph, sort_keys=True)
+    session_graph = app.session_state["layerloom.graph"]
+    session_graph["nodes"][-1]["params"]["out_features"] = 7  # an edit in place, as on Build
+    rerun(app)
+    assert json.dumps(run.graph, sort_keys=True) == started_with
+    assert run.job.status in ("queued", "running"), run.job.error
+    click(app, "train.stop")
+    assert run.job.wait(10)
+
+
+@pytest.fixture
+def one_job_at_a_time(monkeypatch):
+    """A server that runs one job at a time (a fresh job manager reads the limit)."""
+    monkeypatch.setenv("LAYERLOOM_MAX_JOBS", "1")
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def test_a_busy_server_shows_each_waiting_run_its_place_in_the_queue(one_job_at_a_time):
+    teacher, student = open_page(**{"train.classification.epochs": 500}), open_page()
+    click(teacher, "train.start")
+    click(student, "train.start")
+    assert any("number 1 in the queue" in info.value for info in student.info)
+    assert student.session_state["train.polling"] is True  # it keeps looking for its turn
+    click(teacher, "train.stop")
+    waiting = latest_job(student)
+    assert waiting.wait(30) and waiting.status == "finished", waiting.error
 
 
 def table_csv(rows: int = 120) -> bytes:

@@ -70,9 +70,7 @@ def _default_dataset(names: list[str]) -> str:
 
 
 def _dataset_label(info) -> str:
-    if info is None:
-        return "Upload a CSV file…"
-    return f"{info.title} (needs internet)" if info.online_only else info.title
+    return "Upload a CSV file…" if info is None else info.title  # online sets say "(download)"
 
 
 def _catalog_choice(info) -> DataChoice | None:
@@ -80,11 +78,8 @@ def _catalog_choice(info) -> DataChoice | None:
     options = _option_inputs(info)
     try:
         bundle = dataset_bundle(info.name, options)
-    except DatasetError as error:
-        message = str(error)
-        if info.online_only:
-            message += " Pick one of the built-in datasets above; they work without internet."
-        st.error(escape_markdown(message))
+    except DatasetError as error:  # e.g. a download while offline: it names the offline sets
+        st.error(escape_markdown(str(error)))
         return None
     return DataChoice(info.name, options, bundle.info, bundle)
 
