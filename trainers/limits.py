@@ -4,24 +4,26 @@ A teacher's server is typically a small CPU machine shared by a whole class, so 
 below has a default that keeps such a box responsive. Each one can be changed with the
 environment variable named next to it (documented in the README):
 
-| field               | variable                      | default | meaning                              |
-| ------------------- | ----------------------------- | ------- | ------------------------------------ |
-| max_jobs            | LAYERLOOM_MAX_JOBS            | 2       | training jobs running at once        |
-| threads_per_job     | LAYERLOOM_THREADS_PER_JOB     | 1       | torch threads per job                |
-| run_memory_mb       | LAYERLOOM_RUN_MEMORY_MB       | 1536    | memory one run may add (process jobs)|
-| max_params          | LAYERLOOM_MAX_PARAMS          | 10M     | parameters per model                 |
-| max_activation_mb   | LAYERLOOM_MAX_ACTIVATION_MB   | 512     | activations of one training batch    |
-| max_sample_epochs   | LAYERLOOM_MAX_SAMPLE_EPOCHS   | 5M      | epochs x dataset size per run        |
-| max_upload_mb       | LAYERLOOM_MAX_UPLOAD_MB       | 10      | one uploaded file                    |
-| runs_per_session    | LAYERLOOM_RUNS_PER_SESSION    | 8       | runs kept per browser session        |
-| worker              | LAYERLOOM_WORKER              | auto    | thread, process or auto              |
-| stop_grace_s        | LAYERLOOM_STOP_GRACE_S        | 3       | wait for a cooperative stop, then kill|
+| field             | variable                    | default | meaning                                |
+| ----------------- | --------------------------- | ------- | -------------------------------------- |
+| max_jobs          | LAYERLOOM_MAX_JOBS          | 2       | training jobs running at once          |
+| threads_per_job   | LAYERLOOM_THREADS_PER_JOB   | 1       | torch threads per job                  |
+| run_memory_mb     | LAYERLOOM_RUN_MEMORY_MB     | 1536    | memory one run may add (process jobs)  |
+| max_params        | LAYERLOOM_MAX_PARAMS        | 10M     | parameters per model                   |
+| max_activation_mb | LAYERLOOM_MAX_ACTIVATION_MB | 512     | activations of one training batch      |
+| max_sample_epochs | LAYERLOOM_MAX_SAMPLE_EPOCHS | 5M      | epochs x dataset size per run          |
+| max_upload_mb     | LAYERLOOM_MAX_UPLOAD_MB     | 10      | one uploaded file                      |
+| runs_per_session  | LAYERLOOM_RUNS_PER_SESSION  | 8       | runs kept (and active) per session     |
+| worker            | LAYERLOOM_WORKER            | auto    | thread, process or auto                |
+| stop_grace_s      | LAYERLOOM_STOP_GRACE_S      | 3       | wait for a cooperative stop, then kill |
 
 Why 1 thread per job: on a 2-core box two jobs with 2 torch threads each collapsed to
-0.4-0.9k samples/s in total, against 8.5-12.5k with 1 thread each (issue #4).
+0.4-0.9k samples/s in total, against 8.5-12.5k with 1 thread each (issue #4);
+bench/bench_workers.py measured 0.5k against 28k for two digits-MLP runs in process workers.
 """
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -117,7 +119,7 @@ _INT_FIELDS = ("max_jobs", "threads_per_job", "run_memory_mb", "max_params", "ma
                "max_sample_epochs", "max_upload_mb", "runs_per_session")
 _EXPECTED = {name: "a whole number >= 1" for name in _INT_FIELDS} | {
     "worker": "one of " + ", ".join(WORKER_KINDS),
-    "stop_grace_s": "a number of seconds > 0",
+    "stop_grace_s": "a finite number of seconds > 0",
 }
 
 
@@ -134,7 +136,7 @@ def _check_field(name: str, value) -> str | None:
     if name == "worker":
         ok = value in WORKER_KINDS
     elif name == "stop_grace_s":
-        ok = isinstance(value, (int, float)) and value > 0
+        ok = isinstance(value, (int, float)) and math.isfinite(value) and value > 0
     else:
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
     return None if ok else f"{env_name(name)} must be {_EXPECTED[name]}, got {value!r}"

@@ -29,9 +29,8 @@ from trainers.workers import RunFn, describe_exit, describe_failure, device_of, 
 
 MB = 1024 * 1024
 # What a job's process would otherwise import before its first step (the slow part).
-WARM_MODULES = ["torch", "torch.optim", "torch._dynamo", "safetensors.torch", "trainers.control"]
-
-
+WARM_MODULES = ["torch", "torch.optim", "torch._dynamo", "safetensors.torch",
+                "trainers.process_worker"]
 _MAIN_SWAP = threading.Lock()
 
 
@@ -129,6 +128,7 @@ class ProcessHandle:
 
 
 class ProcessWorker:
+    """Starts each job in a fresh process from the fork server, warmed up at construction."""
     kind = "process"
 
     def __init__(self, run_fn: RunFn, threads_per_job: int, memory_mb: int,
