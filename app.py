@@ -1,8 +1,11 @@
 """LayerLoom: build a network on a canvas, train it live, look inside it.
 
-Run with `streamlit run app.py`. This file only routes; each page lives in pages/.
+Run with `streamlit run app.py`. This file only routes; each page lives in pages/. A teacher's
+lesson link (ui/lesson.py) is read here, once per session, so it applies whichever page it opens.
 """
 import streamlit as st
+
+from ui.lesson import adopt_lesson_from_url, show_lesson_banner
 
 st.set_page_config(page_title="LayerLoom", page_icon="🧶", layout="wide")
 
@@ -12,4 +15,7 @@ PAGES = [
     st.Page("pages/inspect.py", title="Inspect", icon=":material/biotech:"),
 ]
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+adopt_lesson_from_url()
+show_lesson_banner()
+page.run()

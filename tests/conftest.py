@@ -45,13 +45,22 @@ def start_streamlit(script: str = "app.py", env: dict | None = None):
     raise RuntimeError("streamlit did not answer its health check in 60 s")
 
 
+def stop_streamlit(proc, grace_s: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL if the server has not exited within `grace_s`."""
+    proc.terminate()
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 @pytest.fixture(scope="session")
 def app_url():
     """A running LayerLoom server (one per test worker)."""
     proc, url = start_streamlit("app.py")
     yield url
-    proc.terminate()
-    proc.wait(10)
+    stop_streamlit(proc)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,64 @@
+"""Teacher links: readable, validated like any untrusted input, applied on every page."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui.lesson import CONTROLS, Lesson, parse_lesson
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def test_a_plain_link_describes_no_lesson():
+    assert parse_lesson({}) == (None, [])
+    assert parse_lesson({"graph": "abc"}) == (None, [])  # a share link alone is no lesson
+
+
+def test_settings_are_validated_and_typed():
+    lesson, problems = parse_lesson({"optimizer": "sgd", "lr": "0.03", "epochs": "30",
+                                     "lock": "optimizer,lr", "hide": "templates", "dataset": "moons"})
+    assert problems == []
+    assert lesson.settings == {"optimizer": "sgd", "lr": 0.03, "epochs": 30}
+    assert lesson.locked == {"optimizer", "lr"} and lesson.hidden == {"templates"}
+    assert lesson.dataset == "moons"
+
+
+def test_each_bad_part_is_named_and_skipped_while_the_rest_applies():
+    lesson, problems = parse_lesson({"lr": "-1", "epochs": "lots", "dataset": "../../etc/passwd",
+                                     "hide": "templates,everything", "optimizer": "adam"})
+    assert lesson.settings == {"optimizer": "adam"}
+    assert lesson.dataset is None and lesson.hidden == {"templates"}
+    joined = " | ".join(problems)
+    for named in ("'lr=-1'", "'epochs=lots'", "dataset '../../etc/passwd'", "everything"):
+        assert named in joined
+
+
+def test_a_lesson_round_trips_through_its_query_parameters():
+    lesson = Lesson(title="Momentum", dataset="spiral", settings={"optimizer": "sgd", "lr": 0.1},
+                    hidden=frozenset({"files"}), locked=frozenset({"dataset"}))
+    again, problems = parse_lesson(lesson.to_params())
+    assert problems == [] and again == lesson
+
+
+def test_every_control_name_is_documented():
+    assert all(description.strip() for description in CONTROLS.values())
+
+
+def test_the_lesson_banner_shows_the_title_as_typed_and_what_was_skipped():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"title": "**Why** <b>momentum</b>", "note": "Try lr 0.1", "lr": "oops"})
+    app.run()
+    assert not app.exception, app.exception
+    banner = app.info[0].value
+    assert "\\*\\*Why\\*\\*" in banner and "\\<b\\>" in banner  # escaped: shown as typed
+    assert "'lr=oops' was ignored" in app.warning[0].value
+
+
+@pytest.mark.browser
+def test_the_lesson_follows_the_student_to_other_pages(app_url, page):
+    page.goto(app_url + "?title=Why+momentum&note=Try+lr+0.1")
+    page.wait_for_selector("text=Why momentum", timeout=60_000)
+    page.get_by_role("link", name="Train").click()
+    page.wait_for_selector("text=Settings", timeout=60_000)
+    assert page.locator("text=Why momentum").count() == 1
+    assert "title=" not in page.url  # the lesson now lives in the session, not the URL
