@@ -81,7 +81,7 @@ def node(page, node_id):
 
 
 def edge_label(page, source, target, port=0):
-    return page.locator(f'[data-testid="rf__edge-{source}->{target}:{port}"] .react-flow__edge-text')
+    return page.locator(f'.ll-edge-label[data-edge="{source}->{target}:{port}"]')
 
 
 def centre(locator):

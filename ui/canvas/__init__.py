@@ -4,6 +4,14 @@ The frontend lives in `frontend/` (React source, lock file, `build.mjs`); the bu
 `dist/` is committed so users need no Node.js (tests/test_canvas_bundle.py checks it is what the
 source builds to).
 
+Shipping: Streamlit re-sends a component's whole element (its JS included) on every rerun whose
+`data` changed, i.e. after every edit. So the 400 KB editor (`dist/runtime.js`) is a separate,
+data-less component whose element never changes: Streamlit's message cache sends it once per
+session and a 74-byte reference afterwards. The canvas component itself carries a 300-byte loader
+(`dist/loader.js`) plus the data. Measured in bench/bench_canvas.py: ~37 KiB per edit instead of
+~460 KiB with the bundle inline; a package `asset_dir` would be as light but needs the app
+pip-installed with a pyproject manifest.
+
 What travels between Python and the browser:
 
 - Python -> browser (`data`): the graph, the layer catalog, the validation report, the revision.
@@ -29,11 +37,10 @@ import streamlit as st
 
 _DIST = Path(__file__).parent / "dist"
 
+_runtime = st.components.v2.component(
+    "layerloom.graph_canvas_runtime", js=(_DIST / "runtime.js").read_text(encoding="utf-8"))
 _canvas = st.components.v2.component(
-    "layerloom.graph_canvas",
-    js=(_DIST / "canvas.js").read_text(encoding="utf-8"),
-    css=(_DIST / "canvas.css").read_text(encoding="utf-8"),
-)
+    "layerloom.graph_canvas", js=(_DIST / "loader.js").read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,7 @@ def graph_canvas(graph: dict, *, catalog: list[dict], report: dict, revision: in
     browser then drops its local copy and undo history and shows `graph`. With the same revision
     the browser keeps its own copy (it may be ahead of Python) and only takes the new `report`.
     """
+    _runtime(key=f"{key}.runtime", height=0)
     result = _canvas(
         key=key,
         data={"graph": graph, "catalog": catalog, "report": report, "revision": revision,

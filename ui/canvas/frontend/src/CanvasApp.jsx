@@ -5,7 +5,10 @@ import { ReactFlowProvider } from '@xyflow/react';
 import Editor from './Editor.jsx';
 
 export default function CanvasApp({ data, setStateValue, setTriggerValue }) {
-  const catalog = Array.isArray(data?.catalog) ? data.catalog : [];
+  // Every rerun parses `data` afresh; keep one catalog object while its content is the same,
+  // so the palette and unchanged nodes are not re-rendered after each edit.
+  const catalogText = JSON.stringify(Array.isArray(data?.catalog) ? data.catalog : []);
+  const catalog = useMemo(() => JSON.parse(catalogText), [catalogText]);
   const catalogByType = useMemo(
     () => Object.fromEntries(catalog.map((spec) => [spec.type, spec])),
     [catalog],

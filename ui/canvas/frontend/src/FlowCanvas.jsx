@@ -3,11 +3,13 @@
 import React, { useCallback } from 'react';
 import { Background, Controls, MiniMap, ReactFlow, useReactFlow } from '@xyflow/react';
 import LayerNode from './LayerNode.jsx';
+import ShapeEdge from './ShapeEdge.jsx';
 import Toolbar from './Toolbar.jsx';
 import { useEditorActions } from './editorActions.js';
 import { PALETTE_MIME } from './Palette.jsx';
 
 const NODE_TYPES = { layer: LayerNode };
+const EDGE_TYPES = { shape: ShapeEdge };
 const DELETE_KEYS = ['Delete', 'Backspace'];
 
 export default function FlowCanvas({ paneRef, nodes, edges, onNodesChange, onEdgesChange,
@@ -43,6 +45,7 @@ export default function FlowCanvas({ paneRef, nodes, edges, onNodesChange, onEdg
         nodes={nodes}
         edges={edges}
         nodeTypes={NODE_TYPES}
+        edgeTypes={EDGE_TYPES}
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
         onNodeDragStop={onNodeDragStop}
@@ -50,7 +53,6 @@ export default function FlowCanvas({ paneRef, nodes, edges, onNodesChange, onEdg
         onDelete={onDelete}
         isValidConnection={(c) => c.source !== c.target}
         deleteKeyCode={DELETE_KEYS}
-        defaultEdgeOptions={{ type: 'default' }}
         fitView
         fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
         minZoom={0.15}

@@ -19,14 +19,15 @@ export function problemsByNode(report) {
 }
 
 // `previous` carries what React Flow measured and what the user selected across rebuilds;
-// `selectId` (a node just added) takes the selection.
+// `selectId` (a node just added) takes the selection. A node whose content did not change keeps
+// its old object, so React Flow skips re-rendering it (each report is a fresh JSON object).
 export function buildNodes(graph, report, catalogByType, previous, selectId) {
   const before = new Map(previous.map((n) => [n.id, n]));
   const problems = problemsByNode(report);
   return graph.nodes.map((node) => {
     const old = before.get(node.id);
     const spec = catalogByType[node.type];
-    return {
+    const fresh = {
       id: node.id,
       type: 'layer',
       position: graph.layout[node.id] || { x: 0, y: 0 },
@@ -41,7 +42,15 @@ export function buildNodes(graph, report, catalogByType, previous, selectId) {
         hasOutput: hasOutput(spec),
       },
     };
+    return old && sameNode(old, fresh) ? old : fresh;
   });
+}
+
+function sameNode(a, b) {
+  return a.selected === b.selected && a.position.x === b.position.x && a.position.y === b.position.y
+    && a.data.node === b.data.node && a.data.spec === b.data.spec
+    && JSON.stringify([a.data.info, a.data.problems, a.data.ports])
+      === JSON.stringify([b.data.info, b.data.problems, b.data.ports]);
 }
 
 export function buildEdges(graph, report, selectedKeys) {
@@ -54,9 +63,9 @@ export function buildEdges(graph, report, selectedKeys) {
       target: edge.target,
       sourceHandle: 'out',
       targetHandle: `in${edge.port || 0}`,
+      type: 'shape',
       label: shape ? formatShape(shape) : undefined,
       selected: selectedKeys.has(id),
-      className: 'll-edge',
     };
   });
 }

@@ -1,17 +1,22 @@
-// The st.components.v2 entry point. Streamlit calls this default export again every time `data`
-// changes without running the previous cleanup, so ONE React root lives on the shadow root's host
-// element and each call just re-renders it with fresh props; the cleanup Streamlit keeps from the
-// last call (run on a real unmount) tears the root down.
+// The runtime bundle: publishes `mountCanvas` for loader.js, and draws nothing itself.
+// Streamlit calls the loader again every time `data` changes without running the previous
+// cleanup, so ONE React root lives on the shadow root's host element and each call re-renders it
+// with fresh props; the cleanup Streamlit keeps from the last call (run on a real unmount) tears
+// the root down.
 import React from 'react';
 import { createRoot } from 'react-dom/client';
+import css from 'layerloom:canvas.css';
 import CanvasApp from './CanvasApp.jsx';
+import { canvasSlot } from './slot.js';
 
-export default function mountCanvas({ data, parentElement, setStateValue, setTriggerValue }) {
+function mountCanvas({ data, parentElement, setStateValue, setTriggerValue }) {
   let host = parentElement.querySelector('.ll-host');
   if (!host) {
+    const style = document.createElement('style'); // shadow root: page styles cannot reach in
+    style.textContent = css;
     host = document.createElement('div');
     host.className = 'll-host';
-    parentElement.appendChild(host);
+    parentElement.append(style, host);
     host.reactRoot = createRoot(host);
   }
   host.reactRoot.render(
@@ -19,6 +24,11 @@ export default function mountCanvas({ data, parentElement, setStateValue, setTri
   );
   return () => {
     host.reactRoot.unmount();
+    host.previousSibling?.remove();
     host.remove();
   };
 }
+
+canvasSlot().resolve(mountCanvas);
+
+export default function runtime() {}

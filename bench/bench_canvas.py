@@ -1,0 +1,126 @@
+"""Canvas speed and weight, measured in a real Chromium against tests/apps/canvas_harness.py.
+
+    .venv/bin/python bench/bench_canvas.py [--nodes 50] [--edits 12]
+
+- Edit -> updated shape labels: a parameter is typed into a node of an N-node graph and Enter
+  pressed; the clock (in the page, performance.now) stops when the edge label downstream shows the
+  new shape, i.e. the full round trip: browser -> Python rerun (validate) -> browser re-render.
+  Target (issue #5): under 300 ms for 50 nodes.
+- Rerun payload: bytes the browser receives over the websocket per edit (uncompressed frames),
+  next to the size of what the component needs: bundle JS, CSS, and the `data` JSON.
+"""
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_streamlit, wait_for_app  # noqa: E402
+
+# Types the value into n1's out_features, presses Enter, and waits for the n1 -> n2 edge label.
+EDIT_AND_WAIT = """async ([value, expected]) => {
+  const host = [...document.querySelectorAll('*')].find((e) => e.shadowRoot?.querySelector('.ll-canvas'));
+  const root = host.shadowRoot;
+  const input = root.querySelector('.react-flow__node[data-id="n1"] input[aria-label="out_features"]');
+  const label = () => root.querySelector('.ll-edge-label[data-edge="n1->n2:0"]')?.textContent;
+  const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+  input.focus();
+  setValue.call(input, String(value));
+  input.dispatchEvent(new Event('input', { bubbles: true }));
+  const start = performance.now();
+  input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+  while (label() !== expected) await new Promise((r) => requestAnimationFrame(r));
+  return performance.now() - start;
+}"""
+
+
+def residual_graph(n_nodes: int, width: int = 64) -> dict:
+    """Input, then Linear -> ReLU -> Add(ReLU, Linear) blocks: every shape follows n1's width."""
+    nodes = [{"id": "x", "type": "Input", "params": {"shape": [width]}}]
+    edges, previous = [], "x"
+    for i in range(1, n_nodes):
+        kind = ("Linear", "ReLU", "Add")[(i - 1) % 3]
+        nodes.append({"id": f"n{i}", "type": kind,
+                      "params": {"out_features": width} if kind == "Linear" else {}})
+        edges.append({"source": previous, "target": f"n{i}", "port": 0})
+        if kind == "Add":
+            edges.append({"source": f"n{i - 2}", "target": f"n{i}", "port": 1})
+        previous = f"n{i}"
+    return {"version": 1, "name": f"bench{n_nodes}", "nodes": nodes, "edges": edges, "layout": {}}
+
+
+def component_sizes(graph: dict) -> dict:
+    from builder import catalog_json, validate
+    data = {"graph": graph, "catalog": catalog_json(), "report": validate(graph).to_json()}
+    dist = ROOT / "ui" / "canvas" / "dist"
+    return {"runtime.js": (dist / "runtime.js").stat().st_size,
+            "loader.js": (dist / "loader.js").stat().st_size,
+            **{f"data.{k}": len(json.dumps(v)) for k, v in data.items()}}
+
+
+def measure(url: str, edits: int) -> tuple[list[float], list[int], list[int]]:
+    from playwright.sync_api import sync_playwright
+    received, sent = [0], [0]
+    latencies, received_per_edit, sent_per_edit = [], [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 950})
+        page.on("websocket", lambda ws: (
+            ws.on("framereceived", lambda payload: received.__setitem__(0, received[0] + len(payload))),
+            ws.on("framesent", lambda payload: sent.__setitem__(0, sent[0] + len(payload)))))
+        page.goto(url)
+        wait_for_app(page)
+        page.wait_for_selector('.react-flow__node[data-id="n1"]', timeout=60000)
+        page.wait_for_timeout(1000)
+        for i in range(edits):
+            value = 40 + i  # a new value each time: a repeated one would hit the message cache
+            received[0] = sent[0] = 0
+            latencies.append(page.evaluate(EDIT_AND_WAIT, [value, f"({value})"]))
+            wait_for_app(page)  # let the rerun finish so its last frames are counted
+            page.wait_for_timeout(300)
+            received_per_edit.append(received[0])
+            sent_per_edit.append(sent[0])
+        browser.close()
+    return latencies, received_per_edit, sent_per_edit
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=50)
+    parser.add_argument("--edits", type=int, default=12)
+    args = parser.parse_args()
+    graph = residual_graph(args.nodes)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(graph, f)
+    proc, url = start_streamlit("tests/apps/canvas_harness.py", env={"LAYERLOOM_CANVAS_GRAPH": f.name})
+    try:
+        latencies, received, sent = measure(url, args.edits)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        Path(f.name).unlink()
+    ordered = sorted(latencies)
+    print(f"graph: {args.nodes} nodes, {len(graph['edges'])} edges; {args.edits} edits")
+    print(f"edit -> shape label: median {statistics.median(latencies):.0f} ms, "
+          f"p90 {ordered[int(0.9 * (len(ordered) - 1))]:.0f} ms, max {ordered[-1]:.0f} ms "
+          f"(target < 300 ms)")
+    sizes = component_sizes(graph)
+    per_edit = statistics.median(received)
+    print(f"websocket per edit: received median {per_edit / 1024:.1f} KiB (the harness's own "
+          f"st.code printout included), sent median {statistics.median(sent) / 1024:.1f} KiB")
+    print(f"  the same with the bundle inline in the canvas element (js=runtime.js): "
+          f"~{(per_edit + sizes['runtime.js']) / 1024:.0f} KiB per edit")
+    for name, size in sizes.items():
+        print(f"  {name:<14} {size / 1024:8.1f} KiB")
+
+
+if __name__ == "__main__":
+    main()
