@@ -29,7 +29,6 @@ def start_over():
     path = os.environ.get("LAYERLOOM_CANVAS_GRAPH")
     state.graph = json.loads(Path(path).read_text()) if path else START
     state.revision = state.get("revision", -1) + 1
-    state.pop("canvas", None)  # forget the old selection too
 
 
 st.set_page_config(page_title="canvas harness", layout="wide")
