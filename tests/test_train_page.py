@@ -225,6 +225,16 @@ def test_a_busy_server_shows_each_waiting_run_its_place_in_the_queue(one_job_at_
     assert waiting.wait(30) and waiting.status == "finished", waiting.error
 
 
+def test_an_autoencoder_run_shows_inputs_over_their_reconstructions():
+    app = open_page("autoencoder_dense", **{"train.autoencoder.epochs": 2})
+    click(app, "train.start")
+    assert latest_job(app).wait(30)
+    rerun(app)
+    revisions = [json.loads(chart.proto.spec)["layout"].get("uirevision")
+                 for chart in app.get("plotly_chart")]
+    assert "reconstructions" in revisions and "loss" in revisions
+
+
 def table_csv(rows: int = 120) -> bytes:
     """Two numeric features and a yes/no label that depends on them."""
     lines = ["width,height,label"]

@@ -107,15 +107,16 @@ def _option_inputs(info) -> dict:
     return values
 
 
-def dataset_bundle(name: str, options: dict):
-    """A built-in dataset with these options (seed 0, as runs load it), shared server-wide."""
-    return _load_catalog(name, tuple(sorted(options.items())))
+def dataset_bundle(name: str, options: dict, seed: int = 0):
+    """A built-in dataset with these options, as a run with this seed loads it; shared
+    server-wide."""
+    return _load_catalog(name, tuple(sorted(options.items())), seed)
 
 
 @st.cache_resource(show_spinner="Preparing the dataset…", max_entries=32)
-def _load_catalog(name: str, options: tuple):
+def _load_catalog(name: str, options: tuple, seed: int):
     """Built-in datasets are read-only and deterministic, so one copy serves every session."""
-    return load_dataset(name, **dict(options))
+    return load_dataset(name, seed=seed, **dict(options))
 
 
 def _csv_choice() -> DataChoice | None:

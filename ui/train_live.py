@@ -16,7 +16,8 @@ from trainers.jobs import JobRefused
 from ui.runs import NoWeightsYet, Run, fork_run, latest_run, start_run
 from ui.text import escape_markdown
 from ui.train_data import CSV_CHOICE, DataChoice, dataset_bundle
-from viz.training import decision_boundary_figure, loss_figure, metric_figure, samples_figure
+from viz.training import (decision_boundary_figure, loss_figure, metric_figure,
+                          reconstruction_figure, samples_figure)
 
 POLL_S = 0.5  # the first point shows within a tick of it being logged
 _POLLING = "train.polling"
@@ -118,11 +119,12 @@ def _controls(run: Run) -> None:
 
 def _resume_form(run: Run) -> None:
     """While paused, the learning rate can change; the change is marked on the chart."""
+    current_lr = float((run.job.metrics().last_step or {}).get("lr") or run.config.lr)
     with st.form("train.resume", border=True):
         lr = st.number_input("Learning rate from here on", min_value=1e-6, max_value=10.0,
-                             value=float(run.config.lr), format="%.6f")
+                             value=current_lr, format="%.6f")
         if st.form_submit_button("Resume", icon=":material/play_arrow:", type="primary"):
-            changes = {"lr": lr} if lr != run.config.lr else None
+            changes = {"lr": lr} if lr != current_lr else None
             try:
                 run.job.resume(changes)
             except ConfigError as refusal:
@@ -154,17 +156,25 @@ def _charts(run: Run) -> None:
     if curves.metric_name:
         metric.plotly_chart(metric_figure([curves]), key="train.live.metric")
     if snapshot.samples is not None:
-        st.plotly_chart(samples_figure(snapshot.samples), key="train.live.samples")
+        st.plotly_chart(_images_figure(run, snapshot.samples), key="train.live.samples")
     boundary = _boundary_figure(run)
     if boundary is not None:
         st.plotly_chart(boundary, key="train.live.boundary")
+
+
+def _images_figure(run: Run, images):
+    """A GAN's samples; or, for autoencoders, the inputs (first half) over their reconstructions."""
+    if run.config.task == "gan":
+        return samples_figure(images)
+    half = len(images) // 2
+    return reconstruction_figure(images[:half], images[half:])
 
 
 def _boundary_figure(run: Run):
     """The decision boundary of a 2-D classifier's latest weights; None for other runs."""
     if run.config.task != "classification" or run.dataset == CSV_CHOICE:
         return None
-    bundle = dataset_bundle(run.dataset, run.dataset_options)
+    bundle = dataset_bundle(run.dataset, run.dataset_options, seed=run.config.seed)
     if tuple(bundle.info.input_shape) != (2,):
         return None
     model = run.job.model_snapshot()
