@@ -7,6 +7,7 @@ import gc
 import multiprocessing
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -168,14 +169,13 @@ def test_a_real_run_of_the_digits_template_in_a_process_gives_a_working_model():
 
 
 def test_a_worker_whose_server_is_gone_stops_by_itself():
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that no longer exists, as the server's is once it died
     ctx = multiprocessing.get_context("spawn")
-    gone = ctx.Process(target=os.getpid)
-    gone.start()
-    gone.join()
-    control = RunControl.for_process(ctx)
-    assert not control.should_stop()
-    control._owner_pid = gone.pid  # as the worker sees it once the server has died
-    assert control.should_stop() and control.checkpoint_pause() is None
+    alive, orphan = RunControl.for_process(ctx), RunControl.for_process(ctx)
+    orphan._owner_pid = gone.pid
+    assert not alive.should_stop()
+    assert orphan.should_stop() and orphan.checkpoint_pause() is None
 
 
 def test_a_closed_tab_ends_its_process_and_nothing_keeps_the_run_in_memory(manager):

@@ -14,6 +14,7 @@ import queue
 import time
 
 PAUSE_POLL_S = 0.05
+ORPHAN_CHECK_S = 1.0
 
 
 class _Cell:
@@ -31,6 +32,7 @@ class RunControl:
         self._changes = changes
         self._taken = 0
         self._owner_pid = owner_pid
+        self._next_orphan_check = 0.0
 
     @classmethod
     def for_thread(cls) -> RunControl:
@@ -81,9 +83,11 @@ class RunControl:
     def orphaned(self) -> bool:
         """A process worker whose server died stops instead of training on for nobody.
 
-        (Not getppid(): a fork server's children have the fork server as their parent.)"""
-        if self._owner_pid is None:
+        Asked at most once a second: the system call costs several microseconds, and the loop
+        asks every batch. (Not getppid(): a fork server's children have it as their parent.)"""
+        if self._owner_pid is None or time.monotonic() < self._next_orphan_check:
             return False
+        self._next_orphan_check = time.monotonic() + ORPHAN_CHECK_S
         try:
             os.kill(self._owner_pid, 0)  # signal 0: only asks whether the process exists
         except ProcessLookupError:
