@@ -224,6 +224,23 @@ def test_submit_refuses_too_many_sample_epochs_from_the_dataset_options(make_man
     assert check_spec(manager.limits, default_size) == []
 
 
+def test_resume_cannot_raise_epochs_past_the_sample_epochs_limit():
+    manager = JobManager(Limits(max_sample_epochs=1000), run_fn=fake_train, worker="thread")
+    try:
+        moons = RunSpec(graph=spec().graph, dataset="moons",  # the stand-in ignores the data
+                        dataset_options={"n_samples": 100, "steps": 100_000})
+        job = manager.submit(moons, owner="alice")
+        wait_until(lambda: job.progress().step >= 1)
+        job.pause()
+        with pytest.raises(ConfigError, match="at most 10 epochs of this dataset"):
+            job.resume({"epochs": 11})
+        assert job.status == "paused"
+        job.resume({"epochs": 10})
+        assert job.status == "running" and job.progress().epochs == 10
+    finally:
+        manager.shutdown()
+
+
 @pytest.mark.parametrize("dataset, message", [
     ("nope", "There is no dataset called 'nope'."),
     ("digits", "node 'x': Input 'x' has shape [2], but each example of 'digits' has shape [1, 8, 8]"),

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from builder import compile_graph
-from trainers.config import RunSpec, apply_overrides
+from trainers.config import ConfigError, RunSpec, apply_overrides
 from trainers.metrics import MetricsHistory, MetricsSnapshot
 
 
@@ -32,10 +32,12 @@ class Job:
     `ended` is True in the last three; `wait(timeout)` blocks until then.
     """
 
-    def __init__(self, job_id: str, spec: RunSpec, owner: str, manager):
+    def __init__(self, job_id: str, spec: RunSpec, owner: str, manager, *,
+                 max_epochs: int | None = None):
         self.id, self.spec, self.owner = job_id, spec, owner
         self.created_at = time.time()
         self._manager = manager
+        self._max_epochs = max_epochs  # the server's sample-epochs limit, held on resume too
         self._lock = threading.Lock()
         self._ended = threading.Event()
         self._status, self._error = "queued", None
@@ -130,10 +132,15 @@ class Job:
     def resume(self, overrides: dict | None = None) -> None:
         """Continue a paused run, optionally with changed settings (lr, epochs, ...).
 
-        Raises trainers.config.ConfigError naming any setting that cannot change mid-run.
+        Raises trainers.config.ConfigError naming any setting that cannot change mid-run, or
+        epochs beyond what the server allows for this dataset.
         """
         if overrides:
             apply_overrides(self.spec.config, overrides)  # refuse bad changes here, not in the worker
+            epochs = overrides.get("epochs")
+            if self._max_epochs is not None and epochs is not None and epochs > self._max_epochs:
+                raise ConfigError(f"epochs: this server allows at most {self._max_epochs} epochs of "
+                                  f"this dataset per run (LAYERLOOM_MAX_SAMPLE_EPOCHS); got {epochs}")
         with self._lock:
             if self._status in ("running", "paused"):
                 self._handle.control.resume(overrides)

@@ -74,7 +74,8 @@ class JobManager:
                                "before starting another.")
             if reasons:
                 raise JobRefused(reasons)
-            job = Job(f"run-{next(self._ids)}", spec, owner, self)
+            job = Job(f"run-{next(self._ids)}", spec, owner, self,
+                      max_epochs=self.limits.epochs_allowed(dataset_size(spec)))
             self._by_owner[owner].append(job)
             self._forget_oldest_ended(owner)
             self._queue.append(job)

@@ -103,6 +103,10 @@ class Limits:
                 f"({env_name('max_sample_epochs')}). Use fewer epochs or a smaller dataset.")
         return reasons
 
+    def epochs_allowed(self, dataset_size: int) -> int | None:
+        """The most epochs a run over `dataset_size` samples may have (None: size unknown)."""
+        return max(1, self.max_sample_epochs // dataset_size) if dataset_size else None
+
     def check_upload(self, size_bytes: int) -> str | None:
         """Why an upload of this size is refused, or None when it fits."""
         if size_bytes > self.max_upload_mb * MB:
