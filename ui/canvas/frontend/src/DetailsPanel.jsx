@@ -1,5 +1,5 @@
 // The selected layer in full: what it does, its shapes, and every parameter with its explanation
-// and allowed range. With nothing selected it explains how to use the canvas.
+// and allowed range. Shown only while a layer is selected, so the canvas gets the room otherwise.
 import React from 'react';
 import ParamField from './ParamField.jsx';
 import ProblemList from './ProblemList.jsx';
@@ -7,9 +7,8 @@ import { problemsByNode } from './flowElements.js';
 import { categoryColour, formatCount, formatShape, formatValue } from './format.js';
 import { useEditorActions } from './editorActions.js';
 
-export default function DetailsPanel({ node, spec, report }) {
+export default function DetailsPanel({ node, spec, report, inputShapes }) {
   const actions = useEditorActions();
-  if (!node) return <aside className="ll-details" aria-label="Layer details"><Help /></aside>;
   const info = report?.nodes?.[node.id] || null;
   return (
     <aside className="ll-details" aria-label="Layer details">
@@ -17,7 +16,7 @@ export default function DetailsPanel({ node, spec, report }) {
       <p className="ll-details-id">{node.id}{spec ? ` · ${spec.category}` : ''}</p>
       <p>{spec ? spec.doc : 'This layer type is not in the catalog.'}</p>
       <dl className="ll-details-facts">
-        <dt>Input</dt><dd>{(info?.input_shapes || []).map(formatShape).join(' + ') || '–'}</dd>
+        <dt>Input</dt><dd>{inputShapes.map(formatShape).join(' + ') || '–'}</dd>
         <dt>Output</dt><dd>{info?.output_shape ? formatShape(info.output_shape) : '–'}</dd>
         <dt>Parameters</dt><dd>{formatCount(info?.params)}</dd>
       </dl>
@@ -52,19 +51,4 @@ function describeAllowed(param) {
   else if (param.default !== null && param.default !== undefined) parts.push(`default ${formatValue(param.default)}`);
   else parts.push('required');
   return parts.join(' · ');
-}
-
-function Help() {
-  return (
-    <div className="ll-help">
-      <h2>Build a network</h2>
-      <ul>
-        <li>Drag a layer from the palette, or click it (Tab to it and press Enter).</li>
-        <li>With a layer selected, a new layer is added after it, already connected.</li>
-        <li>Connect a layer by dragging from its right handle to an input handle.</li>
-        <li>Select a layer to see and edit every parameter here.</li>
-        <li>Delete / Backspace removes the selection; Ctrl+Z undoes, Ctrl+Shift+Z redoes.</li>
-      </ul>
-    </div>
-  );
 }

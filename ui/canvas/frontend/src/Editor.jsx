@@ -117,11 +117,14 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType,
           />
           <StatusBar graph={graph} report={report} />
         </div>
-        <DetailsPanel
-          node={selectedNode}
-          spec={selectedNode ? catalogByType[selectedNode.type] : null}
-          report={report}
-        />
+        {selectedNode && (
+          <DetailsPanel
+            node={selectedNode}
+            spec={catalogByType[selectedNode.type]}
+            report={report}
+            inputShapes={inputShapes(graph, report, selectedNode.id)}
+          />
+        )}
       </div>
     </EditorActions.Provider>
   );
@@ -133,6 +136,15 @@ function placeNextTo(graph, afterId, flow, pane) {
   if (anchor) return { x: anchor.x + 300, y: anchor.y };
   const box = pane.getBoundingClientRect();
   return flow.screenToFlowPosition({ x: box.left + box.width / 2 - 100, y: box.top + box.height / 3 });
+}
+
+// What flows into a node, in port order, read off its sources' output shapes.
+function inputShapes(graph, report, nodeId) {
+  return graph.edges
+    .filter((e) => e.target === nodeId)
+    .sort((a, b) => a.port - b.port)
+    .map((e) => report?.nodes?.[e.source]?.output_shape)
+    .filter(Boolean);
 }
 
 // Nodes Python sent without a position (a hand-written file) get an automatic one.

@@ -59,7 +59,7 @@ export default function FlowCanvas({ paneRef, nodes, edges, onNodesChange, onEdg
       >
         <Background gap={20} color="#e2e8f0" />
         <Controls showInteractive={false} showFitView={false} />
-        <MiniMap pannable zoomable nodeStrokeWidth={3} />
+        <MiniMap pannable zoomable nodeStrokeWidth={3} style={{ width: 150, height: 100 }} />
         <Toolbar canUndo={canUndo} canRedo={canRedo} hasSelection={hasSelection} />
       </ReactFlow>
     </div>

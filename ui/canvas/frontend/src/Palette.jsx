@@ -30,6 +30,7 @@ export default function Palette({ catalog, onAdd, connectAfter }) {
         </section>
       ))}
       {!groups.length && <p className="ll-palette-hint">No layer matches “{filter}”.</p>}
+      <Help />
     </aside>
   );
 }
@@ -65,4 +66,19 @@ function groupByCategory(catalog, filter) {
     groups.get(spec.category).push(spec);
   }
   return [...groups.entries()].sort(([a], [b]) => categoryOrder(a) - categoryOrder(b));
+}
+
+function Help() {
+  return (
+    <details className="ll-help">
+      <summary>How to use the canvas</summary>
+      <ul>
+        <li>Drag a layer onto the canvas, or click it (Tab to it and press Enter).</li>
+        <li>With a layer selected, a new layer is added after it, already connected.</li>
+        <li>Connect layers by dragging from a right handle to an input handle.</li>
+        <li>Select a layer to see and edit every parameter.</li>
+        <li>Delete / Backspace removes the selection; Ctrl+Z undoes, Ctrl+Shift+Z redoes.</li>
+      </ul>
+    </details>
+  );
 }
