@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
+import subprocess
 import time
 
 from playwright.sync_api import sync_playwright
@@ -40,12 +41,17 @@ FINISHED = re.compile(r"finished in ([\d.,]+) s")
 
 
 def open_train_page(browser, url: str, epochs: int | None = None):
+    """A new session on the Train page (the default graph: the digits MLP)."""
     page = browser.new_context(viewport={"width": 1500, "height": 950}).new_page()
-    page.goto(url + "train")
+    page.goto(url)
+    wait_for_app(page, 120_000)
+    page.get_by_role("link", name="Train").click()
+    page.get_by_role("button", name="Start training").wait_for(timeout=120_000)
     wait_for_app(page)
     if epochs is not None:
-        page.get_by_label("Epochs").fill(str(epochs))
-        page.get_by_label("Epochs").press("Enter")
+        field = page.get_by_role("spinbutton", name="Epochs")
+        field.fill(str(epochs))
+        field.press("Enter")
         wait_for_app(page)
     return page
 
@@ -54,7 +60,7 @@ def time_to_first_point(browser, url: str) -> float:
     page = open_train_page(browser, url)
     button = page.get_by_role("button", name="Start training").element_handle()
     seconds = page.evaluate(FIRST_POINT_JS, button)
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
     page.context.close()
     return seconds
 
@@ -106,7 +112,10 @@ def main() -> None:
             browser.close()
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 if __name__ == "__main__":

@@ -274,10 +274,14 @@ class RecordingManager:
 
 def test_a_disconnect_ends_the_sessions_jobs_only_after_the_grace_period():
     from ui.runs import _PendingEnds
-    manager = RecordingManager()
-    pending = _PendingEnds(manager)
-    pending.schedule("gone", 0.05)
-    pending.schedule("blip", 0.05)
-    pending.cancel("blip")  # the tab reconnected within the grace period
+    manager, connected = RecordingManager(), {"back-on-build"}
+    pending = _PendingEnds(manager, session_active=connected.__contains__)
+    pending.schedule("closed-tab", "s1", 0.05)
+    pending.schedule("blip", "s2", 0.05)
+    pending.cancel("blip")  # the tab came back and reran the Train page within the grace period
+    pending.schedule("back-on-build", "back-on-build", 0.05)  # came back, but on another page
     time.sleep(0.3)
-    assert manager.ended == ["gone"]
+    assert manager.ended == ["closed-tab"]
+    connected.clear()  # that tab closes too: the repeated check ends its jobs
+    time.sleep(0.3)
+    assert manager.ended == ["closed-tab", "back-on-build"]

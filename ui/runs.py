@@ -16,8 +16,10 @@ Disconnect policy. Streamlit releases a session's `scope="session"` resources th
 websocket drops, but keeps `st.session_state` for `server.disconnectedSessionTTL` seconds (120 by
 default) in case the browser reconnects. Ending jobs on that release would kill a class's runs on
 every Wi-Fi blip, so the release only *schedules* the end of the session's jobs after that same
-TTL; a reconnect within it reruns the page, which takes the lease again and cancels the end.
-A closed tab therefore frees its jobs within the TTL, and a blip costs nothing.
+TTL; a reconnect within it reruns the page, which takes the lease again and cancels the end
+(and a session found connected again when the TTL is up is simply checked again later).
+A closed tab therefore frees its jobs, and the session's files, within the TTL; a blip costs
+nothing.
 """
 from __future__ import annotations
 
@@ -26,13 +28,15 @@ import hashlib
 import shutil
 import tempfile
 import threading
-import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import safetensors.torch
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from trainers.config import RunSpec, TrainConfig
 from trainers.jobs import Job, JobManager
@@ -54,7 +58,6 @@ class Run:
     config: TrainConfig
     job: Job
     forked_from: int | None = None  # the run number whose weights this run started from
-    started_at: float = field(default_factory=time.time)
 
     @property
     def name(self) -> str:
@@ -178,15 +181,19 @@ def _owner() -> str:
 
 # --- the disconnect policy (see the module docstring) ------------------------------------------
 class _PendingEnds:
-    """Owners whose session went away, each with a timer that ends their jobs unless cancelled."""
+    """Owners whose session went away, each with a timer that ends their jobs unless cancelled.
 
-    def __init__(self, manager: JobManager):
-        self._manager = manager
+    When the timer fires while the session is connected again (it came back but has not yet
+    rerun a page that takes the lease), the check is simply repeated one grace period later.
+    """
+
+    def __init__(self, manager: JobManager, session_active: Callable[[str], bool]):
+        self._manager, self._session_active = manager, session_active
         self._lock = threading.Lock()
         self._timers: dict[str, threading.Timer] = {}
 
-    def schedule(self, owner: str, delay_s: float) -> None:
-        timer = threading.Timer(delay_s, self._end, args=(owner,))
+    def schedule(self, owner: str, session_id: str, delay_s: float) -> None:
+        timer = threading.Timer(delay_s, self._fire, args=(owner, session_id, delay_s))
         timer.daemon = True
         with self._lock:
             self._cancel_locked(owner)
@@ -202,7 +209,10 @@ class _PendingEnds:
         if timer is not None:
             timer.cancel()
 
-    def _end(self, owner: str) -> None:
+    def _fire(self, owner: str, session_id: str, delay_s: float) -> None:
+        if self._session_active(session_id):
+            self.schedule(owner, session_id, delay_s)
+            return
         with self._lock:
             self._timers.pop(owner, None)
         self._manager.end_owner(owner)
@@ -211,27 +221,29 @@ class _PendingEnds:
 
 @st.cache_resource(show_spinner=False)
 def _pending_ends() -> _PendingEnds:
-    return _PendingEnds(job_manager())
+    return _PendingEnds(job_manager(), Runtime.instance().is_active_session)
 
 
 @dataclass(frozen=True)
 class _Lease:
     """What the session-scoped cache holds for a session; releasing it starts the grace period."""
     owner: str
+    session_id: str
     pending: _PendingEnds
     grace_s: float
 
 
 def _release(lease: _Lease) -> None:
     """Called by Streamlit, outside any script run, when the session disconnects."""
-    lease.pending.schedule(lease.owner, lease.grace_s)
+    lease.pending.schedule(lease.owner, lease.session_id, lease.grace_s)
 
 
 @st.cache_resource(scope="session", on_release=_release, show_spinner=False)
 def _lease(owner: str) -> _Lease:
     pending = _pending_ends()
     pending.cancel(owner)  # the session came back in time: its runs go on
-    return _Lease(owner, pending, float(st.get_option("server.disconnectedSessionTTL")))
+    return _Lease(owner, get_script_run_ctx().session_id, pending,
+                  float(st.get_option("server.disconnectedSessionTTL")))
 
 
 def _hold_lease() -> None:
