@@ -9,6 +9,7 @@ from tests.trainer_fakes import Recorder, ScriptedControl, blobs_bundle
 from trainers.config import ConfigError, apply_overrides, default_config, make_config
 from trainers.devices import DeviceError, available_devices, resolve_device
 from builder.templates import load_template
+from trainers.callbacks import node_norms
 from trainers.checkpoints import save_weights
 from trainers.config import RunSpec
 from trainers.loop import Trainer, TrainingError, default_callbacks, train_run
@@ -191,3 +192,11 @@ def test_train_run_starts_from_a_given_state_fork(tmp_path):
     with pytest.raises(TrainingError, match="cannot start from .*missing.safetensors"):
         train_run(fork.model_copy(update={"init_state": str(tmp_path / "missing.safetensors")}),
                   None, forked)
+
+
+def test_fused_node_norms_match_a_direct_computation():
+    grads = [torch.randn(3, 4), torch.randn(4), torch.randn(5)]
+    nodes, norms = node_norms(["fc1", "fc1", "fc2"], grads)
+    direct = [torch.cat([grads[0].flatten(), grads[1]]).norm(), grads[2].norm()]
+    assert nodes == ["fc1", "fc2"]
+    assert norms.tolist() == pytest.approx([float(d) for d in direct], rel=1e-5)

@@ -49,7 +49,6 @@ class Trainer:
         self._hooks = {hook: [getattr(cb, hook) for cb in self.callbacks
                               if getattr(type(cb), hook) is not getattr(Callback, hook)]
                        for hook in HOOKS}
-        self.bundle = bundle
         self.splits = {split: (getattr(bundle, f"x_{split}").to(self.device),
                                getattr(bundle, f"y_{split}").to(self.device))
                        for split in ("train", "val", "test")}
@@ -63,12 +62,12 @@ class Trainer:
         self.status, self.message = "finished", None
         self.stopping = False
         self.good_state = self.state_copy()
-        self.started = time.perf_counter()
 
     # --- the loop -----------------------------------------------------------------------------
     def fit(self, control=None) -> dict:
         """Train until the epochs are done or something stops the run; returns the result dict."""
-        torch.manual_seed(self.config.seed)
+        self.started = time.perf_counter()
+        torch.manual_seed(self.config.seed)  # dropout and GAN noise draw from the global RNG
         self.shuffler = torch.Generator().manual_seed(self.config.seed)
         self.augment_rng = torch.Generator(self.device).manual_seed(self.config.seed)
         self._apply_lr()
