@@ -175,7 +175,7 @@ def test_skip_connection_into_the_second_port_of_add(canvas):
     expect(node(canvas, "add_1").locator(".ll-shape")).to_have_text("(32)")
 
 
-def test_delete_a_layer_with_the_keyboard_then_undo(canvas):
+def test_delete_a_layer_with_the_keyboard_then_undo_and_redo(canvas):
     node(canvas, "act").locator(".ll-node-header").click()
     wait_for_python(canvas, lambda _, info: info["selected"] == "act")
     canvas.keyboard.press("Delete")
@@ -183,10 +183,14 @@ def test_delete_a_layer_with_the_keyboard_then_undo(canvas):
     assert not has_edge(graph, "fc1", "act")
     assert node(canvas, "act").count() == 0
 
-    canvas.get_by_role("button", name="Undo").click()
+    canvas.keyboard.press("Control+z")  # focus fell to <body> with the deleted node
     graph = wait_for_python(canvas, lambda g, _: any(n["id"] == "act" for n in g["nodes"]))
     assert has_edge(graph, "fc1", "act")
     assert node(canvas, "act").is_visible()
+
+    canvas.get_by_role("button", name="Redo").click()
+    wait_for_python(canvas, lambda g, _: all(n["id"] != "act" for n in g["nodes"]))
+    expect(node(canvas, "act")).to_have_count(0)
 
 
 def test_keyboard_only_adds_a_layer_connected_after_the_selection(canvas):

@@ -6,6 +6,7 @@ import * as ops from './graphOps.js';
 import { autoLayout } from './autoLayout.js';
 import { buildEdges, buildNodes } from './flowElements.js';
 import useGraphHistory from './useGraphHistory.js';
+import useShortcuts from './useShortcuts.js';
 import { EditorActions } from './editorActions.js';
 import Palette from './Palette.jsx';
 import FlowCanvas from './FlowCanvas.jsx';
@@ -16,6 +17,7 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType,
   pythonSelected, setStateValue, setTriggerValue }) {
   const flow = useReactFlow();
   const paneRef = useRef(null);
+  const editorRef = useRef(null);
   const editCounter = useRef({ mount: Math.random().toString(36).slice(2), seq: 0 });
   const history = useGraphHistory(
     useMemo(() => withPositions(ops.normaliseGraph(initialGraph)), []), // mount-time graph only
@@ -99,10 +101,11 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType,
     });
   }, []);
 
+  useShortcuts(editorRef, actions);
   const selectedNode = graph.nodes.find((n) => n.id === selectedId) || null;
   return (
     <EditorActions.Provider value={actions}>
-      <div className="ll-editor" onKeyDown={(event) => handleShortcut(event, actions)}>
+      <div className="ll-editor" ref={editorRef}>
         <Palette catalog={catalog} onAdd={addLayer} connectAfter={selectedId} />
         <div className="ll-main">
           <FlowCanvas
@@ -152,18 +155,4 @@ function withPositions(graph) {
   const missing = graph.nodes.map((n) => n.id).filter((id) => !graph.layout[id]);
   if (!missing.length) return graph;
   return ops.moveNodes(graph, autoLayout(graph, undefined, missing));
-}
-
-function handleShortcut(event, actions) {
-  if (isTyping(event) || !(event.ctrlKey || event.metaKey)) return;
-  const key = event.key.toLowerCase();
-  const run = { z: event.shiftKey ? actions.redo : actions.undo, y: actions.redo, d: actions.duplicate }[key];
-  if (!run) return;
-  event.preventDefault();
-  run();
-}
-
-function isTyping(event) {
-  const target = event.nativeEvent.composedPath?.()[0] || event.target;
-  return ['INPUT', 'TEXTAREA', 'SELECT'].includes(target?.tagName);
 }
