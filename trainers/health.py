@@ -58,14 +58,14 @@ ALERTS: dict[str, tuple[str, str]] = {  # code: (message template, advice)
     "bad_change": ("The new settings were not applied: {problem}.",
                    "The run goes on with its previous settings."),
 }
-STOPPING = frozenset({"loss_stuck", "all_relus_dead"})
+STOPPING = frozenset({"nan_loss", "loss_stuck", "all_relus_dead"})
 
 
 def make_alert(code: str, **details) -> dict:
     """The alert event for `code`, its message filled in from `details`."""
     message, advice = ALERTS[code]
     return {"kind": "alert", "code": code, "message": message.format(**details), "advice": advice,
-            "stops_run": code in STOPPING or code == "nan_loss"}
+            "stops_run": code in STOPPING}
 
 
 class HealthMonitor(Callback):
