@@ -4,6 +4,7 @@ import streamlit as st
 from ui import build_files, build_panels
 from ui.build_actions import open_shared_link
 from ui.build_canvas import canvas_editor, take_canvas_edit
+from ui.lesson import is_hidden
 from ui.notices import show_notices
 from ui.state import current_graph, current_report
 
@@ -18,15 +19,22 @@ canvas_editor()  # the node editor; edits and fixes made there flow back into th
 graph, report = current_graph(), current_report()
 build_panels.problems_panel(report)
 
-summary, templates, files, export = st.tabs(["Summary", "Templates", "Save & share", "Export"])
-with summary:
-    build_panels.summary_panel(graph, report)
-with templates:
-    build_panels.templates_gallery()
-with files:
-    build_files.save_and_load_panel(graph)
-    st.divider()
-    st.markdown("**Share link**")
-    build_files.share_panel(graph)
-with export:
-    build_files.export_panel(graph, report)
+
+def save_and_share() -> None:
+    if not is_hidden("files"):
+        build_files.save_and_load_panel(graph)
+    if not is_hidden("share"):
+        build_files.share_panel(graph)
+
+
+# Below the canvas, one tab per task; a teacher's lesson link may hide some of them.
+sections = {"Summary": lambda: build_panels.summary_panel(graph, report)}
+if not is_hidden("templates"):
+    sections["Templates"] = build_panels.templates_gallery
+if not (is_hidden("files") and is_hidden("share")):
+    sections["Save & share"] = save_and_share
+if not is_hidden("export"):
+    sections["Export"] = lambda: build_files.export_panel(graph, report)
+for tab, draw in zip(st.tabs(list(sections)), sections.values()):
+    with tab:
+        draw()

@@ -25,7 +25,7 @@ def graph_of(at: AppTest) -> dict:
 
 
 def summary(at: AppTest):
-    return at.dataframe[0].value
+    return at.table[0].value
 
 
 def messages(at: AppTest, kind: str) -> str:
@@ -137,3 +137,13 @@ def test_the_graph_survives_a_trip_to_another_page(app):
     app.switch_page("pages/build.py").run()
     assert graph_of(app) == before
     assert "skip" in list(summary(app)["layer"])
+
+
+def test_a_lesson_link_can_hide_the_templates_and_files():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["hide"] = "templates,files"
+    at.run()
+    assert [tab.label for tab in at.tabs] == ["Summary", "Save & share", "Export"]
+    assert not [b for b in at.button if (b.key or "").startswith("build.template.")]
+    assert not at.file_uploader
+    assert any("graph=" in code.value for code in at.code)  # sharing is still offered

@@ -37,8 +37,8 @@ def _adopt(edited: dict | None) -> None:
     try:
         set_graph(load_graph(edited), replace=False)
     except GraphError as error:  # only a tampered browser can send this; keep the last good graph
-        notify("error", f"The canvas sent a graph that cannot be read ({describe_problems(error)}); "
-                        "the last good graph is kept.")
+        notify("error", "The canvas sent a graph that cannot be read, so the last good graph is "
+                        f"kept: {describe_problems(error)}")
 
 
 def _apply_fix_from_canvas(action: dict) -> None:

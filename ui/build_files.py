@@ -12,6 +12,7 @@ from ui import share
 from ui.build_actions import bring_back_previous_graph, load_uploaded_graph
 from ui.graph_input import MAX_GRAPH_BYTES, describe_problems
 from ui.state import previous_graph
+from ui.text import escape_markdown
 
 UPLOAD_KEY = "build.upload"
 _EXPORTED = "layerloom.exported_files"  # (graph JSON, {format: bytes or why not}): current graph only
@@ -39,10 +40,12 @@ def save_and_load_panel(graph: dict) -> None:
                          max_upload_size=max(1, MAX_GRAPH_BYTES // 1_000_000),
                          on_change=load_uploaded_graph, args=(UPLOAD_KEY,),
                          help="A file saved from LayerLoom or written by hand in the graph format.")
+    st.divider()
 
 
 def share_panel(graph: dict) -> None:
     """A link that opens a copy of this graph on any machine that can reach this server."""
+    st.markdown("**Share link**")
     token = share.encode_graph(graph)
     if len(token) > share.MAX_TOKEN_CHARS:
         st.warning(f"This graph is too large for a link ({len(token):,} characters; at most "
@@ -61,13 +64,15 @@ def export_panel(graph: dict, report: Report) -> None:
     try:
         code = to_python_code(load_graph(graph))
     except GraphError as error:
-        st.error(f"The code could not be generated: {describe_problems(error)}")
+        st.error(escape_markdown(f"The code could not be generated: {describe_problems(error)}"))
         return
     stem = file_stem(graph)
-    st.download_button("Download PyTorch code (.py)", code, file_name=f"{stem}.py",
-                       mime="text/x-python", icon=":material/code:", on_click="ignore")
-    for export in BINARY_EXPORTS:
-        _binary_export(graph, stem, *export)
+    python_column, *binary_columns = st.columns(1 + len(BINARY_EXPORTS))
+    python_column.download_button("Download PyTorch code (.py)", code, file_name=f"{stem}.py",
+                                  mime="text/x-python", icon=":material/code:", on_click="ignore")
+    for column, export in zip(binary_columns, BINARY_EXPORTS):
+        with column:
+            _binary_export(graph, stem, *export)
     st.code(code, language="python", line_numbers=True)
 
 

@@ -4,7 +4,7 @@ import streamlit as st
 from builder import Report
 from builder.templates import list_templates
 from ui.build_actions import apply_fix_to_session, load_template_into_session
-from ui.summary import format_bytes, format_count, summary_frame
+from ui.summary import UNKNOWN, format_bytes, format_count, summary_frame
 from ui.text import escape_markdown
 
 GALLERY_COLUMNS = 3
@@ -33,15 +33,15 @@ def problems_panel(report: Report) -> None:
         message, fix_button = st.columns([4, 1], vertical_alignment="center")
         message.error(_problem_text(problem), icon=":material/error:")
         if problem.fix is not None:
-            fix_button.button(problem.fix.label, key=f"build.fix.{index}", type="primary",
-                              on_click=apply_fix_to_session, args=(problem.fix,),
+            fix_button.button(escape_markdown(problem.fix.label), key=f"build.fix.{index}",
+                              type="primary", on_click=apply_fix_to_session, args=(problem.fix,),
                               width="stretch")
 
 
 def summary_panel(graph: dict, report: Report) -> None:
-    """The model summary table, like Keras' model.summary()."""
-    st.dataframe(summary_frame(graph, report), hide_index=True,
-                 column_config={"parameters": st.column_config.NumberColumn(format="%d")})
+    """The model summary table, like Keras' model.summary() (plain HTML: readable on a projector)."""
+    frame = summary_frame(graph, report)
+    st.table(frame.style.format({"parameters": "{:,}"}, na_rep=UNKNOWN), hide_index=True)
 
 
 def templates_gallery() -> None:

@@ -39,14 +39,13 @@ def parse_graph_json(data: bytes | str, *, source: str) -> dict:
 
 
 def describe_problems(error: GraphError) -> str:
-    """One line naming the first few problems of a GraphError (node and field where known)."""
-    if not error.problems:
-        return str(error)
+    """One sentence naming the first few problems of a GraphError (node and field where known)."""
     lines = [_describe_problem(problem) for problem in error.problems[:MAX_PROBLEMS_SHOWN]]
     hidden = len(error.problems) - MAX_PROBLEMS_SHOWN
     if hidden > 0:
         lines.append(f"and {hidden} more")
-    return "; ".join(lines)
+    text = "; ".join(lines) or str(error)
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def _describe_problem(problem: Problem) -> str:
