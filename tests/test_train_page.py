@@ -11,6 +11,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from builder.templates import load_template
+from trainers.datasets import list_datasets
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "train.py")
 SMALL_MOONS = {"train.option.moons.n_samples": 200}
@@ -99,6 +100,16 @@ def test_page_before_any_run_invites_to_start():
     assert app.title[0].value == "Train"
     assert any("Start training" in info.value for info in app.info)
     assert not button(app, "train.start").disabled
+
+
+def test_every_offline_dataset_shows_a_preview():
+    app = open_page()
+    for info in list_datasets(include_online=False):
+        set_widget(app, "train.dataset", info.name)
+        rerun(app)
+        previews = [chart for chart in app.get("plotly_chart")] + list(app.dataframe)
+        assert previews, f"no preview for {info.name}"
+        assert info.description[:20] in plain(app.caption[0].value)
 
 
 def test_start_trains_to_the_end_and_keeps_the_curves():

@@ -134,8 +134,9 @@ def _resume_form(run: Run) -> None:
 
 
 def _messages(run: Run) -> None:
-    """Health alerts in plain language; a failure with what is kept."""
-    for alert in run.job.alerts():
+    """Health alerts in plain language (the latest of each kind); a failure with what is kept."""
+    latest_of_each_kind = {alert["code"]: alert for alert in run.job.alerts()}
+    for alert in latest_of_each_kind.values():
         st.warning(escape_markdown(alert.get("advice", "")),
                    title=escape_markdown(alert["message"]), icon=":material/monitor_heart:")
     ending = (run.job.result or {}).get("message")
