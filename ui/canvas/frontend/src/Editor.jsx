@@ -49,43 +49,48 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType,
     setStateValue('selected', selectedId);
   }, [selectedId, setStateValue]);
 
-  const addLayer = useCallback((type, position = null) => {
-    const spec = catalogByType[type];
-    if (!spec) return;
-    const current = currentGraph();
-    const after = position ? null : selectedId;
-    const at = position || placeNextTo(current, after, flow, paneRef.current);
-    const { graph: next, id } = ops.addNode(current, spec, at, after);
-    selectAfterRebuild.current = id;
-    commit(next);
-  }, [catalogByType, currentGraph, selectedId, flow, commit]);
-
-  const actions = useMemo(() => ({
-    setParam: (nodeId, name, value) => commit(ops.setParam(currentGraph(), nodeId, name, value)),
-    applyFix: (nodeId, index) => setTriggerValue('action', { kind: 'apply_fix', node: nodeId, index }),
-    connect: (source, target, port) => commit(ops.connect(currentGraph(), source, target, port)),
-    move: (positions) => commit(ops.moveNodes(currentGraph(), positions)),
-    remove: (nodeIds, edgeKeys) => {
-      if (nodeIds.length || edgeKeys.length) commit(ops.removeElements(currentGraph(), nodeIds, edgeKeys));
-    },
-    removeSelected: () => actions.remove(selectedIds, [...selectedEdges]),
-    duplicate: () => {
-      if (!selectedId) return;
-      const { graph: next, id } = ops.duplicateNode(currentGraph(), selectedId);
-      selectAfterRebuild.current = id;
-      commit(next);
-    },
-    layout: () => {
-      const heights = Object.fromEntries(nodes.map((n) => [n.id, n.measured?.height || 160]));
-      commit(ops.moveNodes(currentGraph(), autoLayout(currentGraph(), (id) => heights[id])));
-      window.requestAnimationFrame(() => flow.fitView({ padding: 0.15, duration: 200 }));
-    },
-    fit: () => flow.fitView({ padding: 0.15, duration: 200 }),
-    undo: history.undo,
-    redo: history.redo,
-    addLayer,
-  }), [commit, currentGraph, setTriggerValue, selectedIds, selectedEdges, selectedId, nodes, flow,
-    history.undo, history.redo, addLayer]);
+  // Actions read the moment's selection and sizes through a ref, so the actions object (shared
+  // with every node through context) stays the same while nodes move and re-render.
+  const live = useRef();
+  live.current = { nodes, selectedIds, selectedId, selectedEdges, catalogByType, setTriggerValue };
+  const actions = useMemo(() => {
+    const select = (next, id) => { selectAfterRebuild.current = id; commit(next); };
+    const fitView = () => flow.fitView({ padding: 0.15, duration: 200 });
+    return {
+      addLayer: (type, position = null) => {
+        const spec = live.current.catalogByType[type];
+        if (!spec) return;
+        const after = position ? null : live.current.selectedId;
+        const at = position || placeNextTo(currentGraph(), after, flow, paneRef.current);
+        const { graph: next, id } = ops.addNode(currentGraph(), spec, at, after);
+        select(next, id);
+      },
+      setParam: (nodeId, name, value) => commit(ops.setParam(currentGraph(), nodeId, name, value)),
+      applyFix: (nodeId, index) => live.current.setTriggerValue('action', { kind: 'apply_fix', node: nodeId, index }),
+      connect: (source, target, port) => commit(ops.connect(currentGraph(), source, target, port)),
+      move: (positions) => commit(ops.moveNodes(currentGraph(), positions)),
+      remove: (nodeIds, edgeKeys) => {
+        if (nodeIds.length || edgeKeys.length) commit(ops.removeElements(currentGraph(), nodeIds, edgeKeys));
+      },
+      removeSelected: () => {
+        const { selectedIds: ids, selectedEdges: edgeKeys } = live.current;
+        if (ids.length || edgeKeys.size) commit(ops.removeElements(currentGraph(), ids, [...edgeKeys]));
+      },
+      duplicate: () => {
+        if (!live.current.selectedId) return;
+        const { graph: next, id } = ops.duplicateNode(currentGraph(), live.current.selectedId);
+        select(next, id);
+      },
+      layout: () => {
+        const heights = Object.fromEntries(live.current.nodes.map((n) => [n.id, n.measured?.height || 160]));
+        commit(ops.moveNodes(currentGraph(), autoLayout(currentGraph(), (id) => heights[id])));
+        window.requestAnimationFrame(fitView);
+      },
+      fit: fitView,
+      undo: history.undo,
+      redo: history.redo,
+    };
+  }, [commit, currentGraph, flow, history.undo, history.redo]);
 
   const onNodesChange = useCallback((changes) => {
     // Removals arrive through onDelete, which commits them to the graph (and the undo history).
@@ -106,7 +111,7 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType,
   return (
     <EditorActions.Provider value={actions}>
       <div className="ll-editor" ref={editorRef}>
-        <Palette catalog={catalog} onAdd={addLayer} connectAfter={selectedId} />
+        <Palette catalog={catalog} onAdd={actions.addLayer} connectAfter={selectedId} />
         <div className="ll-main">
           <FlowCanvas
             paneRef={paneRef}
