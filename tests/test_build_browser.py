@@ -139,6 +139,9 @@ def test_delete_a_layer_then_repair_the_graph_with_the_fix_on_the_node(build):
     expect(metric(build, "Problems")).to_have_text("0", timeout=PYTHON_TIMEOUT_MS)
     expect(build.locator(".ll-node-type").get_by_text("Flatten", exact=True)).to_have_count(1)
     expect_row(build, "fc1", "(64,)", "4,160")
+    applied = build.locator('[data-testid="stAlertContentSuccess"]').filter(
+        has_text="Applied: Insert Flatten before fc1")
+    expect(applied).to_be_visible()  # still readable after the canvas's own rerun
 
 
 def test_loading_a_template_redraws_canvas_and_summary(build):
@@ -171,8 +174,9 @@ def test_a_hostile_upload_is_refused_and_the_graph_kept(build, tmp_path):
     hostile.write_text('{"name": "<img src=x onerror=alert(1)>", "nodes": 5}')
     open_tab(build, "Save & share")
     build.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(hostile)
-    expect(build.locator('[data-testid="stAlertContentError"]')).to_contain_text(
-        "not a valid graph", timeout=PYTHON_TIMEOUT_MS)
+    refusal = build.locator('[data-testid="stAlertContentError"]').filter(
+        has_text="evil.json” is not a valid graph")
+    expect(refusal).to_be_visible(timeout=PYTHON_TIMEOUT_MS)
     expect(build.locator('[data-testid="stAlertContentError"] img')).to_have_count(0)
     expect(build.locator(".react-flow__node")).to_have_count(5)
     expect_row(build, "fc1", "Linear")

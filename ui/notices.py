@@ -1,8 +1,12 @@
-"""One-shot messages for the person: set by a callback or a page step, shown once on the next run.
+"""Short-lived messages for the person, set by a callback or a page step.
 
+A message stays on the page for a few seconds of reruns rather than exactly one: replacing the
+graph remounts the canvas, whose first report triggers another rerun straight away, and a
+one-run message would vanish before anyone could read it.
 Messages are plain text (they often quote node ids or file contents), so they are escaped before
 Streamlit renders them as Markdown.
 """
+import time
 from typing import Literal
 
 import streamlit as st
@@ -10,16 +14,21 @@ import streamlit as st
 from ui.text import escape_markdown
 
 Kind = Literal["success", "info", "warning", "error"]
+NOTICE_SECONDS = 8.0
 _NOTICES = "layerloom.notices"
 _SHOW = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
 
 
 def notify(kind: Kind, message: str) -> None:
-    """Queue `message` to be shown at the top of the page on this run or the next."""
-    st.session_state.setdefault(_NOTICES, []).append((kind, message))
+    """Show `message` at the top of the page for the next NOTICE_SECONDS."""
+    st.session_state.setdefault(_NOTICES, []).append((time.monotonic(), kind, message))
 
 
 def show_notices() -> None:
-    """Show, then forget, every queued message."""
-    for kind, message in st.session_state.pop(_NOTICES, []):
+    """Show every message still within its time; forget the older ones."""
+    now = time.monotonic()
+    fresh = [notice for notice in st.session_state.get(_NOTICES, [])
+             if now - notice[0] < NOTICE_SECONDS]
+    st.session_state[_NOTICES] = fresh
+    for _, kind, message in fresh:
         _SHOW[kind](escape_markdown(message))
