@@ -13,6 +13,7 @@ from ui.inspect_views import (attention_view, boundary_view, classification_view
                               internals_view, prediction_view, saliency_view)
 
 REFRESH_SECONDS = 3
+VIEW_KEY = "inspect.view"  # the open tab's label
 
 st.title("Inspect")
 run = choose_run()
@@ -41,9 +42,12 @@ def views() -> None:
         tabs["Mistakes"] = lambda: classification_view(subject)
     if classifying and subject.x.dim() == 2 and subject.x.shape[1] == 2:
         tabs["Decision boundary"] = lambda: boundary_view(subject)
-    for tab, show in zip(st.tabs(list(tabs)), tabs.values()):
-        with tab:
-            show()
+    # Only the open tab's view runs: each costs a probe, and the page reruns every few seconds
+    # while the run trains.
+    for tab, show in zip(st.tabs(list(tabs), key=VIEW_KEY, on_change="rerun"), tabs.values()):
+        if tab.open:
+            with tab:
+                show()
 
 
 training = not run.job.ended

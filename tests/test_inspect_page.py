@@ -1,15 +1,20 @@
 """The Inspect page on small, really trained runs: every view renders for the kinds of model
 students build (an image classifier, a text transformer, a VAE, a 2-D playground net)."""
+import html
+import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from builder.templates import list_templates, load_template
+from trainers.datasets import load_dataset
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TASKS = {t.name: t.task for t in list_templates()}
-SMALL_DATA = {"mlp_playground": {"train.option.moons.n_samples": 300}}
+DIGITS_SEED = 7  # not the seed 0 the Train page's preview loads with: its test split differs
+SETTINGS = {"mlp_playground": {"train.option.moons.n_samples": 300},
+            "mlp_digits": {"train.classification.seed": DIGITS_SEED}}
 
 
 def trained_app(template: str) -> AppTest:
@@ -19,7 +24,7 @@ def trained_app(template: str) -> AppTest:
     app.session_state["layerloom.graph"] = load_template(template).to_dict()
     app.session_state["layerloom.graph_revision"] = 0
     app.switch_page("pages/train.py").run()
-    for key, value in {f"train.{TASKS[template]}.epochs": 2, **SMALL_DATA.get(template, {})}.items():
+    for key, value in {f"train.{TASKS[template]}.epochs": 2, **SETTINGS.get(template, {})}.items():
         next(w for w in app.number_input if w.key == key).set_value(value)
     app.run()
     next(b for b in app.button if b.key == "train.start").click().run()
@@ -52,6 +57,18 @@ def tab_labels(app: AppTest) -> list[str]:
     return [tab.label for tab in app.tabs]
 
 
+def attention_keys(chart) -> list[str]:
+    """The words along an attention figure's key axis (labels read "position:word", escaped)."""
+    return [html.unescape(label.split(":", 1)[1]) for label in json.loads(chart.proto.spec)["data"][0]["x"]]
+
+
+def open_tab(app: AppTest, label: str) -> AppTest:
+    app.session_state["inspect.view"] = label
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
 def test_without_runs_the_page_points_to_train():
     app = AppTest.from_file(APP, default_timeout=30)
     app.switch_page("pages/inspect.py").run()
@@ -64,7 +81,20 @@ def test_image_classifier_shows_prediction_internals_and_mistakes(apps):
                                "Mistakes"]
     prediction = app.markdown[0].value
     assert "**True:**" in prediction and "**Predicted:**" in prediction
-    assert any("Test accuracy" == m.label for m in app.metric)
+    assert not app.metric  # only the open tab's view runs
+    open_tab(app, "Mistakes")
+    assert [m.label for m in app.metric] == ["Test accuracy"]
+    assert not any("**True:**" in m.value for m in app.markdown)
+    open_tab(app, "Prediction")
+
+
+def test_examples_come_from_the_split_of_the_runs_own_seed(apps):
+    app = opened(apps, "mlp_digits")
+    ours, seed_zero = (load_dataset("digits", seed=s).y_test for s in (DIGITS_SEED, 0))
+    index = int((ours != seed_zero).nonzero()[0])  # the first test example the seeds disagree on
+    app.number_input(key="inspect.index").set_value(index).run()
+    assert f"**True:** {int(ours[index])} " in app.markdown[0].value
+    app.number_input(key="inspect.index").set_value(0).run()
 
 
 def test_picking_a_mistake_shows_a_wrong_prediction(apps):
@@ -78,17 +108,30 @@ def test_transformer_shows_attention_and_token_saliency(apps):
     app = opened(apps, "transformer_text")
     assert "Attention" in tab_labels(app) and "Saliency" in tab_labels(app)
     assert "**Test #0:**" in app.markdown[0].value  # the sentence, word by word
+    open_tab(app, "Attention")
+    charts = app.get("plotly_chart")
+    assert len(charts) == 2  # one figure per encoder layer
+    words = attention_keys(charts[0])  # padding hidden by default
+    assert words and "<pad>" not in words
+    app.toggle(key="inspect.attn.words").set_value(False).run()
+    everything = attention_keys(app.get("plotly_chart")[0])
+    assert len(everything) == 16 and "<pad>" in everything
+    assert everything[-len(words):] == words  # sentences are padded on the left
+    open_tab(app, "Prediction")
 
 
 def test_vae_shows_generated_views(apps):
     app = opened(apps, "vae")
     assert tab_labels(app)[:2] == ["Prediction", "Generated"]
+    open_tab(app, "Generated")
     assert app.number_input(key="inspect.interp.to").value == 1
 
 
 def test_playground_net_shows_its_decision_boundary(apps):
     app = opened(apps, "mlp_playground")
     assert "Decision boundary" in tab_labels(app)
+    open_tab(app, "Decision boundary")
+    assert len(app.get("plotly_chart")) == 1
 
 
 def test_drawing_pad_accepts_only_a_finite_grid_of_the_input_size():

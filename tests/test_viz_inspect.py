@@ -22,6 +22,29 @@ def test_attention_has_one_panel_per_head_plus_the_average_labelled_with_tokens(
     assert [a.text for a in figure.layout.annotations] == ["head 0", "head 1", "average of heads"]
 
 
+def test_attention_colours_span_the_weights_shown_not_zero_to_one():
+    uniform = np.full((2, 16, 16), 1 / 16)  # 16 tokens: every weight 0.0625
+    uniform[0, 0] = np.eye(16)[3]  # one query of head 0 looks at a single key
+    figure = figures.attention_figure(uniform, [f"w{i}" for i in range(16)], "enc1")
+    assert figure.layout.coloraxis.cmin == 0 and figure.layout.coloraxis.cmax == 1.0
+    figure = figures.attention_figure(np.full((2, 16, 16), 1 / 16), [f"w{i}" for i in range(16)], "enc1")
+    assert figure.layout.coloraxis.cmax == 1 / 16
+    assert {t.coloraxis for t in figure.data} == {"coloraxis"}  # one scale for every panel
+
+
+def test_small_kernels_are_enlarged_so_captions_sit_between_rows():
+    kernels = np.random.default_rng(0).normal(size=(16, 1, 3, 3))
+    figure = figures.filters_figure(kernels, "conv1")
+    mosaic = np.asarray(figure.data[0].z, dtype=float)
+    first_column = mosaic[:, 0]  # runs through the first tile of each of the two rows
+    assert (~np.isnan(first_column)).sum() == 2 * figures.FILTER_TILE_PX
+    top = int(np.flatnonzero(~np.isnan(first_column))[0])  # the caption's room above the tile
+    assert top >= figures.FILTER_TILE_PX // 2
+    kernel = kernels[0, 0]
+    scaled = (kernel - kernel.min()) / (kernel.max() - kernel.min())
+    np.testing.assert_allclose(mosaic[top:top + 12, :12], np.kron(scaled, np.ones((4, 4))), atol=1e-6)
+
+
 def test_activation_stats_show_dead_units_only_for_rectifiers_as_percent():
     rows = [{"node": "fc1", "mean": 0.2, "std": 1.0, "dead_fraction": None},
             {"node": "relu1", "mean": 0.5, "std": 0.3, "dead_fraction": 0.25}]

@@ -8,11 +8,13 @@ import streamlit as st
 import torch
 from torch import nn
 
+from trainers.datasets import DatasetBundle, DatasetError, load_dataset
 from trainers.probes import predict_proba
 from ui.runs import Run, session_runs
-from ui.train_data import dataset_bundle
+from ui.text import escape_markdown
 
 SAMPLE_MODES = ("By index", "By class", "Random", "A mistake")
+PAD_ID = 0  # the token id every text dataset pads with
 
 
 @dataclass
@@ -43,6 +45,10 @@ class Subject:
     def tokens(self, index: int) -> list[str]:
         return [(self.vocab or {}).get(int(t), str(int(t))) for t in self.x[index]]
 
+    def word_positions(self, index: int) -> list[int]:
+        """Positions of real tokens: id 0 is the padding that fills a sequence up to its length."""
+        return [int(i) for i in (self.x[index] != PAD_ID).nonzero().flatten()]
+
 
 def choose_run() -> Run | None:
     """A run of this session (the newest first), or None with a pointer to the Train page."""
@@ -65,9 +71,20 @@ def load_subject(run: Run) -> Subject | None:
     if model is None:
         st.info(f"{run.name} has no weights yet ({run.job.status}); they appear after its first steps.")
         return None
-    bundle = dataset_bundle(run.dataset, run.dataset_options)
+    try:
+        bundle = _run_data(run.dataset, tuple(sorted(run.dataset_options.items())), run.config.seed)
+    except DatasetError as error:
+        st.error(escape_markdown(f"{run.name}'s data could not be loaded again: {error}"))
+        return None
     return Subject(run=run, model=model, x=bundle.x_test, y=bundle.y_test,
                    class_names=bundle.class_names, vocab=bundle.vocab)
+
+
+@st.cache_resource(show_spinner="Loading the run's test split…", max_entries=8)
+def _run_data(name: str, options: tuple, seed: int) -> DatasetBundle:
+    """The data exactly as the run saw it. Splits (and generated datasets) follow the seed, so the
+    Train page's preview copy, loaded with seed 0, holds other test examples than a seed-7 run's."""
+    return load_dataset(name, seed=seed, **dict(options))
 
 
 def choose_sample(subject: Subject) -> int:

@@ -49,7 +49,8 @@ def _show_input(subject: Subject, index: int) -> None:
         st.plotly_chart(image_grid_figure(subject.x[index:index + 1].numpy(), title=f"Test #{index}"),
                         key="inspect.sample")
     elif subject.is_tokens:
-        words = [w for w in subject.tokens(index) if w not in ("<pad>", "0")]
+        tokens = subject.tokens(index)
+        words = [tokens[i] for i in subject.word_positions(index)]
         st.markdown(f"**Test #{index}:** " + " ".join(f"`{w}`" for w in words))
     else:
         st.dataframe(pd.DataFrame(subject.x[index].numpy().reshape(1, -1) if subject.x.dim() == 2
@@ -81,8 +82,11 @@ def feature_maps_view(subject: Subject, index: int) -> None:
     if not spatial:
         st.info("This model has no layer with 2-D feature maps (convolutions make them).")
         return
-    node = st.select_slider("Layer", spatial, key="inspect.fmap.layer",
-                            format_func=lambda n: f"{n} ({subject.model.report.nodes[n].type})")
+    nodes = subject.model.report.nodes
+    node = st.select_slider(f"Layer ({len(spatial)} with feature maps: slide to step through them)",
+                            spatial, key="inspect.fmap.layer",
+                            format_func=lambda n: f"{n} · {nodes[n].type} · "
+                                                  + "×".join(map(str, nodes[n].output_shape)))
     maps = probes.feature_maps(subject.model, (subject.x[index:index + 1],), node)
     st.plotly_chart(figures.feature_maps_figure(maps.numpy(), node), key="inspect.fmaps")
     filters = probes.first_layer_filters(subject.model)
@@ -96,8 +100,17 @@ def attention_view(subject: Subject, index: int) -> None:
         st.info("This model has no attention layer (MultiheadAttention or TransformerEncoderLayer).")
         return
     tokens = subject.tokens(index) if subject.is_tokens else [str(t) for t in range(subject.x.shape[1])]
+    shown = list(range(len(tokens)))
+    if subject.is_tokens and len(subject.word_positions(index)) < len(tokens):
+        if st.toggle("Hide padding", True, key="inspect.attn.words",
+                     help="The padding tokens only fill the sentence up to its fixed length, yet "
+                          "the model still gives them some attention: with them hidden, the "
+                          "weights shown are unchanged, so a row may sum to less than 1."):
+            shown = subject.word_positions(index)
     for node, weights in maps.items():
-        st.plotly_chart(figures.attention_figure(weights.numpy(), tokens, node), key=f"inspect.attn.{node}")
+        st.plotly_chart(figures.attention_figure(weights[:, shown][:, :, shown].numpy(),
+                                                 [tokens[i] for i in shown], node),
+                        key=f"inspect.attn.{node}")
 
 
 def saliency_view(subject: Subject, index: int) -> None:
@@ -121,6 +134,8 @@ def internals_view(subject: Subject) -> None:
     """Activation statistics on a batch of test examples, gradient flow and weight histograms."""
     rows = probes.activation_stats(subject.model, (subject.x[:STATS_BATCH],))
     st.plotly_chart(figures.activation_stats_figure(rows), key="inspect.stats")
+    st.caption(f"Over the first {min(STATS_BATCH, len(subject.x))} test examples. A unit after a "
+               "ReLU counts as dead when none of them makes it positive.")
     grad_norms = subject.run.job.metrics().grad_norms
     if grad_norms:
         st.plotly_chart(figures.gradient_flow_figure(grad_norms), key="inspect.grads")
@@ -128,6 +143,8 @@ def internals_view(subject: Subject) -> None:
         st.caption("Gradient norms appear after the run's first epoch.")
     weights = {name: p.detach().numpy() for name, p in subject.model.named_parameters() if p.dim() >= 2}
     st.plotly_chart(figures.weight_histogram_figure(weights), key="inspect.weights")
+    st.caption("These are the run's latest weights only: runs keep their newest weights, not a "
+               "history, so there is no histogram per epoch to step through.")
 
 
 def classification_view(subject: Subject) -> None:

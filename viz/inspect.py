@@ -14,6 +14,9 @@ from viz.images import image_grid_figure
 from viz.text import plain
 
 MAX_CHANNELS = 32  # a grid of more maps than this is unreadable on a projector
+FILTER_TILE_PX = 12  # kernels are drawn at least this many (blocky) pixels tall
+ATTENTION_ROW_PX = 300  # one row of attention panels: the square matrix and its labels
+ATTENTION_GAP_PX = 110  # between rows: the rotated key labels and the next row's titles
 
 
 def _unit_range(maps: np.ndarray) -> np.ndarray:
@@ -38,9 +41,16 @@ def filters_figure(filters, node_id: str, *, columns: int = 8) -> go.Figure:
     filters = np.asarray(filters, dtype=np.float32)[:MAX_CHANNELS]
     if filters.shape[1] not in (1, 3):
         filters = filters.mean(axis=1, keepdims=True)  # (out, in, kh, kw) -> (out, 1, kh, kw)
-    scaled = _unit_range(filters)
+    scaled = _blocky(_unit_range(filters), FILTER_TILE_PX)
     return image_grid_figure(scaled, columns=columns, captions=[f"filter {i}" for i in range(len(scaled))],
                              title=f"Filters of {node_id}")
+
+
+def _blocky(images: np.ndarray, at_least: int) -> np.ndarray:
+    """Repeat each pixel so tiles are at least `at_least` pixels tall: a 3x3 kernel's tile
+    would otherwise leave its caption a one-pixel row to sit in, over the row above."""
+    factor = -(-at_least // images.shape[-2])
+    return images.repeat(factor, axis=-2).repeat(factor, axis=-1)
 
 
 def attention_figure(weights, tokens: Sequence[str], node_id: str) -> go.Figure:
@@ -50,17 +60,23 @@ def attention_figure(weights, tokens: Sequence[str], node_id: str) -> go.Figure:
     titles = [f"head {h}" for h in range(len(weights))] + ["average of heads"]
     columns = min(len(panels), 3)
     rows = -(-len(panels) // columns)
-    figure = make_subplots(rows=rows, cols=columns, subplot_titles=titles,
-                           horizontal_spacing=0.08, vertical_spacing=0.12)
+    height = rows * ATTENTION_ROW_PX + (rows - 1) * ATTENTION_GAP_PX
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.08,
+                           vertical_spacing=ATTENTION_GAP_PX / height)
     labels = [f"{i}:{plain(t)}" for i, t in enumerate(tokens)]  # index keeps repeated words apart
     for index, panel in enumerate(panels):
         figure.add_trace(go.Heatmap(z=panel, x=labels[:panel.shape[1]], y=labels[:panel.shape[0]],
-                                    zmin=0, zmax=1, colorscale="Blues", showscale=index == 0,
+                                    coloraxis="coloraxis",
                                     hovertemplate="query %{y}<br>key %{x}<br>weight %{z:.2f}<extra></extra>"),
                          row=index // columns + 1, col=index % columns + 1)
-    figure.update_yaxes(autorange="reversed")
-    figure.update_layout(title=f"Attention in {plain(node_id)}", height=320 * rows,
-                         margin={"l": 10, "r": 10, "t": 60, "b": 10})
+    figure.update_yaxes(autorange="reversed", dtick=1)
+    figure.update_xaxes(dtick=1, tickangle=-90)
+    # One colour scale for every panel, up to the largest weight: over 16 tokens a uniform
+    # row is 0.06 each, which a 0-to-1 scale would paint all the same pale blue.
+    figure.update_layout(title=f"Attention in {plain(node_id)}", height=height + 60 + 80,
+                         coloraxis={"colorscale": "Blues", "cmin": 0, "cmax": float(weights.max()),
+                                    "colorbar": {"title": {"text": "weight"}}},
+                         margin={"l": 10, "r": 10, "t": 60, "b": 80})  # b: the last row's key labels
     return figure
 
 

@@ -1,0 +1,113 @@
+"""The Inspect page in a real browser, after short runs started from the Train page: a CNN's
+feature maps, a drawing on the pad that gets a prediction, and a transformer's attention maps."""
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import start_streamlit, wait_for_app
+
+pytestmark = pytest.mark.browser
+SHOTS = Path(os.environ.get("LAYERLOOM_INSPECT_SHOTS", "/tmp/inspect_shots"))
+TALL = {"width": 1500, "height": 2200}  # the whole page in one screenshot
+
+# Plotly keeps each chart's title on its div; Streamlit wraps it in <b>, which we strip.
+CHART_TITLES_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+  .filter(div => div.offsetParent !== null)
+  .map(div => ((div.layout && div.layout.title && div.layout.title.text) || '')
+  .replace(/<[^>]+>/g, ''))"""
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    """Thread workers: a run starts at once, without forking a process per job."""
+    proc, url = start_streamlit("app.py", env={"LAYERLOOM_WORKER": "thread"})
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+def load_template(page, name: str) -> None:
+    page.get_by_role("link", name="Build").click()
+    wait_for_app(page)
+    page.get_by_role("tab", name="Templates").click()
+    page.locator(f".st-key-build-template-{name} button").click()
+    wait_for_app(page)
+
+
+def train_briefly(page, run_number: int, samples: int) -> None:
+    """One epoch on a small dataset, started with the Train page's own button."""
+    page.get_by_role("link", name="Train").click()
+    wait_for_app(page)
+    page.get_by_text("Dataset options").click()
+    for label, value in (("N samples", samples), ("Epochs", 1)):
+        field = page.get_by_role("spinbutton", name=label)
+        field.fill(str(value))
+        field.press("Enter")
+        wait_for_app(page)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text(re.compile(rf"Run {run_number} · .* finished in")).wait_for(timeout=60000)
+
+
+def open_inspect_tab(page, tab: str) -> None:
+    page.get_by_role("link", name="Inspect").click()
+    wait_for_app(page)
+    page.get_by_role("tab", name=tab).click()
+    wait_for_app(page)
+
+
+def chart_titles(page) -> list[str]:
+    return page.evaluate(CHART_TITLES_JS)
+
+
+def wait_for_chart(page, title_start: str, timeout_ms: int = 30000) -> None:
+    page.wait_for_function(f"() => ({CHART_TITLES_JS})().some(t => t.startsWith({title_start!r}))",
+                           timeout=timeout_ms)
+
+
+def draw_a_stroke(page) -> None:
+    """Mouse down, a diagonal drag across the pad, mouse up: one finished stroke."""
+    pad = page.locator("canvas.ll-draw")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    left, top = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.2
+    page.mouse.move(left, top)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.8, steps=12)
+    page.mouse.up()
+
+
+def test_cnn_feature_maps_then_a_drawing_gets_a_prediction(app_url, page):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size(TALL)
+    page.goto(app_url)
+    wait_for_app(page)
+    load_template(page, "cnn_seed")
+    train_briefly(page, run_number=1, samples=300)
+
+    open_inspect_tab(page, "Feature maps")
+    wait_for_chart(page, "Feature maps of conv1")
+    assert {"Feature maps of conv1 (first 32 channels)", "Filters of conv1"} <= set(chart_titles(page))
+    page.screenshot(path=str(SHOTS / "cnn-feature-maps.png"))
+
+    page.get_by_role("tab", name="Prediction").click()
+    draw_a_stroke(page)
+    wait_for_chart(page, "Your drawing looks like: ")
+    page.screenshot(path=str(SHOTS / "cnn-drawing.png"))
+    assert not page.console_errors, page.console_errors
+
+
+def test_transformer_attention_maps(app_url, page):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size(TALL)
+    page.goto(app_url)
+    wait_for_app(page)
+    load_template(page, "transformer_text")
+    train_briefly(page, run_number=1, samples=200)
+
+    open_inspect_tab(page, "Attention")
+    wait_for_chart(page, "Attention in encoder2")
+    assert {"Attention in encoder1", "Attention in encoder2"} <= set(chart_titles(page))
+    page.screenshot(path=str(SHOTS / "transformer-attention.png"))
+    assert not page.console_errors, page.console_errors
