@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 from builder.templates import load_template
 from trainers.datasets import list_datasets
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "train.py")
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "train.py")
 SMALL_MOONS = {"train.option.moons.n_samples": 200}
 
 
@@ -244,6 +245,23 @@ def test_an_autoencoder_run_shows_inputs_over_their_reconstructions():
     revisions = [json.loads(chart.proto.spec)["layout"].get("uirevision")
                  for chart in app.get("plotly_chart")]
     assert "reconstructions" in revisions and "loss" in revisions
+
+
+def test_a_run_keeps_training_while_the_person_visits_build_and_comes_back():
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    rerun(app)
+    rerun(app.switch_page("pages/train.py"))
+    set_widget(app, "train.classification.epochs", 500)
+    click(app, "train.start")
+    job = latest_job(app)
+    rerun(app.switch_page("pages/build.py"))
+    steps_when_leaving = job.progress().step
+    wait_for(lambda: job.progress().step > steps_when_leaving, "training to go on meanwhile")
+    rerun(app.switch_page("pages/train.py"))
+    assert latest_job(app) is job and job.status == "running"
+    assert any("training" in markdown.value for markdown in app.markdown)
+    click(app, "train.stop")
+    assert job.wait(10)
 
 
 def table_csv(rows: int = 120) -> bytes:
