@@ -147,3 +147,43 @@ def test_a_lesson_link_can_hide_the_templates_and_files():
     assert not [b for b in at.button if (b.key or "").startswith("build.template.")]
     assert not at.file_uploader
     assert any("graph=" in code.value for code in at.code)  # sharing is still offered
+
+
+def canvas_edit(at: AppTest, graph: dict, revision: int, edit: str) -> AppTest:
+    """What the canvas component reports after an edit in the browser."""
+    at.session_state["build.canvas"] = {"graph": {"revision": revision, "edit": edit,
+                                                  "graph": graph}}
+    return at.run()
+
+
+def test_a_canvas_edit_reaches_every_panel_in_the_same_run(app):
+    edited = load_template("mlp_digits").to_dict()
+    edited["nodes"][2]["params"]["out_features"] = 32
+    canvas_edit(app, edited, revision=0, edit="m:1")
+    assert graph_of(app) == edited
+    assert app.session_state["layerloom.graph_revision"] == 0  # the canvas keeps its own copy
+    assert summary(app)["output shape"][2] == "(32,)"
+    assert app.metric[0].value == "2.4 K"
+
+
+def test_an_edit_made_before_a_template_load_is_ignored(app):
+    app.button(key="build.template.gru_forecast").click().run()
+    canvas_edit(app, load_template("mlp_digits").to_dict(), revision=0, edit="m:2")
+    assert graph_of(app) == load_template("gru_forecast").to_dict()
+
+
+def test_a_tampered_canvas_graph_is_refused_and_the_graph_kept(app):
+    canvas_edit(app, {"nodes": [{"type": "Linear"}], "edges": [], "script": "x"},
+                revision=0, edit="m:3")
+    assert graph_of(app) == load_template("mlp_digits").to_dict()
+    assert "cannot be read" in messages(app, "error")
+
+
+def test_a_torch_export_file_is_built_on_request_and_offered_for_download(app):
+    def downloads():
+        return [button.label for button in app.download_button]
+
+    assert "Download torch.export (.pt2)" not in downloads()
+    app.button(key="build.export.pt2").click().run()
+    assert "Download torch.export (.pt2)" in downloads()
+    assert not app.warning  # no "could not be exported" message

@@ -64,4 +64,4 @@ def apply_fix_to_session(fix: Fix) -> None:
 def bring_back_previous_graph() -> None:
     if previous_graph() is not None:
         restore_previous_graph()
-        notify("info", "Brought back the previous graph (the one it replaced is now the previous).")
+        notify("info", "Brought back the previous graph; the same button swaps back again.")

@@ -85,7 +85,7 @@ def _binary_export(graph: dict, stem: str, fmt: str, label: str, suffix: str, ex
                 files[fmt] = _export_bytes(exporter, graph, suffix)
     result = files.get(fmt)
     if isinstance(result, str):
-        st.warning(f"{label}: {result}")
+        st.warning(escape_markdown(f"{label}: {result}"))
     elif result is not None:
         st.download_button(f"Download {label}", result, file_name=f"{stem}{suffix}",
                            mime="application/octet-stream", key=f"build.download.{fmt}",
@@ -108,7 +108,7 @@ def _export_bytes(exporter, graph: dict, suffix: str) -> bytes | str:
         path = Path(folder) / f"model{suffix}"
         try:
             exporter(graph, path)
-        except ExportError as error:
+        except (ExportError, GraphError) as error:
             return str(error)
         return path.read_bytes()
 
