@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from builder.templates import load_template
 from trainers.datasets import list_datasets
+from ui.train_live import FIRST_POINT_S, POLL_S
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "train.py")
@@ -122,7 +123,7 @@ def test_start_trains_to_the_end_and_keeps_the_curves():
     assert job.status == "finished", job.error
     assert any("finished" in markdown.value for markdown in app.markdown)
     assert loss_points(app) > 0
-    assert app.session_state["train.polling"] is False  # no timer once the run is over
+    assert app.session_state["train.polling"] is None  # no timer once the run is over
     table = app.dataframe[-1].value
     assert list(table["status"]) == ["finished"]
 
@@ -134,9 +135,9 @@ def test_pause_change_lr_resume_and_stop():
     wait_for(lambda: job.progress().step, "the first training steps")
     click(app, "train.pause")
     assert job.status == "paused"
-    assert app.session_state["train.polling"] is False  # nothing to refresh while paused
+    assert app.session_state["train.polling"] is None  # nothing to refresh while paused
     resume_with_lr(app, 0.05)
-    assert job.status == "running" and app.session_state["train.polling"] is True
+    assert job.status == "running" and app.session_state["train.polling"] == POLL_S
     changes = wait_for(lambda: [e for e in job.metrics().events if e["kind"] == "config_changed"],
                        "the lr change to reach the run")
     assert math.isclose(changes[0]["changes"]["lr"], 0.05)
@@ -231,7 +232,7 @@ def test_a_busy_server_shows_each_waiting_run_its_place_in_the_queue(one_job_at_
     click(teacher, "train.start")
     click(student, "train.start")
     assert any("number 1 in the queue" in info.value for info in student.info)
-    assert student.session_state["train.polling"] is True  # it keeps looking for its turn
+    assert student.session_state["train.polling"] == FIRST_POINT_S  # looking for its turn
     click(teacher, "train.stop")
     waiting = latest_job(student)
     assert waiting.wait(30) and waiting.status == "finished", waiting.error

@@ -1,9 +1,11 @@
 """The Train page's live area: Start, then the newest run's progress, controls, alerts and charts.
 
-The charts live in an `st.fragment` that reruns every `POLL_S` seconds while the run is queued or
-training, reading a snapshot of the job's metrics (the worker never calls Streamlit). When the
-run pauses or ends, the fragment asks once for a full rerun, which redraws the page without the
-timer; the guard is the polling decision the last full run recorded, so it cannot loop.
+The charts live in an `st.fragment` that reruns on a timer while the run is queued or training,
+reading a snapshot of the job's metrics (the worker never calls Streamlit): every `FIRST_POINT_S`
+until the first point is in, so it shows at once, then every `POLL_S`. When the right interval
+changes (first point in, run paused, resumed or over), the fragment asks once for a full rerun,
+which sets the new timer (or none); the guard is the interval the last full run recorded, so it
+cannot loop.
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from ui.train_data import CSV_CHOICE, DataChoice, dataset_bundle
 from viz.training import (decision_boundary_figure, loss_figure, metric_figure,
                           reconstruction_figure, samples_figure)
 
-POLL_S = 0.5  # the first point shows within a tick of it being logged
+FIRST_POINT_S = 0.2  # brief: only until the run's first point arrives
+POLL_S = 1.0  # then once a second, cheap enough for a classroom of open pages
 _POLLING = "train.polling"
 _STATUS_TEXT = {"queued": "waiting for a free slot", "running": "training", "paused": "paused",
                 "stopped": "stopped", "finished": "finished", "failed": "failed"}
@@ -54,19 +57,22 @@ def live_panel() -> None:
         st.info("Press **Start training**: the loss and accuracy will appear here as the "
                 "network learns.")
         return
-    polling = _should_poll(run)
-    st.session_state[_POLLING] = polling
-    st.fragment(run_every=POLL_S if polling else None)(_live_view)()
+    interval = _poll_interval(run)
+    st.session_state[_POLLING] = interval
+    st.fragment(run_every=interval)(_live_view)()
 
 
-def _should_poll(run: Run) -> bool:
-    return run.job.status in ("queued", "running")
+def _poll_interval(run: Run) -> float | None:
+    """Seconds between refreshes; None when nothing changes (paused or over)."""
+    if run.job.status not in ("queued", "running"):
+        return None
+    return POLL_S if run.job.progress().step else FIRST_POINT_S
 
 
 def _live_view() -> None:
     run = latest_run()
-    if _should_poll(run) != st.session_state.get(_POLLING):
-        st.rerun(scope="app")  # the run paused, resumed or ended: redraw with(out) the timer
+    if _poll_interval(run) != st.session_state.get(_POLLING):
+        st.rerun(scope="app")  # first point in, paused, resumed or over: set the new timer
     st.markdown(f"**{escape_markdown(run.name)}** · {_status_line(run)}")
     _progress(run)
     _controls(run)
