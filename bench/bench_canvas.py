@@ -8,6 +8,17 @@
   Target (issue #5): under 300 ms for 50 nodes.
 - Rerun payload: bytes the browser receives over the websocket per edit (uncompressed frames),
   next to the size of what the component needs: bundle JS, CSS, and the `data` JSON.
+
+Measured 2026-11-23 on the shared 2-core dev machine (load average 11-19 during the runs, so
+every figure is inflated), 50 nodes / 65 edges, 12 edits, three runs:
+  edit -> shape label  median 200 / 308 / 371 ms, p90 275 / 530 / 468 ms
+  per edit received    46.9 KiB (7 KiB of it the harness's own printout)
+How to ship the 415 KiB bundle (Streamlit re-sends a component's whole element, JS included,
+whenever its data changes; an unchanged element goes out as a 74-byte cache reference):
+  inline js= in the canvas element   462,741-byte canvas element on every edit (measured)
+  package asset_dir (pyproject)      URL only, but the app must be pip-installed with a manifest
+  runtime + loader (chosen)          runtime element cached after the first run: 74 bytes per
+                                     edit; canvas element = 0.3 KiB loader + data (~39 KiB)
 """
 import argparse
 import json
