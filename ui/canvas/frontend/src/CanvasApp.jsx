@@ -1,6 +1,6 @@
 // Top level: a new `revision` from Python (template, upload, one-click fix) remounts the editor,
 // which drops its local graph, history and viewport and shows the graph Python sent.
-import React, { useMemo } from 'react';
+import { useMemo } from 'react';
 import { ReactFlowProvider } from '@xyflow/react';
 import Editor from './Editor.jsx';
 

@@ -1,6 +1,5 @@
 // The selected layer in full: what it does, its shapes, and every parameter with its explanation
 // and allowed range. Shown only while a layer is selected, so the canvas gets the room otherwise.
-import React from 'react';
 import ParamField from './ParamField.jsx';
 import ProblemList from './ProblemList.jsx';
 import { problemsByNode } from './flowElements.js';

@@ -1,6 +1,6 @@
 // The editor: owns the graph (with undo history), the React Flow element state and every edit
 // action, and lays out palette | canvas | details. Python hears about committed edits only.
-import React, { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { applyNodeChanges, useReactFlow } from '@xyflow/react';
 import * as ops from './graphOps.js';
 import { autoLayout } from './autoLayout.js';

@@ -1,6 +1,6 @@
 // The React Flow surface: moving, connecting, deleting and dropping palette entries. Each handler
 // turns a finished gesture into one editor action (drag-stop, connect, delete, drop).
-import React, { useCallback } from 'react';
+import { useCallback } from 'react';
 import { Background, Controls, MiniMap, ReactFlow, useReactFlow } from '@xyflow/react';
 import LayerNode from './LayerNode.jsx';
 import ShapeEdge from './ShapeEdge.jsx';

@@ -1,7 +1,7 @@
 // One layer on the canvas: type and id, a named handle per input port, typed parameter fields,
 // the output shape next to the output handle, the parameter count, and any problems (red border,
 // message, one-click fix). All user strings are rendered as React text, never as HTML.
-import React, { memo } from 'react';
+import { memo } from 'react';
 import { Handle, Position } from '@xyflow/react';
 import ParamField from './ParamField.jsx';
 import ProblemList from './ProblemList.jsx';

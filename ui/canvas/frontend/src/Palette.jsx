@@ -1,6 +1,6 @@
 // The layer palette, generated from the catalog and grouped by category. Entries are buttons:
 // drag one onto the canvas, or click / press Enter to add it (after the selected layer, connected).
-import React, { useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { categoryColour, categoryOrder } from './format.js';
 
 export const PALETTE_MIME = 'application/x-layerloom-layer';

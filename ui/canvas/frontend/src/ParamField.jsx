@@ -1,7 +1,7 @@
 // One typed parameter field. Text-like fields keep a local draft and commit on blur or Enter
 // (each commit reruns the Streamlit script); a draft that does not parse stays in the field with
 // a message and is never sent, so a typo cannot break the graph.
-import React, { useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { formatValue } from './format.js';
 import { parseParam } from './parseParam.js';
 

@@ -1,5 +1,4 @@
 // The validator's messages for one node (or for the whole graph), each with its one-click fix.
-import React from 'react';
 import { useEditorActions } from './editorActions.js';
 
 export default function ProblemList({ nodeId, problems }) {

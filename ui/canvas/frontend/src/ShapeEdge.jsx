@@ -1,7 +1,7 @@
 // An edge labelled with the tensor shape it carries. The label is an HTML element placed by
 // EdgeLabelRenderer rather than SVG text: SVG labels are measured (getBBox) on every render,
 // which made a 50-node graph's update after each edit noticeably slower.
-import React, { memo } from 'react';
+import { memo } from 'react';
 import { BaseEdge, EdgeLabelRenderer, getBezierPath } from '@xyflow/react';
 
 function ShapeEdge({ id, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition,

@@ -1,5 +1,4 @@
 // One line under the canvas: size of the model, whether it is valid, and graph-wide problems.
-import React from 'react';
 import ProblemList from './ProblemList.jsx';
 import { formatCount } from './format.js';
 import { problemsByNode } from './flowElements.js';

@@ -1,5 +1,4 @@
 // Buttons for every keyboard shortcut, so each edit is reachable by mouse, touch and keyboard.
-import React from 'react';
 import { Panel } from '@xyflow/react';
 import { useEditorActions } from './editorActions.js';
 

@@ -3,7 +3,6 @@
 // cleanup, so ONE React root lives on the shadow root's host element and each call re-renders it
 // with fresh props; the cleanup Streamlit keeps from the last call (run on a real unmount) tears
 // the root down.
-import React from 'react';
 import { createRoot } from 'react-dom/client';
 import css from 'layerloom:canvas.css';
 import CanvasApp from './CanvasApp.jsx';
