@@ -6,6 +6,7 @@ Below: every run of the session, overlaid on one chart, with downloads.
 """
 import streamlit as st
 
+from ui.kept_widgets import keep_values
 from ui.notices import show_notices
 from ui.state import current_graph
 from ui.train_data import data_panel, default_task, graph_fits
@@ -27,3 +28,4 @@ with live:
     live_panel()
 
 history_panel()
+keep_values()  # the dataset and settings chosen here survive a visit to Build or Inspect

@@ -248,7 +248,7 @@ def test_an_autoencoder_run_shows_inputs_over_their_reconstructions():
     assert "reconstructions" in revisions and "loss" in revisions
 
 
-def test_a_run_keeps_training_while_the_person_visits_build_and_comes_back():
+def test_a_run_and_the_settings_survive_a_visit_to_build():
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     rerun(app)
     rerun(app.switch_page("pages/train.py"))
@@ -260,6 +260,7 @@ def test_a_run_keeps_training_while_the_person_visits_build_and_comes_back():
     wait_for(lambda: job.progress().step > steps_when_leaving, "training to go on meanwhile")
     rerun(app.switch_page("pages/train.py"))
     assert latest_job(app) is job and job.status == "running"
+    assert app.number_input(key="train.classification.epochs").value == 500  # settings kept
     assert any("training" in markdown.value for markdown in app.markdown)
     click(app, "train.stop")
     assert job.wait(10)

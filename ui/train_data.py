@@ -11,6 +11,7 @@ import streamlit as st
 from builder.templates import list_templates
 from trainers.datasets import DatasetError, check_graph_fits, list_datasets, load_dataset, preview
 from ui.build_actions import apply_fix_to_session
+from ui.kept_widgets import kept
 from ui.runs import limits, save_session_file
 from ui.state import current_graph, current_report
 from ui.text import escape_markdown
@@ -40,7 +41,7 @@ def data_panel() -> DataChoice | None:
     catalog = {info.name: info for info in list_datasets()}
     names = list(catalog) + [CSV_CHOICE]
     default = _default_dataset(names)
-    name = st.selectbox("Dataset", names, index=names.index(default), key="train.dataset",
+    name = st.selectbox("Dataset", names, index=names.index(default), key=kept("train.dataset"),
                         format_func=lambda n: _dataset_label(catalog.get(n)),
                         help="The examples the network learns from.")
     choice = _csv_choice() if name == CSV_CHOICE else _catalog_choice(catalog[name])
@@ -91,7 +92,7 @@ def _option_inputs(info) -> dict:
     values = {}
     with st.expander("Dataset options"):
         for spec in info.options:
-            key = f"train.option.{info.name}.{spec.name}"
+            key = kept(f"train.option.{info.name}.{spec.name}")
             label = spec.name.replace("_", " ").capitalize()
             if spec.kind == "choice":
                 values[spec.name] = st.selectbox(label, spec.choices, help=spec.doc, key=key,

@@ -1,0 +1,28 @@
+"""Widget values that survive a visit to another page.
+
+Streamlit forgets a keyed widget's value as soon as a run does not draw that widget, so every
+trip to Build or Inspect would reset the Train page's dataset and settings. Widgets whose key
+goes through `kept(key)` get their value back when the page is drawn again; `keep_values()`,
+called once at the end of the page, stores the values of this run.
+"""
+import streamlit as st
+
+_VALUES = "layerloom.kept_widget_values"
+_KEYS = "layerloom.kept_widget_keys"
+
+
+def kept(key: str) -> str:
+    """`key`, after putting back the value Streamlit dropped while another page was shown."""
+    values = st.session_state.setdefault(_VALUES, {})
+    if key not in st.session_state and key in values:
+        st.session_state[key] = values[key]
+    st.session_state.setdefault(_KEYS, set()).add(key)
+    return key
+
+
+def keep_values() -> None:
+    """Remember the current value of every widget drawn with a `kept` key."""
+    values = st.session_state.setdefault(_VALUES, {})
+    for key in st.session_state.get(_KEYS, ()):
+        if key in st.session_state:
+            values[key] = st.session_state[key]
