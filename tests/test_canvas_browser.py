@@ -217,3 +217,11 @@ def test_a_problem_shows_on_its_node_and_its_one_click_fix_reaches_python(canvas
     assert has_edge(graph, "x", flatten) and has_edge(graph, flatten, "fc1")
     expect(edge_label(canvas, flatten, "fc1")).to_have_text("(64)")
     expect(canvas.locator(".ll-node--problem")).to_have_count(0)
+
+
+def test_select_an_edge_and_delete_it_with_the_toolbar(canvas):
+    canvas.locator('[data-testid="rf__edge-fc1->act:0"]').click()
+    canvas.get_by_role("button", name="Delete").click()
+    graph = wait_for_python(canvas, lambda g, _: not has_edge(g, "fc1", "act"))
+    assert [n["id"] for n in graph["nodes"]] == ["x", "fc1", "act"]  # the layers stay
+    expect(canvas.locator('[data-testid="rf__edge-fc1->act:0"]')).to_have_count(0)
