@@ -13,7 +13,7 @@ take_canvas_edit()  # the browser's latest edit, before anything is drawn
 
 st.title("Build")
 show_notices()
-build_panels.totals_bar(current_report())
+build_panels.totals_bar(current_graph(), current_report())
 canvas_editor()  # the node editor; edits and fixes made there flow back into the session's graph
 
 graph, report = current_graph(), current_report()

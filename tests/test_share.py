@@ -1,4 +1,4 @@
-"""Share links: a graph survives the round trip through a URL, and hostile links are refused clearly."""
+"""Share links: a graph survives the trip through a URL; hostile links are refused clearly."""
 import base64
 import json
 import zlib

@@ -1,4 +1,4 @@
-"""The Build page's ways in and out of the session: save/load JSON, share links, and model export."""
+"""The Build page's ways in and out: save/load JSON, share links, and model export."""
 import json
 import re
 import tempfile
@@ -15,7 +15,8 @@ from ui.state import previous_graph
 from ui.text import escape_markdown
 
 UPLOAD_KEY = "build.upload"
-_EXPORTED = "layerloom.exported_files"  # (graph JSON, {format: bytes or why not}): current graph only
+# (graph JSON, {format: file bytes or why it could not be made}), for the current graph only
+_EXPORTED = "layerloom.exported_files"
 # Binary exports: (format key, button label, file suffix, exporter writing to a path).
 BINARY_EXPORTS = (
     ("onnx", "ONNX", ".onnx", export_onnx),

@@ -1,4 +1,4 @@
-"""The Build page's panels around the canvas: live totals, problems with fixes, summary, templates."""
+"""The Build page's panels around the canvas: totals, problems with fixes, summary, templates."""
 import streamlit as st
 
 from builder import Report
@@ -10,14 +10,20 @@ from ui.text import escape_markdown
 GALLERY_COLUMNS = 3
 
 
-def totals_bar(report: Report) -> None:
-    """The model's size at a glance: parameters, compute, memory, and how many problems remain."""
+def totals_bar(graph: dict, report: Report) -> None:
+    """The model's size at a glance: parameters, compute, memory, and how many problems remain.
+
+    Layers after a problem have no known shape, so their cost is unknown: the totals then say
+    "+ ?" rather than pretend the model is smaller than it is.
+    """
+    unknown = " + ?" if len(report.nodes) < len(graph.get("nodes", [])) else ""
     params, flops, memory, problems = st.columns(4)
-    params.metric("Parameters", format_count(report.total_params),
-                  help=f"{report.total_params:,} trainable numbers in the model.")
-    flops.metric("FLOPs per sample", format_count(report.total_flops),
+    params.metric("Parameters", format_count(report.total_params) + unknown,
+                  help=f"{report.total_params:,} trainable numbers (layers with known shapes).")
+    flops.metric("FLOPs per sample", format_count(report.total_flops) + unknown,
                  help="Floating-point operations for one forward pass of one sample.")
-    memory.metric("Activation memory per sample", format_bytes(report.total_activation_bytes),
+    memory.metric("Activation memory per sample",
+                  format_bytes(report.total_activation_bytes) + unknown,
                   help="Memory the layers' outputs take for one sample (training keeps them all).")
     problems.metric("Problems", len(report.problems),
                     help="Things to fix before the model can train; listed below the canvas.")
@@ -39,7 +45,7 @@ def problems_panel(report: Report) -> None:
 
 
 def summary_panel(graph: dict, report: Report) -> None:
-    """The model summary table, like Keras' model.summary() (plain HTML: readable on a projector)."""
+    """The model summary, like Keras' model.summary(); a plain table reads well projected."""
     frame = summary_frame(graph, report)
     st.table(frame.style.format({"parameters": "{:,}"}, na_rep=UNKNOWN), hide_index=True)
 

@@ -35,7 +35,8 @@ def parse_graph_json(data: bytes | str, *, source: str) -> dict:
     try:
         return load_graph(document).to_dict()
     except GraphError as error:
-        raise GraphInputError(f"{source} is not a valid graph: {describe_problems(error)}") from None
+        message = f"{source} is not a valid graph: {describe_problems(error)}"
+        raise GraphInputError(message) from None
 
 
 def describe_problems(error: GraphError) -> str:

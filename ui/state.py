@@ -23,7 +23,7 @@ _REPORT = "layerloom.report"  # (content digest, Report) of the latest graph val
 
 
 def current_graph() -> dict:
-    """The session's graph; on the first visit, the default template."""
+    """The session's graph (read-only: change it with set_graph); first visit: the default."""
     if _GRAPH not in st.session_state:
         st.session_state[_GRAPH] = load_template(DEFAULT_TEMPLATE).to_dict()
         st.session_state[_REVISION] = 0

@@ -3,7 +3,7 @@ import pandas as pd
 
 from builder import Report
 
-UNKNOWN = "?"  # a node whose shape could not be inferred (it, or something before it, has a problem)
+UNKNOWN = "?"  # a node whose shape is unknown: it, or something before it, has a problem
 
 
 def summary_frame(graph: dict, report: Report) -> pd.DataFrame:
