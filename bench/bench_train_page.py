@@ -73,7 +73,8 @@ def training_seconds(browser, url: str, epochs: int, page_open: bool, expected_s
     again if the run is still going), so nothing polls while the run trains."""
     page = open_train_page(browser, url, epochs)
     page.get_by_role("button", name="Start training").click()
-    while True:
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
         if not page_open:
             page.get_by_role("link", name="Build").click()
             time.sleep(expected_s)
@@ -84,6 +85,8 @@ def training_seconds(browser, url: str, epochs: int, page_open: bool, expected_s
             page.context.close()
             return float(match.group(1).replace(",", ""))
         time.sleep(0.5)
+    page.screenshot(path="/tmp/bench_train_page-timeout.png", full_page=True)
+    raise RuntimeError("the run did not finish within 10 minutes (screenshot in /tmp)")
 
 
 def main() -> None:
@@ -98,13 +101,14 @@ def main() -> None:
             time_to_first_point(browser, url)  # warm-up: imports, process pool, dataset cache
             firsts = [time_to_first_point(browser, url) for _ in range(args.trials)]
             print(f"Start -> first point (s): {', '.join(f'{s:.2f}' for s in firsts)}; "
-                  f"median {statistics.median(firsts):.2f} (target < 1)")
+                  f"median {statistics.median(firsts):.2f} (target < 1)", flush=True)
             times = {True: [], False: []}
             for _ in range(args.trials):
                 for page_open in (True, False):
                     expected = 1.2 * statistics.median(times[True]) if times[True] else 5.0
-                    times[page_open].append(
-                        training_seconds(browser, url, args.epochs, page_open, expected))
+                    seconds = training_seconds(browser, url, args.epochs, page_open, expected)
+                    times[page_open].append(seconds)
+                    print(f"  page {'open' if page_open else 'away'}: {seconds:.2f} s", flush=True)
             opened, away = statistics.median(times[True]), statistics.median(times[False])
             print(f"training {args.epochs} epochs, page open (s): {times[True]}")
             print(f"training {args.epochs} epochs, page away (s): {times[False]}")

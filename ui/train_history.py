@@ -15,7 +15,7 @@ _OVERLAY = "train.overlay"
 
 def history_panel() -> None:
     runs = session_runs()
-    if len(runs) < 1:
+    if not runs:
         return
     st.subheader("Runs")
     st.dataframe(_runs_table(runs), hide_index=True)
