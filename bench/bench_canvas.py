@@ -12,13 +12,16 @@
 Measured 2026-11-23 on the shared 2-core dev machine (load average 11-19 during the runs, so
 every figure is inflated), 50 nodes / 65 edges, 12 edits, three runs:
   edit -> shape label  median 200 / 308 / 371 ms, p90 275 / 530 / 468 ms
-  per edit received    46.9 KiB (7 KiB of it the harness's own printout)
+  per edit received    46.9 KiB (7 KiB of it the harness's own printout); 21.4 KiB once the
+                       catalog moved into the cached runtime element (latency then not
+                       re-measured cleanly: load average 30-48 at that time)
 How to ship the 415 KiB bundle (Streamlit re-sends a component's whole element, JS included,
 whenever its data changes; an unchanged element goes out as a 74-byte cache reference):
   inline js= in the canvas element   462,741-byte canvas element on every edit (measured)
   package asset_dir (pyproject)      URL only, but the app must be pip-installed with a manifest
-  runtime + loader (chosen)          runtime element cached after the first run: 74 bytes per
-                                     edit; canvas element = 0.3 KiB loader + data (~39 KiB)
+  runtime + loader (chosen)          runtime element (bundle + catalog) cached after the first
+                                     run: 74 bytes per edit; canvas element = 0.3 KiB loader +
+                                     graph + report (~14 KiB for 50 nodes)
 """
 import argparse
 import json
@@ -127,8 +130,9 @@ def main() -> None:
     per_edit = statistics.median(received)
     print(f"websocket per edit: received median {per_edit / 1024:.1f} KiB (the harness's own "
           f"st.code printout included), sent median {statistics.median(sent) / 1024:.1f} KiB")
-    print(f"  the same with the bundle inline in the canvas element (js=runtime.js): "
-          f"~{(per_edit + sizes['runtime.js']) / 1024:.0f} KiB per edit")
+    inline = per_edit + sizes["runtime.js"] + sizes["data.catalog"]
+    print(f"  the same with bundle and catalog inline in the canvas element: ~{inline / 1024:.0f} KiB "
+          f"per edit (they now travel once per session in the cached runtime element)")
     for name, size in sizes.items():
         print(f"  {name:<14} {size / 1024:8.1f} KiB")
 

@@ -5,12 +5,12 @@ The frontend lives in `frontend/` (React source, lock file, `build.mjs`); the bu
 source builds to).
 
 Shipping: Streamlit re-sends a component's whole element (its JS included) on every rerun whose
-`data` changed, i.e. after every edit. So the 400 KB editor (`dist/runtime.js`) is a separate,
-data-less component whose element never changes: Streamlit's message cache sends it once per
-session and a 74-byte reference afterwards. The canvas component itself carries a 300-byte loader
-(`dist/loader.js`) plus the data. Measured in bench/bench_canvas.py: ~37 KiB per edit instead of
-~460 KiB with the bundle inline; a package `asset_dir` would be as light but needs the app
-pip-installed with a pyproject manifest.
+`data` changed, i.e. after every edit. So the 400 KB editor (`dist/runtime.js`) and the layer
+catalog form a separate component whose element never changes: Streamlit's message cache sends it
+once per session and a 74-byte reference afterwards. The canvas component itself carries a
+300-byte loader (`dist/loader.js`) plus graph and report. Measured in bench/bench_canvas.py: ~22
+KiB per edit instead of ~460 KiB with the bundle inline; a package `asset_dir` would also keep the
+JS out of reruns but needs the app pip-installed with a pyproject manifest.
 
 What travels between Python and the browser:
 
@@ -64,11 +64,11 @@ def graph_canvas(graph: dict, *, catalog: list[dict], report: dict, revision: in
     browser then drops its local copy and undo history and shows `graph`. With the same revision
     the browser keeps its own copy (it may be ahead of Python) and only takes the new `report`.
     """
-    _runtime(key=f"{key}.runtime", height=0)
+    _runtime(key=f"{key}.runtime", data={"catalog": catalog}, height=0)
     result = _canvas(
         key=key,
-        data={"graph": graph, "catalog": catalog, "report": report, "revision": revision,
-              "height": height, "selected": _component_state(key).get("selected")},
+        data={"graph": graph, "report": report, "revision": revision, "height": height,
+              "selected": _component_state(key).get("selected")},
         height=height,
         on_graph_change=_no_callback,
         on_selected_change=_no_callback,

@@ -4,11 +4,7 @@ import { useMemo } from 'react';
 import { ReactFlowProvider } from '@xyflow/react';
 import Editor from './Editor.jsx';
 
-export default function CanvasApp({ data, setStateValue, setTriggerValue }) {
-  // Every rerun parses `data` afresh; keep one catalog object while its content is the same,
-  // so the palette and unchanged nodes are not re-rendered after each edit.
-  const catalogText = JSON.stringify(Array.isArray(data?.catalog) ? data.catalog : []);
-  const catalog = useMemo(() => JSON.parse(catalogText), [catalogText]);
+export default function CanvasApp({ data, catalog, setStateValue, setTriggerValue }) {
   const catalogByType = useMemo(
     () => Object.fromEntries(catalog.map((spec) => [spec.type, spec])),
     [catalog],

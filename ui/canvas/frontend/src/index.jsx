@@ -1,4 +1,6 @@
-// The runtime bundle: publishes `mountCanvas` for loader.js, and draws nothing itself.
+// The runtime bundle: publishes `mountCanvas` for loader.js, and draws nothing itself. Its
+// component also carries the layer catalog, which is the same on every rerun: Streamlit sends that
+// element once per session and a cache reference afterwards, so edits do not re-send the catalog.
 // Streamlit calls the loader again every time `data` changes without running the previous
 // cleanup, so ONE React root lives on the shadow root's host element and each call re-renders it
 // with fresh props; the cleanup Streamlit keeps from the last call (run on a real unmount) tears
@@ -7,6 +9,8 @@ import { createRoot } from 'react-dom/client';
 import css from 'layerloom:canvas.css';
 import CanvasApp from './CanvasApp.jsx';
 import { canvasSlot } from './slot.js';
+
+let catalog = [];
 
 function mountCanvas({ data, parentElement, setStateValue, setTriggerValue }) {
   let host = parentElement.querySelector('.ll-host');
@@ -19,7 +23,8 @@ function mountCanvas({ data, parentElement, setStateValue, setTriggerValue }) {
     host.reactRoot = createRoot(host);
   }
   host.reactRoot.render(
-    <CanvasApp data={data} setStateValue={setStateValue} setTriggerValue={setTriggerValue} />,
+    <CanvasApp data={data} catalog={catalog} setStateValue={setStateValue}
+      setTriggerValue={setTriggerValue} />,
   );
   return () => {
     host.reactRoot.unmount();
@@ -28,6 +33,8 @@ function mountCanvas({ data, parentElement, setStateValue, setTriggerValue }) {
   };
 }
 
-canvasSlot().resolve(mountCanvas);
-
-export default function runtime() {}
+// Canvases wait for this: without the catalog there is no palette to draw.
+export default function runtime({ data }) {
+  catalog = Array.isArray(data?.catalog) ? data.catalog : [];
+  canvasSlot().resolve(mountCanvas);
+}
