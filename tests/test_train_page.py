@@ -219,15 +219,18 @@ def test_editing_the_graph_during_a_run_leaves_the_run_alone():
 
 
 @pytest.fixture
-def one_job_at_a_time(monkeypatch):
-    """A server that runs one job at a time (a fresh job manager reads the limit)."""
-    monkeypatch.setenv("LAYERLOOM_MAX_JOBS", "1")
-    st.cache_resource.clear()
-    yield
+def server_limits(monkeypatch):
+    """Set server limits (LAYERLOOM_* variables); a fresh job manager reads them."""
+    def set_limits(**variables):
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        st.cache_resource.clear()
+    yield set_limits
     st.cache_resource.clear()
 
 
-def test_a_busy_server_shows_each_waiting_run_its_place_in_the_queue(one_job_at_a_time):
+def test_a_busy_server_shows_each_waiting_run_its_place_in_the_queue(server_limits):
+    server_limits(LAYERLOOM_MAX_JOBS="1")
     teacher, student = open_page(**{"train.classification.epochs": 500}), open_page()
     click(teacher, "train.start")
     click(student, "train.start")
@@ -264,6 +267,14 @@ def test_a_run_and_the_settings_survive_a_visit_to_build():
     assert any("training" in markdown.value for markdown in app.markdown)
     click(app, "train.stop")
     assert job.wait(10)
+
+
+def test_a_run_the_server_refuses_says_why_and_starts_nothing(server_limits):
+    server_limits(LAYERLOOM_MAX_PARAMS="100")  # the playground MLP has about 120 parameters
+    app = open_page()
+    click(app, "train.start")
+    assert app.session_state["layerloom.runs"] == []
+    assert "at most 100" in plain(app.error[0].value)
 
 
 def table_csv(rows: int = 120) -> bytes:

@@ -16,6 +16,7 @@ import torch
 from trainers.config import ConfigError, TrainConfig
 from trainers.jobs import JobRefused
 from ui.runs import NoWeightsYet, Run, fork_run, latest_run, start_run
+from ui.notices import notify
 from ui.text import escape_markdown
 from ui.train_data import CSV_CHOICE, DataChoice, dataset_bundle
 from viz.training import (decision_boundary_figure, loss_figure, metric_figure,
@@ -30,24 +31,27 @@ _STATUS_TEXT = {"queued": "waiting for a free slot", "running": "training", "pau
 
 def start_buttons(graph: dict, data: DataChoice | None, config: TrainConfig | None,
                   ready: bool) -> None:
-    """Start a fresh run; or fork the newest run from its latest weights with these settings."""
-    if st.button("Start training", type="primary", disabled=not ready, key="train.start",
-                 icon=":material/play_arrow:", width="stretch"):
-        _submit(lambda: start_run(graph, data.name, data.options, config))
+    """Start a fresh run; or fork the newest run from its latest weights with these settings.
+
+    Both act in callbacks, before the page is drawn again, so the worker starts at once and the
+    live area already shows the new run."""
+    st.button("Start training", type="primary", disabled=not ready, key="train.start",
+              icon=":material/play_arrow:", width="stretch", on_click=_submit,
+              args=(start_run, graph, data and data.name, data and data.options, config))
     parent = latest_run()
     if parent is not None and config is not None and parent.job.weights() is not None:
-        if st.button(f"Fork {parent.name.split(' · ')[0]} with these settings",
-                     key="train.fork", icon=":material/fork_right:", width="stretch",
-                     help="A new run of that run's graph and data, starting from its latest "
-                          "weights, with the settings above."):
-            _submit(lambda: fork_run(parent, config))
+        st.button(f"Fork {parent.name.split(' · ')[0]} with these settings",
+                  key="train.fork", icon=":material/fork_right:", width="stretch",
+                  on_click=_submit, args=(fork_run, parent, config),
+                  help="A new run of that run's graph and data, starting from its latest "
+                       "weights, with the settings above.")
 
 
-def _submit(start) -> None:
+def _submit(start, *args) -> None:
     try:
-        start()
+        start(*args)
     except (JobRefused, ConfigError, NoWeightsYet) as refusal:
-        st.error(escape_markdown(f"The run could not start: {refusal}"))
+        notify("error", f"The run could not start: {refusal}")
 
 
 def live_panel() -> None:
