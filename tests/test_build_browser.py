@@ -74,12 +74,14 @@ def metric(page, label: str):
 
 
 def open_tab(page, name: str):
+    wait_for_app(page)  # mid-rerun, the previous run's tabs are still on the page beside the new
     page.get_by_role("tab", name=name).click()
 
 
 def load_template_from_gallery(page, name: str):
     open_tab(page, "Templates")
     page.locator(f".st-key-build-template-{name} button").click()
+    wait_for_app(page)
 
 
 def free_spot(page, dx: float = 0.5, dy: float = 0.8):
@@ -197,3 +199,16 @@ def test_a_share_link_opens_the_graph_in_a_new_session(build):
     expect_row(fresh, "fc2", "(10,)")
     expect(metric(fresh, "Parameters")).to_have_text("225.0 K")
     fresh.close()
+
+
+def test_an_edit_survives_a_trip_to_the_train_page(build):
+    field = node(build, "fc1").get_by_label("out_features")
+    field.fill("48")
+    field.press("Enter")
+    expect_row(build, "fc1", "(48,)")
+    build.get_by_role("link", name="Train").click()
+    wait_for_app(build, timeout_ms=90_000)
+    build.get_by_role("link", name="Build").click()
+    expect(node(build, "fc1").get_by_label("out_features")).to_have_value(
+        "48", timeout=PYTHON_TIMEOUT_MS)
+    expect_row(build, "fc1", "(48,)", "3,120")  # 64 * 48 + 48
