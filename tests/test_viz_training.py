@@ -12,7 +12,7 @@ def long_run(name="relu", steps=5000, epochs=10, **extra) -> RunCurves:
     step_x = np.linspace(0, epochs, steps)
     return RunCurves(name=name, step_x=step_x, step_loss=np.exp(-step_x) + 0.05,
                      epoch_x=list(range(1, epochs + 1)),
-                     train_loss=[0.5] * epochs, val_loss=[0.6] * epochs,
+                     val_loss=[0.6] * epochs,
                      train_metric=[0.8] * epochs, val_metric=[0.7] * epochs,
                      metric_name="accuracy", **extra)
 

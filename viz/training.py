@@ -6,7 +6,7 @@ to at most `MAX_POINTS` points (a figure of 2,000 points cost ~60 ms to build an
 of 300 a few ms) and every figure carries a `uirevision`, so a zoom survives the refresh.
 """
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -29,12 +29,11 @@ class RunCurves:
     step_x: Sequence[float] = ()
     step_loss: Sequence[float] = ()
     epoch_x: Sequence[float] = ()
-    train_loss: Sequence[float | None] = ()
     val_loss: Sequence[float | None] = ()
     train_metric: Sequence[float | None] = ()
     val_metric: Sequence[float | None] = ()
     metric_name: str | None = None  # e.g. "accuracy"; None where the task has no extra metric
-    changes: Sequence[tuple[float, str]] = field(default=())  # (x, "lr 0.1 → 0.01") markers
+    changes: Sequence[tuple[float, str]] = ()  # (x, "lr 0.1 → 0.01") markers
 
 
 def run_curves(name: str, snapshot, steps_per_epoch: float) -> RunCurves:
@@ -49,7 +48,6 @@ def run_curves(name: str, snapshot, steps_per_epoch: float) -> RunCurves:
         step_x=[row["step"] / per_epoch for row in snapshot.steps],
         step_loss=[row["loss"] for row in snapshot.steps],
         epoch_x=list(range(1, len(epochs) + 1)),
-        train_loss=[row.get("train_loss") for row in epochs],
         val_loss=[row.get("val_loss") for row in epochs],
         train_metric=[row.get("train_metric") for row in epochs],
         val_metric=[row.get("val_metric") for row in epochs],
