@@ -23,7 +23,6 @@ import asyncio
 import json
 import os
 import re
-import statistics
 import threading
 import time
 from collections import deque
@@ -111,19 +110,19 @@ async def timed(result: SessionResult, name: str, action, result_on_page) -> Non
     """Do `action` (a click) and wait until `result_on_page` (a locator) is visible."""
     started = time.perf_counter()
     await action()
-    await result_on_page.first.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+    await result_on_page.first.wait_for(state="visible")
     result.interactions.append((name, time.perf_counter() - started))
 
 
 async def wait_idle(page) -> None:
     """Until Streamlit has finished the current script run (no "Running..." widget)."""
-    await page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached",
-                                 timeout=STEP_TIMEOUT_MS)
+    await page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached")
 
 
 async def simulate_student(browser, url: str, result: SessionResult, epochs: int,
                            deadline: float) -> None:
     context = await browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(STEP_TIMEOUT_MS)  # page loads and every wait below
     page = await context.new_page()
     start_button = page.get_by_role("button", name="Start training")
     try:
@@ -176,8 +175,8 @@ async def switch_pages_until_run_ends(page, result: SessionResult, deadline: flo
 async def warm_up(browser, url: str) -> None:
     """The teacher opens the app before the class: imports, the first dataset, the job workers."""
     context = await browser.new_context()
+    context.set_default_timeout(STEP_TIMEOUT_MS)
     page = await context.new_page()
-    page.set_default_timeout(STEP_TIMEOUT_MS)
     await page.goto(url + "train")
     await page.get_by_role("button", name="Start training").wait_for()
     await context.close()
