@@ -1,7 +1,7 @@
 """The Build page's panels around the canvas: totals, problems with fixes, summary, templates."""
 import streamlit as st
 
-from builder import Report
+from builder import Problem, Report
 from builder.templates import list_templates
 from ui.build_actions import apply_fix_to_session, load_template_into_session
 from ui.summary import UNKNOWN, format_bytes, format_count, summary_frame
@@ -66,7 +66,7 @@ def templates_gallery() -> None:
                           on_click=load_template_into_session, args=(info.name,))
 
 
-def _problem_text(problem) -> str:
+def _problem_text(problem: Problem) -> str:
     where = [f"node {problem.node}" if problem.node else "the graph"]
     if problem.field:
         where.append(f"field {problem.field}")
