@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from builder.templates import load_template
 from tests.conftest import wait_for_app
-from tests.test_canvas_browser import connect, drop_from_palette, edge_label, node
+from tests.canvas_gestures import connect, drop_from_palette, edge_label, node
 from ui import share
 
 pytestmark = pytest.mark.browser

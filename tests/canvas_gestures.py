@@ -1,0 +1,39 @@
+"""Gestures on the canvas in Playwright, shared by the canvas and Build page browser tests."""
+
+
+def node(page, node_id):
+    return page.locator(f'.react-flow__node[data-id="{node_id}"]')
+
+
+def edge_label(page, source, target, port=0):
+    return page.locator(f'.ll-edge-label[data-edge="{source}->{target}:{port}"]')
+
+
+def centre(locator):
+    box = locator.bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def mouse_drag(page, start, end):
+    """React Flow ignores Playwright's drag_to; a stepped mouse drag is what a hand does."""
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=8)
+    page.mouse.up()
+
+
+def drop_from_palette(page, layer_type, at):
+    """An HTML5 drag from the palette entry to a point on the canvas, with one DataTransfer."""
+    transfer = page.evaluate_handle("() => new DataTransfer()")
+    page.locator(f'.ll-palette-entry[data-type="{layer_type}"]').dispatch_event(
+        "dragstart", {"dataTransfer": transfer})
+    flow = page.locator(".ll-flow")
+    point = {"dataTransfer": transfer, "clientX": at[0], "clientY": at[1], "bubbles": True}
+    flow.dispatch_event("dragover", point)
+    flow.dispatch_event("drop", point)
+
+
+def connect(page, source, target, port=0):
+    source_handle = node(page, source).locator(".react-flow__handle.source")
+    target_handle = node(page, target).locator(f'.react-flow__handle[data-handleid="in{port}"]')
+    mouse_drag(page, centre(source_handle), centre(target_handle))
