@@ -19,9 +19,12 @@ st.title("Inspect")
 run = choose_run()
 if run is None:
     st.stop()
+training = not run.job.ended  # decided once per full run: the refresh timer depends on it
 
 
 def views() -> None:
+    if training and run.job.ended:
+        st.rerun(scope="app")  # redraw once without the timer and with the run's final status
     subject = load_subject(run)
     if subject is None:
         return
@@ -50,7 +53,8 @@ def views() -> None:
                 show()
 
 
-training = not run.job.ended
 if training:
     st.caption(f"{run.name} is {run.job.status}: the views follow its latest weights.")
+else:
+    st.caption(f"{run.name} has {run.job.status}: the views show its last good weights.")
 st.fragment(views, run_every=REFRESH_SECONDS if training else None)()

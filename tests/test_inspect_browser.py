@@ -36,18 +36,17 @@ def load_template(page, name: str) -> None:
     wait_for_app(page)
 
 
-def train_briefly(page, run_number: int, samples: int) -> None:
-    """One epoch on a small dataset, started with the Train page's own button."""
+def start_training(page, samples: int, epochs: int) -> None:
+    """A short run on a small dataset, started with the Train page's own button."""
     page.get_by_role("link", name="Train").click()
     wait_for_app(page)
     page.get_by_text("Dataset options").click()
-    for label, value in (("N samples", samples), ("Epochs", 1)):
+    for label, value in (("N samples", samples), ("Epochs", epochs)):
         field = page.get_by_role("spinbutton", name=label)
         field.fill(str(value))
         field.press("Enter")
         wait_for_app(page)
     page.get_by_role("button", name="Start training").click()
-    page.get_by_text(re.compile(rf"Run {run_number} · .* finished in")).wait_for(timeout=60000)
 
 
 def open_inspect_tab(page, tab: str) -> None:
@@ -84,7 +83,8 @@ def test_cnn_feature_maps_then_a_drawing_gets_a_prediction(app_url, page):
     page.goto(app_url)
     wait_for_app(page)
     load_template(page, "cnn_seed")
-    train_briefly(page, run_number=1, samples=300)
+    start_training(page, samples=300, epochs=1)
+    page.get_by_text(re.compile(r"Run 1 · .* finished in")).wait_for(timeout=60000)
 
     open_inspect_tab(page, "Feature maps")
     wait_for_chart(page, "Feature maps of conv1")
@@ -98,16 +98,20 @@ def test_cnn_feature_maps_then_a_drawing_gets_a_prediction(app_url, page):
     assert not page.console_errors, page.console_errors
 
 
-def test_transformer_attention_maps(app_url, page):
+def test_transformer_attention_maps_follow_the_run_until_it_ends(app_url, page):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size(TALL)
     page.goto(app_url)
     wait_for_app(page)
     load_template(page, "transformer_text")
-    train_briefly(page, run_number=1, samples=200)
+    start_training(page, samples=2000, epochs=30)  # about 8 s on two idle cores: time to look in
 
     open_inspect_tab(page, "Attention")
+    assert page.get_by_text("the views follow its latest weights").count()
     wait_for_chart(page, "Attention in encoder2")
     assert {"Attention in encoder1", "Attention in encoder2"} <= set(chart_titles(page))
+    page.get_by_text(re.compile(r"Run 1 · .* has finished")).wait_for(timeout=90000)
+    assert not page.get_by_text("the views follow its latest weights").count()
+    wait_for_chart(page, "Attention in encoder2")
     page.screenshot(path=str(SHOTS / "transformer-attention.png"))
     assert not page.console_errors, page.console_errors

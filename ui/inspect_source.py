@@ -26,6 +26,7 @@ class Subject:
     y: torch.Tensor
     class_names: list[str] | None
     vocab: dict[int, str] | None
+    feature_names: list[str] | None  # a CSV's columns
 
     @property
     def task(self) -> str:
@@ -59,9 +60,10 @@ def choose_run() -> Run | None:
         st.page_link("pages/train.py", label="Go to Train", icon=":material/monitoring:")
         return None
     by_number = {run.number: run for run in runs}  # widget options are copied: keep them plain
+    # No status in the labels: the browser keeps a keyed selectbox's first labels for options
+    # that stay the same, so "running" would outlive the run. The page shows it beneath.
     number = st.selectbox("Run", list(by_number)[::-1], key="inspect.run",
-                          format_func=lambda n: f"{by_number[n].name} · {by_number[n].dataset} · "
-                                                f"{by_number[n].job.status}")
+                          format_func=lambda n: f"{by_number[n].name} · {by_number[n].dataset}")
     return by_number[number]
 
 
@@ -77,7 +79,7 @@ def load_subject(run: Run) -> Subject | None:
         st.error(escape_markdown(f"{run.name}'s data could not be loaded again: {error}"))
         return None
     return Subject(run=run, model=model, x=bundle.x_test, y=bundle.y_test,
-                   class_names=bundle.class_names, vocab=bundle.vocab)
+                   class_names=bundle.class_names, vocab=bundle.vocab, feature_names=bundle.feature_names)
 
 
 @st.cache_resource(show_spinner="Loading the run's test split…", max_entries=8)

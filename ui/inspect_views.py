@@ -15,6 +15,7 @@ from viz.images import image_grid_figure
 from viz.training import decision_boundary_figure
 
 STATS_BATCH = 128  # test examples behind activation statistics
+MISTAKE_COLUMNS = 4  # wide tiles: their captions ("horizontal bar 97%") must not run together
 
 
 def prediction_view(subject: Subject, index: int) -> None:
@@ -52,9 +53,11 @@ def _show_input(subject: Subject, index: int) -> None:
         tokens = subject.tokens(index)
         words = [tokens[i] for i in subject.word_positions(index)]
         st.markdown(f"**Test #{index}:** " + " ".join(f"`{w}`" for w in words))
-    else:
-        st.dataframe(pd.DataFrame(subject.x[index].numpy().reshape(1, -1) if subject.x.dim() == 2
-                                  else subject.x[index].numpy()), height=180)
+    elif subject.x.dim() == 2:  # one value per feature: a short table, a row each
+        st.dataframe(pd.DataFrame({"value": subject.x[index].numpy()},
+                                  index=subject.feature_names or range(subject.x.shape[1])))
+    else:  # a sequence: one row per step
+        st.dataframe(pd.DataFrame(subject.x[index].numpy()), height=180)
 
 
 def _drawing_view(subject: Subject) -> None:
@@ -162,6 +165,7 @@ def classification_view(subject: Subject) -> None:
         st.plotly_chart(image_grid_figure(subject.x[[m["index"] for m in mistakes]].numpy(),
                                           captions=[f"{subject.class_name(m['predicted'])} {m['confidence']:.0%}"
                                                     for m in mistakes],
+                                          columns=MISTAKE_COLUMNS,
                                           title="Most confident mistakes (predicted, confidence)"),
                         key="inspect.mistakes")
     else:

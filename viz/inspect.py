@@ -103,7 +103,7 @@ def gradient_flow_figure(grad_norms: Sequence[Mapping[str, float]]) -> go.Figure
         values = [epoch.get(node) for epoch in grad_norms]
         figure.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=values, mode="lines+markers",
                                     name=plain(node)))
-    figure.update_layout(title="Gradient norm per layer", xaxis_title="epoch",
+    figure.update_layout(title="Gradient norm per layer", xaxis={"title": "epoch", "dtick": 1},
                          yaxis={"type": "log", "title": "‖gradient‖"},
                          margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return figure
