@@ -21,11 +21,8 @@ CHART_TITLES_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot
 
 @pytest.fixture(scope="module")
 def app_url():
-    """Thread workers: a run starts at once, without forking a process per job. No file watcher:
-    a teammate's edit in the shared checkout would otherwise swap in the pages/ folder's
-    navigation mid-test (seen in screenshots: file names for links, centred layout)."""
-    proc, url = start_streamlit("app.py", env={"LAYERLOOM_WORKER": "thread",
-                                                "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"})
+    """Thread workers: a run starts at once, without forking a process per job."""
+    proc, url = start_streamlit("app.py", env={"LAYERLOOM_WORKER": "thread"})
     yield url
     proc.terminate()
     proc.wait(10)
