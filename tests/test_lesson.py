@@ -62,3 +62,20 @@ def test_the_lesson_follows_the_student_to_other_pages(app_url, page):
     page.wait_for_selector("text=Settings", timeout=60_000)
     assert page.locator("text=Why momentum").count() == 1
     assert "title=" not in page.url  # the lesson now lives in the session, not the URL
+
+
+def test_a_lesson_presets_locks_and_hides_train_controls():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"dataset": "spiral", "optimizer": "sgd", "lr": "0.03", "epochs": "40",
+                             "lock": "dataset,optimizer", "hide": "seed"})
+    app.run()
+    app.switch_page("pages/train.py").run()
+    assert not app.exception, app.exception
+    dataset = app.selectbox(key="train.dataset")
+    assert dataset.value == "spiral" and dataset.disabled
+    optimizer = app.selectbox(key="train.classification.optimizer")
+    assert optimizer.value == "sgd" and optimizer.disabled
+    assert app.select_slider(key="train.classification.lr").value == 0.03
+    assert app.number_input(key="train.classification.epochs").value == 40
+    assert not app.number_input(key="train.classification.epochs").disabled
+    assert not [w for w in app.number_input if w.key == "train.classification.seed"]

@@ -12,6 +12,7 @@ from builder.templates import list_templates
 from trainers.datasets import DatasetError, check_graph_fits, list_datasets, load_dataset, preview
 from ui.build_actions import apply_fix_to_session
 from ui.kept_widgets import kept
+from ui.lesson import current_lesson, is_hidden, is_locked
 from ui.runs import limits, save_session_file
 from ui.state import current_graph, current_report
 from ui.text import escape_markdown
@@ -41,9 +42,13 @@ def data_panel() -> DataChoice | None:
     catalog = {info.name: info for info in list_datasets()}
     names = list(catalog) + [CSV_CHOICE]
     default = _default_dataset(names)
-    name = st.selectbox("Dataset", names, index=names.index(default), key=kept("train.dataset"),
-                        format_func=lambda n: _dataset_label(catalog.get(n)),
-                        help="The examples the network learns from.")
+    if is_hidden("dataset"):
+        name = default
+        st.markdown(f"**Dataset:** {escape_markdown(_dataset_label(catalog.get(name)))} (set by the lesson)")
+    else:
+        name = st.selectbox("Dataset", names, index=names.index(default), key=kept("train.dataset"),
+                            format_func=lambda n: _dataset_label(catalog.get(n)),
+                            help="The examples the network learns from.", disabled=is_locked("dataset"))
     choice = _csv_choice() if name == CSV_CHOICE else _catalog_choice(catalog[name])
     if choice is not None:
         _show_preview(choice)
@@ -65,7 +70,10 @@ def graph_template():
 
 
 def _default_dataset(names: list[str]) -> str:
-    """The dataset the graph's template was made for, else the first one."""
+    """The lesson's dataset, else the one the graph's template was made for, else the first."""
+    lesson = current_lesson()
+    if lesson and lesson.dataset in names:
+        return lesson.dataset
     template = graph_template()
     return template.dataset if template and template.dataset in names else names[0]
 

@@ -11,6 +11,7 @@ import streamlit as st
 from trainers.config import TASKS, ConfigError, TrainConfig, default_config, field_help, make_config
 from trainers.devices import available_devices
 from ui.kept_widgets import kept
+from ui.lesson import is_hidden, is_locked, lesson_settings
 from ui.text import escape_markdown
 
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0)
@@ -22,10 +23,11 @@ SCHEDULERS = ("none", "step", "cosine", "onecycle")
 def settings_panel(default_task: str) -> TrainConfig | None:
     """The run's settings, or None (with the reason shown) when they do not add up."""
     st.subheader("Settings")
-    task = st.selectbox("Task", TASKS, index=TASKS.index(default_task), key=kept("train.task"),
-                        help=field_help("task"))
-    defaults = default_config(task)
-    values = {"task": task, **_device_inputs(task), **_core_inputs(task, defaults)}
+    default_task = lesson_settings().get("task", default_task)
+    task = _setting(st.selectbox, "Task", "task", TASKS, index=TASKS.index(default_task),
+                    key=kept("train.task"), fallback=default_task)
+    defaults = _defaults(task)
+    values = {"task": task, **_device_inputs(task, defaults), **_core_inputs(task, defaults)}
     with st.expander("More settings"):
         values |= _more_inputs(task, defaults, values["optimizer"])
     try:
@@ -35,11 +37,13 @@ def settings_panel(default_task: str) -> TrainConfig | None:
         return None
 
 
-def _device_inputs(task: str) -> dict:
+def _device_inputs(task: str, defaults: TrainConfig) -> dict:
     """The device, plus AMP and torch.compile only where that device offers them."""
     devices = {device.id: device for device in available_devices()}
-    device_id = st.selectbox("Device", list(devices), key=_key(task, "device"),
-                             format_func=lambda d: devices[d].name, help=field_help("device"))
+    ids = list(devices)
+    device_id = _setting(st.selectbox, "Device", "device", ids, key=_key(task, "device"),
+                         index=ids.index(defaults.device) if defaults.device in ids else 0,
+                         format_func=lambda d: devices[d].name, fallback=ids[0])
     device = devices[device_id]
     values = {"device": device_id, "amp": "off", "compile": False}
     if len(device.amp_modes) > 1:
@@ -54,17 +58,15 @@ def _device_inputs(task: str) -> dict:
 def _core_inputs(task: str, defaults: TrainConfig) -> dict:
     """What people change most: optimizer, learning rate, batch size, epochs."""
     left, right = st.columns(2)
-    optimizer = left.selectbox("Optimizer", OPTIMIZERS, key=_key(task, "optimizer"),
-                               index=OPTIMIZERS.index(defaults.optimizer),
-                               help=field_help("optimizer"))
-    epochs = right.number_input("Epochs", 1, 10_000, defaults.epochs, key=_key(task, "epochs"),
-                                help=field_help("epochs"))
-    lr = st.select_slider("Learning rate", _with(LEARNING_RATES, defaults.lr), defaults.lr,
-                          key=_key(task, "lr"), format_func=lambda v: f"{v:g}",
-                          help=field_help("lr"))
-    batch_size = st.select_slider("Batch size", _with(BATCH_SIZES, defaults.batch_size),
-                                  defaults.batch_size, key=_key(task, "batch_size"),
-                                  help=field_help("batch_size"))
+    optimizer = _setting(left.selectbox, "Optimizer", "optimizer", OPTIMIZERS, defaults=defaults,
+                         index=OPTIMIZERS.index(defaults.optimizer), key=_key(task, "optimizer"))
+    epochs = _setting(right.number_input, "Epochs", "epochs", 1, 10_000, defaults.epochs,
+                      defaults=defaults, key=_key(task, "epochs"))
+    lr = _setting(st.select_slider, "Learning rate", "lr", _with(LEARNING_RATES, defaults.lr),
+                  defaults.lr, defaults=defaults, key=_key(task, "lr"), format_func=lambda v: f"{v:g}")
+    batch_size = _setting(st.select_slider, "Batch size", "batch_size",
+                          _with(BATCH_SIZES, defaults.batch_size), defaults.batch_size,
+                          defaults=defaults, key=_key(task, "batch_size"))
     return {"optimizer": optimizer, "lr": lr, "batch_size": batch_size, "epochs": epochs}
 
 
@@ -72,31 +74,50 @@ def _more_inputs(task: str, defaults: TrainConfig, optimizer: str) -> dict:
     """The rest, each shown only where it applies (momentum for SGD/RMSprop, ...)."""
     values = {}
     if optimizer in ("sgd", "rmsprop"):
-        values["momentum"] = st.slider("Momentum", 0.0, 0.99, defaults.momentum, 0.01,
-                                       key=_key(task, "momentum"), help=field_help("momentum"))
+        values["momentum"] = _setting(st.slider, "Momentum", "momentum", 0.0, 0.99, defaults.momentum,
+                                      0.01, defaults=defaults, key=_key(task, "momentum"))
     if optimizer == "sgd":
-        values["nesterov"] = st.checkbox("Nesterov momentum", defaults.nesterov,
-                                         key=_key(task, "nesterov"), help=field_help("nesterov"))
-    values["weight_decay"] = st.number_input(
-        "Weight decay", 0.0, 1.0, defaults.weight_decay, 1e-4, format="%.4f",
-        key=_key(task, "weight_decay"), help=field_help("weight_decay"))
-    values["scheduler"] = st.selectbox("Learning-rate schedule", SCHEDULERS,
-                                       index=SCHEDULERS.index(defaults.scheduler),
-                                       key=_key(task, "scheduler"), help=field_help("scheduler"))
-    values["early_stopping_patience"] = st.number_input(
-        "Early stopping patience (epochs)", 0, 1000, defaults.early_stopping_patience,
-        key=_key(task, "patience"), help=field_help("early_stopping_patience"))
-    values["grad_clip"] = st.number_input("Gradient clipping", 0.0, 1e6, defaults.grad_clip, 0.5,
-                                          key=_key(task, "grad_clip"), help=field_help("grad_clip"))
+        values["nesterov"] = _setting(st.checkbox, "Nesterov momentum", "nesterov", defaults.nesterov,
+                                      defaults=defaults, key=_key(task, "nesterov"))
+    values["weight_decay"] = _setting(st.number_input, "Weight decay", "weight_decay", 0.0, 1.0,
+                                      defaults.weight_decay, 1e-4, format="%.4f", defaults=defaults,
+                                      key=_key(task, "weight_decay"))
+    values["scheduler"] = _setting(st.selectbox, "Learning-rate schedule", "scheduler", SCHEDULERS,
+                                   index=SCHEDULERS.index(defaults.scheduler), defaults=defaults,
+                                   key=_key(task, "scheduler"))
+    values["early_stopping_patience"] = _setting(
+        st.number_input, "Early stopping patience (epochs)", "early_stopping_patience", 0, 1000,
+        defaults.early_stopping_patience, defaults=defaults, key=_key(task, "patience"))
+    values["grad_clip"] = _setting(st.number_input, "Gradient clipping", "grad_clip", 0.0, 1e6,
+                                   defaults.grad_clip, 0.5, defaults=defaults, key=_key(task, "grad_clip"))
     if task == "regression":
-        values["regression_loss"] = st.radio("Regression loss", ("mse", "mae"), horizontal=True,
-                                             key=_key(task, "regression_loss"),
-                                             help=field_help("regression_loss"))
-    values["augment"] = st.checkbox("Augment images", defaults.augment, key=_key(task, "augment"),
-                                    help=field_help("augment"))
-    values["seed"] = st.number_input("Seed", 0, 2**31 - 1, defaults.seed, key=_key(task, "seed"),
-                                     help=field_help("seed"))
+        values["regression_loss"] = _setting(st.radio, "Regression loss", "regression_loss",
+                                             ("mse", "mae"), horizontal=True, defaults=defaults,
+                                             key=_key(task, "regression_loss"))
+    values["augment"] = _setting(st.checkbox, "Augment images", "augment", defaults.augment,
+                                 defaults=defaults, key=_key(task, "augment"))
+    values["seed"] = _setting(st.number_input, "Seed", "seed", 0, 2**31 - 1, defaults.seed,
+                              defaults=defaults, key=_key(task, "seed"))
     return values
+
+
+def _defaults(task: str) -> TrainConfig:
+    """The task's defaults, with a teacher's lesson settings on top when they fit the task."""
+    lesson = {name: value for name, value in lesson_settings().items() if name != "task"}
+    try:
+        return default_config(task, **lesson)
+    except ConfigError as error:
+        st.warning(escape_markdown(f"The lesson's settings do not fit the task '{task}': {error}"))
+        return default_config(task)
+
+
+def _setting(widget, label: str, name: str, *args, defaults: TrainConfig | None = None,
+             fallback=None, **kwargs):
+    """One settings control with its explanation, as a teacher's lesson wants it: drawn but
+    disabled when locked, not drawn at all when hidden (the lesson's or the default value holds)."""
+    if is_hidden(name):
+        return getattr(defaults, name) if defaults is not None else fallback
+    return widget(label, *args, help=field_help(name), disabled=is_locked(name), **kwargs)
 
 
 def _key(task: str, setting: str) -> str:
