@@ -76,3 +76,20 @@ def test_zip_holds_every_file_under_one_folder():
     files = training_project_files(tiny_graph(), tiny_bundle(), CONFIG, "classification")
     names = zipfile.ZipFile(io.BytesIO(zip_project(files))).namelist()
     assert sorted(names) == sorted(f"layerloom_project/{name}" for name in files)
+
+
+def test_the_train_page_packs_a_run_as_a_project_zip():
+    import io
+    import zipfile
+
+    from builder.templates import load_template
+    from trainers.config import default_config
+    from ui.train_history import training_project_zip
+
+    run = SimpleNamespace(graph=load_template("mlp_playground").to_dict(), dataset="moons",
+                          dataset_options={"n_samples": 200}, config=default_config("classification", seed=4))
+    archive = zipfile.ZipFile(io.BytesIO(training_project_zip(run, "run1")))
+    assert sorted(archive.namelist()) == sorted(f"run1/{name}" for name in
+                                                ("model.py", "train.py", "config.json", "data.safetensors", "README.md"))
+    config = json.loads(archive.read("run1/config.json"))
+    assert config["seed"] == 4 and config["task"] == "classification"

@@ -7,6 +7,9 @@ import json
 import pandas as pd
 import streamlit as st
 
+from builder import load_graph
+from trainers.datasets import load_dataset
+from trainers.script_export import SUPPORTED_TASKS, training_project_files, zip_project
 from ui.runs import Run, session_runs
 from viz.training import loss_figure, metric_figure
 
@@ -72,3 +75,19 @@ def _downloads(runs: list[Run]) -> None:
     graph.download_button("Graph (JSON)", json.dumps(run.graph, indent=2), f"{stem}.json",
                           mime="application/json", on_click="ignore", width="stretch",
                           icon=":material/account_tree:")
+    exportable = run.config.task in SUPPORTED_TASKS
+    st.download_button("Training project (zip)", lambda: training_project_zip(run, stem), f"{stem}.zip",
+                       mime="application/zip", on_click="ignore", icon=":material/rocket_launch:",
+                       disabled=not exportable,
+                       help=("model.py, data, settings and a train.py that runs with `python train.py` "
+                             "or on many GPUs with `torchrun --nproc_per_node=N train.py`."
+                             if exportable else f"Not available for {run.config.task} runs yet: the "
+                             f"script trains {', '.join(SUPPORTED_TASKS)} models."))
+
+
+def training_project_zip(run: Run, root: str) -> bytes:
+    """The run as a standalone project: its graph's code, its data split, its settings."""
+    bundle = load_dataset(run.dataset, seed=run.config.seed, **run.dataset_options)
+    files = training_project_files(load_graph(run.graph), bundle, run.config.model_dump(),
+                                   run.config.task)
+    return zip_project(files, root=root)
