@@ -327,3 +327,31 @@ def test_a_disconnect_ends_the_sessions_jobs_only_after_the_grace_period():
     connected.clear()  # that tab closes too: the repeated check ends its jobs
     time.sleep(0.3)
     assert manager.ended == ["closed-tab", "back-on-build"]
+
+
+def test_starting_weights_are_checked_against_the_graph_and_used(tmp_path):
+    import io
+
+    import torch
+    from safetensors.torch import save
+
+    from builder import compile_graph
+
+    app = open_page(**{"train.classification.epochs": 1})
+    torch.manual_seed(0)
+    good = save(compile_graph(load_template("mlp_playground")).state_dict())
+    wrong = save(compile_graph(load_template("mlp_digits")).state_dict())
+    def upload(name: str, content: bytes) -> AppTest:
+        app.file_uploader(key="train.init_weights").upload(name, content, "application/octet-stream")
+        return rerun(app)
+
+    upload("digits.safetensors", wrong)
+    assert app.error[0].value.startswith("digits\\.safetensors does not fit this graph")
+    upload("pickled.safetensors", io.BytesIO(b"\x80\x04\x95 not weights").getvalue())
+    assert app.error[0].value.startswith("pickled\\.safetensors is not a safetensors weights file")
+    upload("moons.safetensors", good)
+    assert any("will start from moons\\.safetensors" in c.value for c in app.caption)
+    click(app, "train.start")
+    job = latest_job(app)
+    assert job.spec.init_state and job.spec.init_state.endswith(".safetensors")
+    assert job.wait(30) and job.status == "finished", job.error

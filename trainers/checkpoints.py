@@ -89,18 +89,25 @@ def load_weights(path: str | Path, model: nn.Module) -> None:
 
 def read_weights(path: str | Path, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The tensors of a safetensors file, after checking every one against `expected`."""
-    path = Path(path)
-    header, data_bytes = read_header(path)
-    problems = list(_mismatches(header, expected, data_bytes))
-    if problems:
-        shown = "; ".join(problems[:8]) + (f"; and {len(problems) - 8} more" if len(problems) > 8 else "")
-        raise CheckpointError(f"{path.name} does not fit this graph: {shown}")
+    check_weights(path, expected)
     return load_file(str(path))
 
 
-def read_header(path: Path) -> tuple[dict, int]:
+def check_weights(path: str | Path, expected: dict[str, torch.Tensor], *, label: str | None = None) -> None:
+    """Check a safetensors file's header (names, dtypes, shapes, byte ranges) against `expected`,
+    reading no tensor data; `expected` may be meta tensors. Raises CheckpointError naming each.
+    `label` names the file in messages (an upload's own name rather than where it was saved)."""
+    path = Path(path)
+    header, data_bytes = read_header(path, label=label)
+    problems = list(_mismatches(header, expected, data_bytes))
+    if problems:
+        shown = "; ".join(problems[:8]) + (f"; and {len(problems) - 8} more" if len(problems) > 8 else "")
+        raise CheckpointError(f"{label or path.name} does not fit this graph: {shown}")
+
+
+def read_header(path: Path, *, label: str | None = None) -> tuple[dict, int]:
     """(tensor entries, size of the data area) from the JSON header, reading nothing else."""
-    not_safetensors = f"{path.name} is not a safetensors weights file"
+    not_safetensors = f"{label or path.name} is not a safetensors weights file"
     size = path.stat().st_size
     with path.open("rb") as f:
         prefix = f.read(8)

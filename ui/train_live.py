@@ -9,13 +9,17 @@ cannot loop.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import streamlit as st
 import torch
 
+from builder import GraphError, compile_graph
+from trainers.checkpoints import CheckpointError, check_weights
 from trainers.config import ConfigError, TrainConfig
 from trainers.jobs import JobRefused
-from ui.runs import NoWeightsYet, Run, fork_run, latest_run, start_run
+from ui.runs import NoWeightsYet, Run, fork_run, latest_run, save_session_file, start_run
 from ui.notices import notify
 from ui.text import escape_markdown
 from ui.train_data import CSV_CHOICE, DataChoice, dataset_bundle
@@ -35,9 +39,11 @@ def start_buttons(graph: dict, data: DataChoice | None, config: TrainConfig | No
 
     Both act in callbacks, before the page is drawn again, so the worker starts at once and the
     live area already shows the new run."""
+    init_state = starting_weights(graph)
     st.button("Start training", type="primary", disabled=not ready, key="train.start",
               icon=":material/play_arrow:", width="stretch", on_click=_submit,
-              args=(start_run, graph, data and data.name, data and data.options, config))
+              args=(partial(start_run, init_state=init_state), graph, data and data.name,
+                    data and data.options, config))
     parent = latest_run()
     if parent is not None and config is not None and parent.job.weights() is not None:
         st.button(f"Fork {parent.name.split(' · ')[0]} with these settings",
@@ -45,6 +51,30 @@ def start_buttons(graph: dict, data: DataChoice | None, config: TrainConfig | No
                   on_click=_submit, args=(fork_run, parent, config),
                   help="A new run of that run's graph and data, starting from its latest "
                        "weights, with the settings above.")
+
+
+def starting_weights(graph: dict) -> str | None:
+    """An uploaded safetensors file to start from, checked against the graph now (names, dtypes,
+    shapes, byte sizes, against a meta-device model: nothing is allocated); None without one."""
+    upload = st.file_uploader("Start from weights (optional)", type=["safetensors"],
+                              key="train.init_weights",
+                              help="A .safetensors file saved from this graph, e.g. a run's "
+                                   "“Weights” download. Other formats are refused: they can run code.")
+    if upload is None:
+        return None
+    path = save_session_file(upload.getvalue(), ".safetensors")
+    try:
+        with torch.device("meta"):
+            expected = compile_graph(graph).state_dict()
+        check_weights(path, expected, label=upload.name)
+    except GraphError as error:
+        st.error(escape_markdown(f"Fix the graph before loading weights into it: {error}"))
+        return None
+    except CheckpointError as error:
+        st.error(escape_markdown(str(error)))
+        return None
+    st.caption(f"The run will start from {escape_markdown(upload.name)}.")
+    return str(path)
 
 
 def _submit(start, *args) -> None:
