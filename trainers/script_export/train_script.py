@@ -124,12 +124,15 @@ def main() -> None:
             print(f"epoch {epoch + 1}/{cfg['epochs']}  val_loss {val_loss:.4f}  val_score {val_score:.4f}",
                   flush=True)
     test_loss, test_score = evaluate(net, cfg["task"], data["x_test"], data["y_test"], 512)
-    print(json.dumps({"rank": rank, "world_size": world, "weights_sha256": weights_digest(net)}), flush=True)
+    digests = [weights_digest(net)] * world  # one per rank; gathered so that rank 0 can report
+    if world > 1:
+        dist.all_gather_object(digests, digests[0])
     if rank == 0:
         save_file({k: v.contiguous().cpu() for k, v in net.state_dict().items()}, HERE / "model.safetensors")
         metric = "test_accuracy" if cfg["task"] == "classification" else "test_neg_mse"
         print(json.dumps({metric: test_score, "test_loss": test_loss, "epochs": cfg["epochs"],
-                          "seconds": round(time.time() - started, 2)}), flush=True)
+                          "seconds": round(time.time() - started, 2), "world_size": world,
+                          "weights_sha256_by_rank": digests}), flush=True)
     if world > 1:
         dist.destroy_process_group()
 
