@@ -9,7 +9,7 @@ import useGraphHistory from './useGraphHistory.js';
 import useShortcuts from './useShortcuts.js';
 import { EditorActions } from './editorActions.js';
 import Palette from './Palette.jsx';
-import FlowCanvas from './FlowCanvas.jsx';
+import FlowCanvas, { FIT_VIEW } from './FlowCanvas.jsx';
 import DetailsPanel from './DetailsPanel.jsx';
 import StatusBar from './StatusBar.jsx';
 
@@ -55,7 +55,7 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType,
   live.current = { nodes, selectedIds, selectedId, selectedEdges, catalogByType, setTriggerValue };
   const actions = useMemo(() => {
     const select = (next, id) => { selectAfterRebuild.current = id; commit(next); };
-    const fitView = () => flow.fitView({ padding: 0.15, duration: 200 });
+    const fitView = () => flow.fitView({ ...FIT_VIEW, duration: 200 });
     return {
       addLayer: (type, position = null) => {
         const spec = live.current.catalogByType[type];

@@ -11,6 +11,9 @@ import { PALETTE_MIME } from './Palette.jsx';
 const NODE_TYPES = { layer: LayerNode };
 const EDGE_TYPES = { shape: ShapeEdge };
 const DELETE_KEYS = ['Delete', 'Backspace'];
+// Never shrink a graph below readable size to make it fit (on a projector, 0.15 is specks): a
+// wide graph is shown around its middle at half size and panned instead.
+export const FIT_VIEW = { padding: 0.15, minZoom: 0.5, maxZoom: 1 };
 
 export default function FlowCanvas({ paneRef, nodes, edges, onNodesChange, onEdgesChange,
   canUndo, canRedo, hasSelection }) {
@@ -54,7 +57,7 @@ export default function FlowCanvas({ paneRef, nodes, edges, onNodesChange, onEdg
         isValidConnection={(c) => c.source !== c.target}
         deleteKeyCode={DELETE_KEYS}
         fitView
-        fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
+        fitViewOptions={FIT_VIEW}
         minZoom={0.15}
       >
         <Background gap={20} color="#e2e8f0" />
