@@ -26,7 +26,6 @@ whenever its data changes; an unchanged element goes out as a 74-byte cache refe
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -34,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_streamlit, wait_for_app  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_streamlit, stop_streamlit, wait_for_app  # noqa: E402
 
 # Types the value into n1's out_features, presses Enter, and waits for the n1 -> n2 edge label.
 EDIT_AND_WAIT = """async ([value, expected]) => {
@@ -115,11 +114,7 @@ def main() -> None:
     try:
         latencies, received, sent = measure(url, args.edits)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_streamlit(proc)
         Path(f.name).unlink()
     ordered = sorted(latencies)
     print(f"graph: {args.nodes} nodes, {len(graph['edges'])} edges; {args.edits} edits")

@@ -18,12 +18,11 @@ import argparse
 import os
 import re
 import statistics
-import subprocess
 import time
 
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_streamlit, wait_for_app
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_streamlit, stop_streamlit, wait_for_app
 from tests.test_train_browser import LOSS_POINTS_JS
 
 # Click Start, then count plotted points every animation frame until the first one shows.
@@ -169,11 +168,7 @@ def main() -> None:
                       f"{100 * statistics.median(shares[False]):.1f}%")
             browser.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_streamlit(server, grace_s=30)
 
 
 if __name__ == "__main__":

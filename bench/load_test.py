@@ -31,7 +31,7 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_streamlit
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_streamlit, stop_streamlit
 
 # Light templates that train in seconds on their own datasets; students take them in turn.
 TEMPLATES = ("mlp_digits", "mlp_playground", "autoencoder_dense")
@@ -266,8 +266,7 @@ def main() -> None:
         load = {**load_before, "loadavg_after": machine_load()["loadavg_1_5_15"]}
         report = summarize(results, memory.peak_mb, idle_mb, wall_s, load)
     finally:
-        server.terminate()
-        server.wait(15)
+        stop_streamlit(server)
     print(json.dumps(report, indent=2))
     if report["problems"]:
         print("server output (last lines):\n" + "".join(list(output)[-30:]))

@@ -74,15 +74,22 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh browser context (a new Streamlit session) per test; console errors are collected."""
+def open_page(browser):
+    """A page in a fresh browser context (a new Streamlit session) that collects console errors in
+    `page.console_errors`; close it with `page.context.close()`."""
     context = browser.new_context(viewport={"width": 1500, "height": 950})
     pg = context.new_page()
     pg.console_errors = []
     pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
+    return pg
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page (a new Streamlit session) per test."""
+    pg = open_page(browser)
     yield pg
-    context.close()
+    pg.context.close()
 
 
 def wait_for_app(page, timeout_ms: int = 30000):

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from builder.templates import load_template
-from tests.conftest import wait_for_app
+from tests.conftest import open_page, wait_for_app
 from tests.canvas_gestures import connect, drop_from_palette, edge_label, node
 from ui import share
 
@@ -23,15 +23,12 @@ PYTHON_TIMEOUT_MS = 20_000
 @pytest.fixture(scope="module")
 def shared_page(browser, app_url):
     """One session for the whole module: opening the app costs seconds on a busy 2-core box."""
-    context = browser.new_context(viewport={"width": 1500, "height": 950})
-    page = context.new_page()
-    page.console_errors = []
-    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    page = open_page(browser)
     page.goto(app_url)
     wait_for_app(page, timeout_ms=90_000)
     page.wait_for_selector(".react-flow__node", timeout=90_000)
     yield page
-    context.close()
+    page.context.close()
 
 
 @pytest.fixture

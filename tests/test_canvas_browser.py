@@ -14,7 +14,7 @@ import pytest
 expect = pytest.importorskip("playwright.sync_api").expect
 
 from tests.canvas_gestures import centre, connect, drop_from_palette, edge_label, mouse_drag, node
-from tests.conftest import start_streamlit, wait_for_app
+from tests.conftest import open_page, start_streamlit, stop_streamlit, wait_for_app
 
 pytestmark = pytest.mark.browser
 SHOTS = Path("/tmp/canvas_shots")
@@ -24,21 +24,17 @@ SHOTS = Path("/tmp/canvas_shots")
 def harness_url():
     proc, url = start_streamlit("tests/apps/canvas_harness.py")
     yield url
-    proc.terminate()
-    proc.wait(10)
+    stop_streamlit(proc)
 
 
 @pytest.fixture(scope="module")
 def shared_page(browser, harness_url):
     """One page for the module (loading the app costs seconds); each test starts over."""
-    context = browser.new_context(viewport={"width": 1500, "height": 950})
-    page = context.new_page()
-    page.console_errors = []
-    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    page = open_page(browser)
     page.goto(harness_url)
     wait_for_app(page)
     yield page
-    context.close()
+    page.context.close()
 
 
 @pytest.fixture

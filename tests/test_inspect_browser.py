@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import start_streamlit, wait_for_app
+from tests.conftest import start_streamlit, stop_streamlit, wait_for_app
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(os.environ.get("LAYERLOOM_INSPECT_SHOTS", "/tmp/inspect_shots"))
@@ -24,8 +24,7 @@ def app_url():
     """Thread workers: a run starts at once, without forking a process per job."""
     proc, url = start_streamlit("app.py", env={"LAYERLOOM_WORKER": "thread"})
     yield url
-    proc.terminate()
-    proc.wait(10)
+    stop_streamlit(proc)
 
 
 def load_template(page, name: str) -> None:

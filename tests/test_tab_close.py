@@ -7,14 +7,13 @@ exit is its memory freed. The server keeps a closed tab's session for
 `server.disconnectedSessionTTL` seconds (a Wi-Fi blip must not kill a class's runs), then stops
 its jobs, killing any that outstay `LAYERLOOM_STOP_GRACE_S`.
 """
-import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import start_streamlit, wait_for_app
+from tests.conftest import start_streamlit, stop_streamlit, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -86,12 +85,7 @@ def wait_until(condition, timeout_s: float, what: str):
 def server():
     proc, url = start_streamlit("app.py", env=SERVER_ENV)
     yield proc, url
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
+    stop_streamlit(proc, grace_s=30)
 
 
 def start_long_run(page, url: str) -> None:

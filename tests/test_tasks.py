@@ -1,6 +1,4 @@
 """Each task's loss and metric against a direct computation; the GAN's alternating step."""
-from contextlib import nullcontext
-
 import pytest
 import torch
 import torch.nn.functional as F
