@@ -355,3 +355,15 @@ def test_starting_weights_are_checked_against_the_graph_and_used(tmp_path):
     job = latest_job(app)
     assert job.spec.init_state and job.spec.init_state.endswith(".safetensors")
     assert job.wait(30) and job.status == "finished", job.error
+
+
+def test_an_uploaded_table_is_still_there_after_a_visit_to_another_page():
+    app = open_page(**{"train.dataset": "csv"})
+    app.file_uploader(key="train.csv").upload("sizes.csv", table_csv(), "text/csv")
+    rerun(app)
+    set_widget(app, "train.target", "width")
+    rerun(app)
+    app.file_uploader(key="train.csv").clear()  # what Streamlit does while another page is shown
+    rerun(app)
+    assert any("Using sizes\\.csv, uploaded earlier" in c.value for c in app.caption)
+    assert app.selectbox(key="train.target").value == "width"

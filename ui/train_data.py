@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -21,6 +22,7 @@ from viz.datasets import (examples_frame, image_samples_figure, preview_kind, sc
 
 CSV_CHOICE = "csv"  # trainers.datasets loads an uploaded table under this name
 _CSV_BUNDLE = "train.csv_bundle"
+_LAST_CSV = "train.last_csv"  # (file name, where this session keeps its bytes)
 
 
 @dataclass(frozen=True)
@@ -131,31 +133,47 @@ def _load_catalog(name: str, options: tuple, seed: int):
 def _csv_choice() -> DataChoice | None:
     upload = st.file_uploader("CSV file", type=["csv"], key="train.csv",
                               help="One row per example, one column per feature, with a header.")
-    if upload is None:
-        st.info("Upload a CSV file with a header row, then pick the column to predict.")
+    source = _csv_source(upload)
+    if source is None:
         return None
-    too_big = limits().check_upload(upload.size)
-    if too_big:
-        st.error(escape_markdown(too_big))
-        return None
-    data = upload.getvalue()
+    name, data = source
     columns = _csv_columns(data)
     if not columns:
-        st.error(escape_markdown(f"{upload.name}: no header row with column names could be read "
+        st.error(escape_markdown(f"{name}: no header row with column names could be read "
                                  "(is it a UTF-8 CSV file?)."))
         return None
-    target = st.selectbox("Column to predict", columns, index=len(columns) - 1, key="train.target")
+    target = st.selectbox("Column to predict", columns, index=len(columns) - 1,
+                          key=kept("train.target"))
     task = st.radio("Kind of answer", ["auto", "classification", "regression"], horizontal=True,
-                    key="train.csv_task",
+                    key=kept("train.csv_task"),
                     help="Classification predicts a category; regression predicts a number.")
     # Runs load the table from a file kept for this session, exactly as the preview does here.
     options = {"path": str(save_session_file(data, ".csv")), "target": target, "task": task}
     try:
         bundle = _session_csv(options)
     except DatasetError as error:
-        st.error(escape_markdown(f"{upload.name}: {error}"))
+        st.error(escape_markdown(f"{name}: {error}"))
         return None
     return DataChoice(CSV_CHOICE, options, bundle.info, bundle)
+
+
+def _csv_source(upload) -> tuple[str, bytes] | None:
+    """(file name, bytes) of the table: the new upload, else the one uploaded earlier in this
+    session (Streamlit empties a file uploader whenever the person visits another page)."""
+    if upload is not None:
+        too_big = limits().check_upload(upload.size)
+        if too_big:
+            st.error(escape_markdown(too_big))
+            return None
+        data = upload.getvalue()
+        st.session_state[_LAST_CSV] = (upload.name, str(save_session_file(data, ".csv")))
+        return upload.name, data
+    name, path = st.session_state.get(_LAST_CSV, (None, None))
+    if path is None or not Path(path).exists():
+        st.info("Upload a CSV file with a header row, then pick the column to predict.")
+        return None
+    st.caption(f"Using {escape_markdown(name)}, uploaded earlier; upload another file to replace it.")
+    return name, Path(path).read_bytes()
 
 
 def _session_csv(options: dict):
