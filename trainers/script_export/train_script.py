@@ -134,6 +134,7 @@ def main() -> None:
                           "seconds": round(time.time() - started, 2), "world_size": world,
                           "weights_sha256_by_rank": digests}), flush=True)
     if world > 1:
+        dist.barrier()  # leave together: a rank tearing down while its peer still talks can abort
         dist.destroy_process_group()
 
 
