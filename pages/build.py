@@ -2,13 +2,14 @@
 import streamlit as st
 
 from ui import build_files, build_panels
-from ui.build_actions import open_shared_link
+from ui.build_actions import open_shared_link, open_uploaded_graph
 from ui.build_canvas import canvas_editor, take_canvas_edit
 from ui.lesson import is_hidden
 from ui.notices import show_notices
 from ui.state import current_graph, current_report
 
 open_shared_link()  # a ?graph=... link opens its graph once; a bad link leaves the graph as it is
+open_uploaded_graph(build_files.UPLOAD_KEY)  # once per file put in the uploader
 take_canvas_edit()  # the browser's latest edit, before anything is drawn
 
 st.title("Build")
@@ -35,6 +36,6 @@ if not (is_hidden("files") and is_hidden("share")):
     sections["Save & share"] = save_and_share
 if not is_hidden("export"):
     sections["Export"] = lambda: build_files.export_panel(graph, report)
-for tab, draw in zip(st.tabs(list(sections)), sections.values()):
+for tab, draw in zip(st.tabs(list(sections), key="build.tab"), sections.values()):
     with tab:
         draw()

@@ -1,4 +1,5 @@
 """Gestures on the canvas in Playwright, shared by the canvas and Build page browser tests."""
+from tests.conftest import wait_for_app
 
 
 def node(page, node_id):
@@ -34,6 +35,12 @@ def drop_from_palette(page, layer_type, at):
 
 
 def connect(page, source, target, port=0):
+    """Drag from `source`'s output handle to `target`'s input `port`.
+
+    The handles are measured once Python's rerun has settled: a report arriving mid-drag redraws
+    the nodes (shapes, sizes) and can move the handle out from under the pointer.
+    """
+    wait_for_app(page)
     source_handle = node(page, source).locator(".react-flow__handle.source")
     target_handle = node(page, target).locator(f'.react-flow__handle[data-handleid="in{port}"]')
     mouse_drag(page, centre(source_handle), centre(target_handle))

@@ -143,6 +143,16 @@ def test_delete_a_layer_then_repair_the_graph_with_the_fix_on_the_node(build):
     expect(applied).to_be_visible()  # still readable after the canvas's own rerun
 
 
+def test_the_open_tab_stays_open_while_problems_come_and_go(build):
+    open_tab(build, "Export")
+    node(build, "flat").locator(".ll-node-header").click()
+    build.keyboard.press("Delete")  # Python now lists a problem above the tabs
+    expect(metric(build, "Problems")).to_have_text("1", timeout=PYTHON_TIMEOUT_MS)
+    wait_for_app(build)
+    expect(build.get_by_role("tab", name="Export")).to_have_attribute("aria-selected", "true")
+    expect(build.get_by_text("Export needs a graph without problems")).to_be_visible()
+
+
 def test_loading_a_template_redraws_canvas_and_summary(build):
     load_template_from_gallery(build, "resnet_small")
     expect(node(build, "skip")).to_be_visible(timeout=PYTHON_TIMEOUT_MS)
@@ -175,7 +185,7 @@ def test_a_hostile_upload_is_refused_and_the_graph_kept(build, tmp_path):
     build.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(hostile)
     refusal = build.locator('[data-testid="stAlertContentError"]').filter(
         has_text="evil.json” is not a valid graph")
-    expect(refusal).to_be_visible(timeout=PYTHON_TIMEOUT_MS)
+    expect(refusal).to_be_visible(timeout=PYTHON_TIMEOUT_MS)  # beside the uploader, tab kept open
     expect(build.locator('[data-testid="stAlertContentError"] img')).to_have_count(0)
     expect(build.locator(".react-flow__node")).to_have_count(5)
     expect_row(build, "fc1", "Linear")

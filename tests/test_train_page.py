@@ -255,7 +255,7 @@ def test_a_run_and_the_settings_survive_a_visit_to_build():
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     rerun(app)
     rerun(app.switch_page("pages/train.py"))
-    set_widget(app, "train.classification.epochs", 500)
+    set_widget(app, "train.classification.epochs", 10_000)  # the tiny playground MLP is fast
     click(app, "train.start")
     job = latest_job(app)
     rerun(app.switch_page("pages/build.py"))
@@ -263,7 +263,7 @@ def test_a_run_and_the_settings_survive_a_visit_to_build():
     wait_for(lambda: job.progress().step > steps_when_leaving, "training to go on meanwhile")
     rerun(app.switch_page("pages/train.py"))
     assert latest_job(app) is job and job.status == "running"
-    assert app.number_input(key="train.classification.epochs").value == 500  # settings kept
+    assert app.number_input(key="train.classification.epochs").value == 10_000  # settings kept
     assert any("training" in markdown.value for markdown in app.markdown)
     click(app, "train.stop")
     assert job.wait(10)

@@ -1,7 +1,8 @@
 """What the Build page's buttons do to the session's graph, each with a message for the person.
 
-These run as widget callbacks (before the page draws), so the canvas and every panel already show
-the new graph on the same run. Whenever input is bad the current graph stays exactly as it was.
+These run as widget callbacks or at the top of the page, before it draws, so the canvas and every
+panel already show the new graph on the same run. Whenever input is bad the current graph stays
+exactly as it was.
 """
 import streamlit as st
 
@@ -14,6 +15,8 @@ from ui.state import current_graph, previous_graph, restore_previous_graph, set_
 
 KEPT = "Your current graph is unchanged."
 _OPENED_LINK = "layerloom.opened_share_token"
+# (file id, why it was refused or None) of the last uploaded graph file acted on
+_OPENED_UPLOAD = "layerloom.opened_upload"
 
 
 def load_template_into_session(name: str) -> None:
@@ -23,17 +26,31 @@ def load_template_into_session(name: str) -> None:
                       "“Bring back the previous graph” under Save & share.")
 
 
-def load_uploaded_graph(uploader_key: str) -> None:
+def open_uploaded_graph(uploader_key: str) -> None:
+    """Load the file in the uploader, once per upload; a bad file leaves the graph as it is.
+
+    Read from the widget's state at the top of the page, like a share link, so what the page
+    shows depends only on the file the uploader holds now: `upload_refusal` keeps the reason
+    beside the uploader for as long as a refused file sits in it.
+    """
     uploaded = st.session_state.get(uploader_key)
-    if uploaded is None:  # the person removed the file: nothing to load
+    if uploaded is None or st.session_state.get(_OPENED_UPLOAD, (None,))[0] == uploaded.file_id:
         return
     try:
         graph = parse_graph_json(uploaded.getvalue(), source=f"The file “{uploaded.name}”")
     except GraphInputError as error:
-        notify("error", f"{error} {KEPT}")
+        st.session_state[_OPENED_UPLOAD] = (uploaded.file_id, f"{error} {KEPT}")
         return
+    st.session_state[_OPENED_UPLOAD] = (uploaded.file_id, None)
     set_graph(graph)
     notify("success", f"Loaded “{graph['name']}” from {uploaded.name}.")
+
+
+def upload_refusal(uploader_key: str) -> str | None:
+    """Why the file now in the uploader was not loaded, or None."""
+    uploaded = st.session_state.get(uploader_key)
+    file_id, refusal = st.session_state.get(_OPENED_UPLOAD, (None, None))
+    return refusal if uploaded is not None and uploaded.file_id == file_id else None
 
 
 def open_shared_link() -> None:

@@ -9,7 +9,7 @@ import streamlit as st
 from builder import GraphError, Report, load_graph, to_python_code
 from builder.export import ExportError, export_onnx, export_pt2
 from ui import share
-from ui.build_actions import bring_back_previous_graph, load_uploaded_graph
+from ui.build_actions import bring_back_previous_graph, upload_refusal
 from ui.graph_input import MAX_GRAPH_BYTES, describe_problems
 from ui.state import previous_graph
 from ui.text import escape_markdown
@@ -39,8 +39,10 @@ def save_and_load_panel(graph: dict) -> None:
     with load:
         st.file_uploader("Open a graph JSON file", type=["json"], key=UPLOAD_KEY,
                          max_upload_size=max(1, MAX_GRAPH_BYTES // 1_000_000),
-                         on_change=load_uploaded_graph, args=(UPLOAD_KEY,),
                          help="A file saved from LayerLoom or written by hand in the graph format.")
+        refusal = upload_refusal(UPLOAD_KEY)
+        if refusal:
+            st.error(escape_markdown(refusal))
     st.divider()
 
 

@@ -30,7 +30,16 @@ def totals_bar(graph: dict, report: Report) -> None:
 
 
 def problems_panel(report: Report) -> None:
-    """Every problem, named by node and field, with a one-click fix where the validator has one."""
+    """Every problem, named by node and field, with a one-click fix where the validator has one.
+
+    One keyed container holds them all, so the tabs below keep their place (and the open tab)
+    however many problems there are.
+    """
+    with st.container(key="build-problems"):
+        _problem_rows(report)
+
+
+def _problem_rows(report: Report) -> None:
     if not report.problems:
         st.success("No problems: this graph compiles into a PyTorch model.")
         return

@@ -25,10 +25,16 @@ def notify(kind: Kind, message: str) -> None:
 
 
 def show_notices() -> None:
-    """Show every message still within its time; forget the older ones."""
+    """Show every message still within its time; forget the older ones.
+
+    The messages sit in one keyed container, so what follows keeps its place on the page whether
+    there are messages or not (a shifted element is redrawn: an open tab would fall back to the
+    first).
+    """
     now = time.monotonic()
     fresh = [notice for notice in st.session_state.get(_NOTICES, [])
              if now - notice[0] < NOTICE_SECONDS]
     st.session_state[_NOTICES] = fresh
-    for _, kind, message in fresh:
-        _SHOW[kind](escape_markdown(message))
+    with st.container(key="notices"):
+        for _, kind, message in fresh:
+            _SHOW[kind](escape_markdown(message))
