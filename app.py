@@ -6,6 +6,7 @@ lesson link (ui/lesson.py) is read here, once per session, so it applies whichev
 import streamlit as st
 
 from ui.lesson import adopt_lesson_from_url, show_lesson_banner
+from ui.runs import job_manager
 
 st.set_page_config(page_title="LayerLoom", page_icon="🧶", layout="wide")
 
@@ -16,6 +17,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+job_manager()  # the first visit starts the job workers (seconds of imports), not the first Start
 adopt_lesson_from_url()
 show_lesson_banner()
 page.run()

@@ -22,13 +22,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_streamlit(script: str = "app.py", env: dict | None = None):
-    """Start `streamlit run script` on a free loopback port; returns (process, base_url)."""
+def start_streamlit(script: str = "app.py", env: dict | None = None, options: tuple = ()):
+    """Start `streamlit run script` on a free loopback port; returns (process, base_url).
+
+    `options` are extra command-line settings, e.g. ("--server.enableAgentApi", "true").
+    """
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--client.showErrorDetails", "full"],
+         "--browser.gatherUsageStats", "false", "--client.showErrorDetails", "full", *options],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}/"

@@ -21,6 +21,7 @@ from trainers.config import RunSpec, TrainConfig
 from trainers.control import RunControl
 from trainers.jobs import JobManager
 from trainers.limits import Limits
+from trainers.process_worker import JOB_NICENESS
 
 TINY_GRAPH = {"name": "stand-in", "nodes": [], "edges": []}
 
@@ -52,7 +53,7 @@ def fake_train(spec, control, emit):
                   "val_loss": 1 / step, "train_metric": 0.5, "val_metric": 0.5, "lr": lr,
                   "grad_norms": {"fc": 1.0}})
             emit({"kind": "weights", "state": {"fc.weight": torch.full((2, 2), float(step))}})
-    emit({"kind": "done", "result": {"steps": step, "lr": lr}})
+    emit({"kind": "done", "result": {"steps": step, "lr": lr, "niceness": os.nice(0)}})
 
 
 def ignore_stop(spec, control, emit):
@@ -192,6 +193,13 @@ def test_a_closed_tab_ends_its_process_and_nothing_keeps_the_run_in_memory(manag
     del job
     gc.collect()
     assert collected() is None  # its metrics and weights went with it
+
+
+def test_a_job_process_yields_the_cpu_to_the_server(manager):
+    """A class's clicks must not wait behind training that fills every core."""
+    job = manager.submit(spec(steps=2), owner="alice")
+    assert job.wait(60) and job.status == "finished", job.error
+    assert job.result["niceness"] == min(19, os.nice(0) + JOB_NICENESS)
 
 
 def test_a_job_process_does_not_rerun_the_servers_main_script(manager, tmp_path, monkeypatch):

@@ -1,0 +1,35 @@
+"""A small class on one server, end to end without browsers (bench/load_test.py's agent client).
+
+Three students arrive together, each loads a different template, trains it and wanders between
+pages while the runs queue for the two job slots. Every run must finish, in its own session, and
+the server must answer everyone; the timing targets live in the benchmark, not here.
+"""
+from argparse import Namespace
+
+from bench.load_agent import page_text, run_status
+from bench.load_test import measure_class
+
+
+def test_three_students_at_once_all_finish_their_runs():
+    report, output = measure_class("agent", Namespace(sessions=3, epochs=1, timeout=240,
+                                                      stagger=0.2, warm_s=3.0))
+    assert report["problems"] == [], "".join(output[-30:])
+    assert report["runs_finished"] == 3
+    kinds = report["per_kind"]
+    assert kinds["start run"]["n"] == 3 and kinds["load template"]["n"] == 3
+
+
+def test_the_run_status_is_read_off_the_live_panel_line():
+    shown = "Data\n**Run 1 · adam lr 0\\.003** · finished in 3.2 s · test accuracy 0.79\nmore"
+    assert run_status(shown) == "finished"
+    assert run_status("Run 1 · adam lr 0.001 · training, epoch 1 of 2") is None
+    assert run_status("Run 1 · sgd lr 0.1 · failed: loss is NaN") == "Run 1 · sgd lr 0.1 · failed: loss is NaN"
+    assert run_status("no run yet") is None
+
+
+def test_page_text_collects_every_string_prop_of_the_tree():
+    tree = {"type": "main", "children": [
+        {"type": "markdown", "props": {"body": "Run 1 · x"}},
+        {"type": "container", "children": [{"type": "button", "props": {"label": "Stop",
+                                                                         "width": 3}}]}]}
+    assert page_text({"tree": tree}).splitlines() == ["Run 1 · x", "Stop"]
