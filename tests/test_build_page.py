@@ -75,6 +75,7 @@ def test_uploading_a_saved_graph_loads_it(app):
     (b"[]", "JSON list, not a graph"),
     (json.dumps({"name": "x", "nodes": [], "edges": [], "extra": 1}).encode(), "extra"),
     (b" " * 1_000_001, "at most 1,000,000 bytes"),
+    (b'{"name": "x", "nodes": 5}', "is not a valid graph: nodes: Input should be a valid list."),
 ])
 def test_a_bad_upload_names_the_problem_and_keeps_the_graph(app, content, expected):
     before = graph_of(app)

@@ -6,7 +6,7 @@ unpickled or evaluated. The caller keeps the current graph whenever this raises.
 """
 import json
 
-from builder import GraphError, Problem, load_graph
+from builder import GraphError, load_graph
 
 # A 200-node graph with its layout is about 60 KB of JSON; a megabyte leaves ample room while
 # keeping a hostile file from tying up the server.
@@ -40,19 +40,17 @@ def parse_graph_json(data: bytes | str, *, source: str) -> dict:
 
 
 def describe_problems(error: GraphError) -> str:
-    """One sentence naming the first few problems of a GraphError (node and field where known)."""
-    lines = [_describe_problem(problem) for problem in error.problems[:MAX_PROBLEMS_SHOWN]]
+    """One sentence of the first few problems of a GraphError.
+
+    Each builder message already names its layer, node and field (Keras style), so it is used as
+    it is: prefixing them again read "field 'nodes': nodes: ...".
+    """
+    lines = [problem.message for problem in error.problems[:MAX_PROBLEMS_SHOWN]]
     hidden = len(error.problems) - MAX_PROBLEMS_SHOWN
     if hidden > 0:
         lines.append(f"and {hidden} more")
     text = "; ".join(lines) or str(error)
     return text if text.endswith((".", "!", "?")) else f"{text}."
-
-
-def _describe_problem(problem: Problem) -> str:
-    where = " ".join(part for part in (f"node {problem.node!r}" if problem.node else "",
-                                       f"field {problem.field!r}" if problem.field else "") if part)
-    return f"{where}: {problem.message}" if where else problem.message
 
 
 def _decode_json(raw: bytes, source: str):
