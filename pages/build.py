@@ -6,7 +6,10 @@ from ui.build_actions import open_shared_link, open_uploaded_graph
 from ui.build_canvas import canvas_editor, take_canvas_edit
 from ui.lesson import is_hidden
 from ui.notices import show_notices
+from ui.router import ensure_routed
 from ui.state import current_graph, current_report
+
+ensure_routed()  # when Streamlit ran this page without app.py (ui/router.py)
 
 open_shared_link()  # a ?graph=... link opens its graph once; a bad link leaves the graph as it is
 open_uploaded_graph(build_files.UPLOAD_KEY)  # once per file put in the uploader

@@ -11,6 +11,9 @@ from ui.inspect_generative import generative_view
 from ui.inspect_source import choose_run, choose_sample, load_subject
 from ui.inspect_views import (attention_view, boundary_view, classification_view, feature_maps_view,
                               internals_view, prediction_view, saliency_view)
+from ui.router import ensure_routed
+
+ensure_routed()  # when Streamlit ran this page without app.py (ui/router.py)
 
 REFRESH_SECONDS = 3
 VIEW_KEY = "inspect.view"  # the open tab's label

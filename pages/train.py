@@ -8,11 +8,14 @@ import streamlit as st
 
 from ui.kept_widgets import keep_values
 from ui.notices import show_notices
+from ui.router import ensure_routed
 from ui.state import current_graph
 from ui.train_data import data_panel, default_task, graph_fits
 from ui.train_history import history_panel
 from ui.train_live import live_panel, start_buttons
 from ui.train_settings import settings_panel
+
+ensure_routed()  # when Streamlit ran this page without app.py (ui/router.py)
 
 st.title("Train")
 show_notices()

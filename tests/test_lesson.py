@@ -52,6 +52,8 @@ def test_the_lesson_banner_shows_the_title_as_typed_and_what_was_skipped():
     banner = app.info[0].value
     assert "\\*\\*Why\\*\\*" in banner and "\\<b\\>" in banner  # escaped: shown as typed
     assert "'lr=oops' was ignored" in app.warning[0].value
+    app.switch_page("pages/train.py").run()  # ran without app.py before ui/router.py
+    assert "\\*\\*Why\\*\\*" in app.info[0].value
 
 
 @pytest.mark.browser

@@ -17,6 +17,7 @@ from ui.text import escape_markdown
 UPLOAD_KEY = "build.upload"
 # (graph JSON, {format: file bytes or why it could not be made}), for the current graph only
 _EXPORTED = "layerloom.exported_files"
+_REQUESTED = "layerloom.export_requested"  # the format whose Build button was just clicked
 # Binary exports: (format key, button label, file suffix, exporter writing to a path).
 BINARY_EXPORTS = (
     ("onnx", "ONNX", ".onnx", export_onnx),
@@ -80,12 +81,19 @@ def export_panel(graph: dict, report: Report) -> None:
 
 
 def _binary_export(graph: dict, stem: str, fmt: str, label: str, suffix: str, exporter) -> None:
-    """A button that builds the file once per graph (tracing takes seconds), then its download."""
+    """A button that builds the file once per graph (tracing takes seconds), then its download.
+
+    The click only files the request; the file is built here, where its spinner shows.
+    """
     files = _exported_files(graph)
-    if fmt not in files:
-        if st.button(f"Build {label} file", key=f"build.export.{fmt}", icon=":material/build:"):
+    if st.session_state.get(_REQUESTED) == fmt:
+        del st.session_state[_REQUESTED]
+        if fmt not in files:
             with st.spinner(f"Tracing the model for {label}..."):
                 files[fmt] = _export_bytes(exporter, graph, suffix)
+    if fmt not in files:
+        st.button(f"Build {label} file", key=f"build.export.{fmt}", icon=":material/build:",
+                  on_click=_request_export, args=(fmt,))
     result = files.get(fmt)
     if isinstance(result, str):
         st.warning(escape_markdown(f"{label}: {result}"))
@@ -93,6 +101,10 @@ def _binary_export(graph: dict, stem: str, fmt: str, label: str, suffix: str, ex
         st.download_button(f"Download {label}", result, file_name=f"{stem}{suffix}",
                            mime="application/octet-stream", key=f"build.download.{fmt}",
                            icon=":material/download:", on_click="ignore")
+
+
+def _request_export(fmt: str) -> None:
+    st.session_state[_REQUESTED] = fmt
 
 
 def _exported_files(graph: dict) -> dict:

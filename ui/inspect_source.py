@@ -15,6 +15,7 @@ from ui.text import escape_markdown
 
 SAMPLE_MODES = ("By index", "By class", "Random", "A mistake")
 PAD_ID = 0  # the token id every text dataset pads with
+_RANDOM = "inspect.random"  # the "Random" mode's draw (modulo the test split's size)
 
 
 @dataclass
@@ -101,13 +102,16 @@ def choose_sample(subject: Subject) -> int:
         candidates = np.flatnonzero(subject.y.numpy() == wanted)
         return _pick_from(candidates, f"class {subject.class_name(wanted)}", count)
     if mode == "Random":
-        if st.button("Another one", icon=":material/casino:", key="inspect.reroll"):
-            st.session_state["inspect.random"] = int(np.random.default_rng().integers(count))
-        return st.session_state.setdefault("inspect.random", 0) % count
+        st.button("Another one", icon=":material/casino:", key="inspect.reroll", on_click=_reroll)
+        return st.session_state.setdefault(_RANDOM, 0) % count
     if mode == "A mistake":
         predicted = predict_proba(subject.model, subject.x).argmax(dim=1).numpy()
         return _pick_from(np.flatnonzero(predicted != subject.y.numpy()), "mistakes", count)
     return st.number_input("Index in the test split", 0, count - 1, 0, key="inspect.index")
+
+
+def _reroll() -> None:
+    st.session_state[_RANDOM] = int(np.random.default_rng().integers(2**31))
 
 
 def _class_count(subject: Subject) -> int:

@@ -1,0 +1,40 @@
+"""The app's pages, and the routing every run goes through, whichever script Streamlit starts.
+
+app.py routes with `route().run()`. Streamlit (1.67) runs a server's first script run as an
+old-style multipage app whenever a folder named `pages/` sits beside the main script (AppTest
+does so on every run): the page script then runs on its own, without app.py. A first visitor of
+/train after a restart got file names in the sidebar, no page config and no teacher's lesson,
+and so did everyone after them until someone opened /. So each page script starts with
+`ensure_routed()`: it switches that mode off and reruns, and app.py routes to the same page.
+Nothing is lost by the rerun: it comes before the page has drawn anything, and every action on
+the pages is a callback, which has already run.
+"""
+import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+from streamlit.runtime.pages_manager import PagesManager
+
+from ui.lesson import adopt_lesson_from_url, show_lesson_banner
+from ui.runs import job_manager
+
+PAGES = [
+    st.Page("pages/build.py", title="Build", icon=":material/account_tree:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/monitoring:"),
+    st.Page("pages/inspect.py", title="Inspect", icon=":material/biotech:"),
+]
+
+
+def route() -> StreamlitPage:
+    """Page config, navigation, the teacher's lesson; returns the page the URL asks for."""
+    st.set_page_config(page_title="LayerLoom", page_icon="🧶", layout="wide")
+    page = st.navigation(PAGES)  # also switches the old pages-folder mode off for the server
+    job_manager()  # the first visit starts the job workers (seconds of imports), not the first Start
+    adopt_lesson_from_url()
+    show_lesson_banner()
+    return page
+
+
+def ensure_routed() -> None:
+    """Call first in every page script; costs nothing once a run has come through app.py."""
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False  # what st.navigation itself sets
+        st.rerun()
