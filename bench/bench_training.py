@@ -2,6 +2,7 @@
 the digits MLP takes to reach 96% test accuracy.
 
     .venv/bin/python bench/bench_training.py [--rounds 7] [--epochs 10] [--threads 1]
+        [--device cuda:0] [--amp bf16|fp16] [--compile]
 
 1. Throughput: the same compiled model (mlp_digits, cnn_seed), the same data already in memory,
    the same optimizer, batch size and epochs. The plain loop is the fastest honest loop: shuffle
@@ -9,9 +10,12 @@ the digits MLP takes to reach 96% test accuracy.
    loss/accuracy any loop that draws validation curves must compute. The Trainer runs exactly as
    a job does: a real RunControl checked every batch, every default callback (gradient norms,
    health checks, weights snapshots, early stopping) and every event folded into a
-   MetricsHistory. Rounds rotate which loop goes first; the best round of each counts. Times are CPU seconds of this process
-   (one torch thread): on a machine shared with other work, wall time mostly measures the
-   neighbours. Target: trainer >= 95% of the plain loop with validation.
+   MetricsHistory. Rounds rotate which loop goes first; the best round of each counts. On the
+   CPU times are CPU seconds of this process (one torch thread): on a machine shared with other
+   work, wall time mostly measures the neighbours. On a GPU they are wall seconds up to a
+   synchronize, with the data resident on the device for both loops and the same autocast and
+   torch.compile settings (--amp, --compile; refused where the device cannot do them).
+   Target: trainer >= 95% of the plain loop with validation.
 2. Time to 96%: mlp_digits (lr 1e-2, batch 32) from a fresh model, wall seconds of training
    until the first epoch whose model scores >= 96% on the test split (scoring time excluded).
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -33,9 +38,11 @@ from trainers.callbacks import Callback  # noqa: E402
 from trainers.config import default_config  # noqa: E402
 from trainers.control import RunControl  # noqa: E402
 from trainers.datasets import load_dataset  # noqa: E402
+from trainers.devices import DeviceError, resolve_device  # noqa: E402
 from trainers.loop import Trainer, default_callbacks, warm_up  # noqa: E402
 from trainers.metrics import MetricsHistory  # noqa: E402
 
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 CASES = [("mlp_digits", "digits", {}), ("cnn_seed", "shapes", {"n_samples": 600})]
 
 
@@ -44,37 +51,58 @@ def fresh_model(template: str):
     return compile_graph(load_template(template))
 
 
+class Clock:
+    """CPU seconds of this process on the CPU; wall seconds after a synchronize on a GPU."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+
+    def now(self) -> float:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            return time.perf_counter()
+        return time.process_time()
+
+
 def plain_loop(template, bundle, config, validate: bool) -> float:
-    """Samples per second (per CPU second) of the minimal loop, with or without the per-epoch
-    validation loss and accuracy that a loop drawing validation curves computes."""
-    model = fresh_model(template)
+    """Samples per second of the minimal loop, with or without the per-epoch validation loss and
+    accuracy that a loop drawing validation curves computes."""
+    device = resolve_device(config.device, config.amp, config.compile)
+    model = fresh_model(template).to(device)
+    forward = torch.compile(model) if config.compile else model
+    autocast = (torch.autocast(device.type, dtype=AMP_DTYPES[config.amp])
+                if config.amp != "off" else nullcontext())
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    x_all, y_all = bundle.x_train, bundle.y_train
-    started = time.process_time()
+    x_all, y_all = bundle.x_train.to(device), bundle.y_train.to(device)
+    x_val, y_val = bundle.x_val.to(device), bundle.y_val.to(device)
+    clock = Clock(device)
+    started = clock.now()
     for _ in range(config.epochs):
-        order = torch.randperm(len(x_all))
+        order = torch.randperm(len(x_all), device=device)
         for start in range(0, len(order), config.batch_size):
             batch = order[start:start + config.batch_size]
-            loss = F.cross_entropy(model(x_all[batch]), y_all[batch])
+            with autocast:
+                loss = F.cross_entropy(forward(x_all[batch]), y_all[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
         if validate:
-            with torch.no_grad():
+            with torch.no_grad(), autocast:
                 model.eval()
-                logits = model(bundle.x_val)
-                F.cross_entropy(logits, bundle.y_val).item(), (logits.argmax(1) == bundle.y_val).float().mean().item()
+                logits = forward(x_val)
+                F.cross_entropy(logits, y_val).item(), (logits.argmax(1) == y_val).float().mean().item()
                 model.train()
-    return config.epochs * len(x_all) / (time.process_time() - started)
+    return config.epochs * len(x_all) / (clock.now() - started)
 
 
 def trainer_loop(template, bundle, config) -> float:
     """Samples per CPU second of the Trainer, live metrics on, everything a job does."""
     history = MetricsHistory()
     trainer = Trainer(fresh_model(template), bundle, config, default_callbacks(history.apply))
-    started = time.process_time()
+    clock = Clock(trainer.device)
+    started = clock.now()
     trainer.fit(RunControl.for_thread())
-    return config.epochs * len(bundle.x_train) / (time.process_time() - started)
+    return config.epochs * len(bundle.x_train) / (clock.now() - started)
 
 
 LOOPS = {"plain": lambda *a: plain_loop(*a, validate=False),
@@ -82,12 +110,13 @@ LOOPS = {"plain": lambda *a: plain_loop(*a, validate=False),
          "trainer": trainer_loop}
 
 
-def throughput(rounds: int, epochs: int) -> None:
-    print("throughput, samples per CPU second (best round: load from other work only slows a "
+def throughput(rounds: int, epochs: int, device_options: dict) -> None:
+    unit = "CPU second" if device_options["device"] == "cpu" else "second"
+    print(f"throughput, samples per {unit} (best round: load from other work only slows a "
           "round down)")
     for template, dataset, options in CASES:
         bundle = load_dataset(dataset, seed=0, **options)
-        config = default_config("classification", epochs=epochs, batch_size=64)
+        config = default_config("classification", epochs=epochs, batch_size=64, **device_options)
         results = {name: [] for name in LOOPS}
         names = list(LOOPS)
         for index in range(rounds):
@@ -114,9 +143,9 @@ class StopAt96(Callback):
             trainer.stop("finished", f"{accuracy:.1%} at epoch {record['epoch']}")
 
 
-def time_to_96() -> None:
+def time_to_96(device_options: dict) -> None:
     bundle = load_dataset("digits", seed=0)
-    config = default_config("classification", epochs=40, lr=1e-2, batch_size=32)
+    config = default_config("classification", epochs=40, lr=1e-2, batch_size=32, **device_options)
     judge = StopAt96()
     trainer = Trainer(fresh_model("mlp_digits"), bundle, config,
                       [*default_callbacks(MetricsHistory().apply), judge])
@@ -132,13 +161,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda:0, mps")
+    parser.add_argument("--amp", choices=tuple(AMP_DTYPES) + ("off",), default="off")
+    parser.add_argument("--compile", action="store_true", help="torch.compile both loops' model")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    device_options = {"device": args.device, "amp": args.amp, "compile": args.compile}
+    try:  # a clear refusal before any work
+        resolve_device(args.device, args.amp, args.compile)
+    except DeviceError as error:
+        parser.error(str(error))
     warm_up()
     print(f"torch {torch.__version__}, {args.threads} thread(s), {args.rounds} rounds x "
-          f"{args.epochs} epochs")
-    throughput(args.rounds, args.epochs)
-    time_to_96()
+          f"{args.epochs} epochs, {device_options}")
+    throughput(args.rounds, args.epochs, device_options)
+    time_to_96(device_options)
 
 
 if __name__ == "__main__":
