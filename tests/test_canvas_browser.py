@@ -32,7 +32,8 @@ def shared_page(browser, harness_url):
     """One page for the module (loading the app costs seconds); each test starts over."""
     page = open_page(browser)
     page.goto(harness_url)
-    wait_for_app(page)
+    wait_for_app(page, timeout_ms=90_000)
+    page.wait_for_selector(".react-flow__node", timeout=90_000)  # the editor's first mount
     yield page
     page.context.close()
 
@@ -45,7 +46,7 @@ def canvas(shared_page, request):
     page.get_by_role("button", name="Start over").click()
     wait_for_python(page, lambda g, i: i["revision"] > info.get("revision", 0) and len(g["nodes"]) == 3
                     and i["selected"] is None)
-    expect(page.locator(".react-flow__node")).to_have_count(3)
+    expect(page.locator(".react-flow__node")).to_have_count(3, timeout=20_000)  # a remount
     yield page
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{request.node.name}.png"))
