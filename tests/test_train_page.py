@@ -255,9 +255,10 @@ def test_a_run_and_the_settings_survive_a_visit_to_build():
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     rerun(app)
     rerun(app.switch_page("pages/train.py"))
-    set_widget(app, "train.classification.epochs", 10_000)  # the tiny playground MLP is fast
-    click(app, "train.start")
+    set_widget(app, "train.classification.epochs", 10_000)
+    click(app, "train.start")  # in the same run as the new epochs: typed, then Start at once
     job = latest_job(app)
+    assert job.spec.config.epochs == 10_000  # not the value of the run before
     rerun(app.switch_page("pages/build.py"))
     steps_when_leaving = job.progress().step
     wait_for(lambda: job.progress().step > steps_when_leaving, "training to go on meanwhile")

@@ -16,17 +16,21 @@ from streamlit.runtime.pages_manager import PagesManager
 from ui.lesson import adopt_lesson_from_url, show_lesson_banner
 from ui.runs import job_manager
 
+# (script, title, icon); st.Page resolves a path against the main script, so pages are made
+# when app.py routes, not when this module is imported (a test may run a page script alone).
 PAGES = [
-    st.Page("pages/build.py", title="Build", icon=":material/account_tree:", default=True),
-    st.Page("pages/train.py", title="Train", icon=":material/monitoring:"),
-    st.Page("pages/inspect.py", title="Inspect", icon=":material/biotech:"),
+    ("pages/build.py", "Build", ":material/account_tree:"),
+    ("pages/train.py", "Train", ":material/monitoring:"),
+    ("pages/inspect.py", "Inspect", ":material/biotech:"),
 ]
 
 
 def route() -> StreamlitPage:
     """Page config, navigation, the teacher's lesson; returns the page the URL asks for."""
     st.set_page_config(page_title="LayerLoom", page_icon="🧶", layout="wide")
-    page = st.navigation(PAGES)  # also switches the old pages-folder mode off for the server
+    pages = [st.Page(script, title=title, icon=icon, default=index == 0)
+             for index, (script, title, icon) in enumerate(PAGES)]
+    page = st.navigation(pages)  # also switches the old pages-folder mode off for the server
     job_manager()  # the first visit starts the job workers (seconds of imports), not the first Start
     adopt_lesson_from_url()
     show_lesson_banner()

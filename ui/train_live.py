@@ -20,7 +20,6 @@ from trainers.checkpoints import CheckpointError, check_weights
 from trainers.config import ConfigError, TrainConfig
 from trainers.jobs import JobRefused
 from ui.runs import NoWeightsYet, Run, fork_run, latest_run, save_session_file, start_run
-from ui.notices import notify
 from ui.text import escape_markdown
 from ui.train_data import CSV_CHOICE, DataChoice, dataset_bundle
 from viz.training import (decision_boundary_figure, loss_figure, metric_figure,
@@ -28,6 +27,7 @@ from viz.training import (decision_boundary_figure, loss_figure, metric_figure,
 
 FIRST_POINT_S = 0.2  # brief: only until the run's first point arrives
 POLL_S = 1.0  # then once a second, cheap enough for a classroom of open pages
+_REQUEST = "layerloom.train_request"  # "start" or "fork", filed by a click, carried out once
 _POLLING = "train.polling"
 _STATUS_TEXT = {"queued": "waiting for a free slot", "running": "training", "paused": "paused",
                 "stopped": "stopped", "finished": "finished", "failed": "failed"}
@@ -37,20 +37,31 @@ def start_buttons(graph: dict, data: DataChoice | None, config: TrainConfig | No
                   ready: bool) -> None:
     """Start a fresh run; or fork the newest run from its latest weights with these settings.
 
-    Both act in callbacks, before the page is drawn again, so the worker starts at once and the
-    live area already shows the new run."""
+    A click only files its request; the run starts here, with the settings this run read. (A
+    callback's arguments are those of the run before: a setting changed just before the click,
+    e.g. typed epochs then Start, would have been left out.) The live area, drawn after this,
+    shows the new run at once."""
     init_state = starting_weights(graph)
+    request = st.session_state.pop(_REQUEST, None)
+    if request == "start" and ready:
+        _submit(partial(start_run, init_state=init_state), graph, data and data.name,
+                data and data.options, config)
+    elif request == "fork" and config is not None and latest_run() is not None:
+        _submit(fork_run, latest_run(), config)
     st.button("Start training", type="primary", disabled=not ready, key="train.start",
-              icon=":material/play_arrow:", width="stretch", on_click=_submit,
-              args=(partial(start_run, init_state=init_state), graph, data and data.name,
-                    data and data.options, config))
+              icon=":material/play_arrow:", width="stretch", on_click=_file_request,
+              args=("start",))
     parent = latest_run()
     if parent is not None and config is not None and parent.job.weights() is not None:
         st.button(f"Fork {parent.name.split(' · ')[0]} with these settings",
                   key="train.fork", icon=":material/fork_right:", width="stretch",
-                  on_click=_submit, args=(fork_run, parent, config),
+                  on_click=_file_request, args=("fork",),
                   help="A new run of that run's graph and data, starting from its latest "
                        "weights, with the settings above.")
+
+
+def _file_request(kind: str) -> None:
+    st.session_state[_REQUEST] = kind
 
 
 def starting_weights(graph: dict) -> str | None:
@@ -81,7 +92,7 @@ def _submit(start, *args) -> None:
     try:
         start(*args)
     except (JobRefused, ConfigError, NoWeightsYet) as refusal:
-        notify("error", f"The run could not start: {refusal}")
+        st.error(escape_markdown(f"The run could not start: {refusal}"))
 
 
 def live_panel() -> None:
