@@ -6,8 +6,9 @@ does so on every run): the page script then runs on its own, without app.py. A f
 /train after a restart got file names in the sidebar, no page config and no teacher's lesson,
 and so did everyone after them until someone opened /. So each page script starts with
 `ensure_routed()`: it switches that mode off and reruns, and app.py routes to the same page.
-Nothing is lost by the rerun: it comes before the page has drawn anything, and every action on
-the pages is a callback, which has already run.
+Nothing is lost by the rerun: it comes before the page has drawn anything, once per server on a
+first page load, when no click is pending. (AppTest reroutes every run; the buttons that start
+or build things are callbacks, which have run by then.)
 """
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
