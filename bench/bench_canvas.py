@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_streamlit, stop_streamlit, wait_for_app  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_server, wait_for_app  # noqa: E402
 
 # Types the value into n1's out_features, presses Enter, and waits for the n1 -> n2 edge label.
 EDIT_AND_WAIT = """async ([value, expected]) => {
@@ -110,11 +110,11 @@ def main() -> None:
     graph = residual_graph(args.nodes)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(graph, f)
-    proc, url = start_streamlit("tests/apps/canvas_harness.py", env={"LAYERLOOM_CANVAS_GRAPH": f.name})
     try:
-        latencies, received, sent = measure(url, args.edits)
+        with streamlit_server("tests/apps/canvas_harness.py",
+                              env={"LAYERLOOM_CANVAS_GRAPH": f.name}) as (_, url):
+            latencies, received, sent = measure(url, args.edits)
     finally:
-        stop_streamlit(proc)
         Path(f.name).unlink()
     ordered = sorted(latencies)
     print(f"graph: {args.nodes} nodes, {len(graph['edges'])} edges; {args.edits} edits")

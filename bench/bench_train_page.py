@@ -22,7 +22,7 @@ import time
 
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, start_streamlit, stop_streamlit, wait_for_app
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_server, wait_for_app
 from tests.test_train_browser import LOSS_POINTS_JS
 
 # Click Start, then count plotted points every animation frame until the first one shows.
@@ -137,8 +137,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=300)
     args = parser.parse_args()
-    server, url = start_streamlit("app.py")
-    try:
+    with streamlit_server("app.py", grace_s=30) as (server, url):
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             time_to_first_point(browser, url)  # warm-up: imports, process pool, dataset cache
@@ -167,8 +166,6 @@ def main() -> None:
                       f"{100 * statistics.median(shares[True]):.1f}% of a core, away "
                       f"{100 * statistics.median(shares[False]):.1f}%")
             browser.close()
-    finally:
-        stop_streamlit(server, grace_s=30)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import time
 from collections import deque
 
 from bench.load_report import TreeMemory, machine_load, process_cpu_s, summarize
-from tests.conftest import start_streamlit, stop_streamlit
+from tests.conftest import streamlit_server
 
 AGENT_API = ("--server.enableAgentApi", "true", "--server.agentWaitTimeout", "60")
 
@@ -43,10 +43,10 @@ def measure_class(client: str, args) -> tuple[dict, list[str]]:
         from bench.load_agent import run_class
     else:
         from bench.load_browser import run_class
-    server, url = start_streamlit("app.py", options=AGENT_API if client == "agent" else ())
     output: deque[str] = deque(maxlen=200)
-    threading.Thread(target=drain, args=(server.stdout, output), daemon=True).start()
-    try:
+    options = AGENT_API if client == "agent" else ()
+    with streamlit_server("app.py", options=options) as (server, url):
+        threading.Thread(target=drain, args=(server.stdout, output), daemon=True).start()
         with TreeMemory(server.pid) as memory:
             idle_mb, load_before = memory.now_mb(), machine_load()
             started, cpu_before = time.monotonic(), process_cpu_s({server.pid})
@@ -55,8 +55,6 @@ def measure_class(client: str, args) -> tuple[dict, list[str]]:
             server_cpu_s = process_cpu_s({server.pid}) - cpu_before
         load = {**load_before, "loadavg_after": machine_load()["loadavg_1_5_15"]}
         report = summarize(results, memory.peak_mb, idle_mb, wall_s, load)
-    finally:
-        stop_streamlit(server)
     report = {"client": client, **report, "server_cpu_s": round(server_cpu_s, 1)}
     return report, list(output)
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,17 @@ def start_streamlit(script: str = "app.py", env: dict | None = None, options: tu
     raise RuntimeError("streamlit did not answer its health check in 60 s")
 
 
+@contextmanager
+def streamlit_server(script: str = "app.py", env: dict | None = None, options: tuple = (),
+                     grace_s: float = 15.0):
+    """A server for the `with` block, as (process, base_url); stopped however the block ends."""
+    proc, url = start_streamlit(script, env, options)
+    try:
+        yield proc, url
+    finally:
+        stop_streamlit(proc, grace_s)
+
+
 def stop_streamlit(proc, grace_s: float = 15.0) -> None:
     """SIGTERM, then SIGKILL if the server has not exited within `grace_s`."""
     proc.terminate()
@@ -61,9 +73,8 @@ def stop_streamlit(proc, grace_s: float = 15.0) -> None:
 @pytest.fixture(scope="session")
 def app_url():
     """A running LayerLoom server (one per test worker)."""
-    proc, url = start_streamlit("app.py")
-    yield url
-    stop_streamlit(proc)
+    with streamlit_server("app.py") as (_, url):
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import pytest
 expect = pytest.importorskip("playwright.sync_api").expect
 
 from tests.canvas_gestures import centre, connect, drop_from_palette, edge_label, mouse_drag, node
-from tests.conftest import open_page, start_streamlit, stop_streamlit, wait_for_app
+from tests.conftest import open_page, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 SHOTS = Path("/tmp/canvas_shots")
@@ -22,9 +22,8 @@ SHOTS = Path("/tmp/canvas_shots")
 
 @pytest.fixture(scope="module")
 def harness_url():
-    proc, url = start_streamlit("tests/apps/canvas_harness.py")
-    yield url
-    stop_streamlit(proc)
+    with streamlit_server("tests/apps/canvas_harness.py") as (_, url):
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import open_page, start_streamlit, stop_streamlit, wait_for_app
+from tests.conftest import open_page, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_lesson_link_to_train_works_on_a_fresh_server(browser):
-    server, url = start_streamlit("app.py")
-    page = open_page(browser)
-    try:
+    with streamlit_server("app.py") as (_, url):
+        page = open_page(browser)
         page.goto(f"{url}train?title=Momentum+lesson&lr=0.05")
         expect(page.get_by_role("heading", name="Train")).to_be_visible(timeout=90_000)
         wait_for_app(page, timeout_ms=90_000)
@@ -26,6 +25,4 @@ def test_a_lesson_link_to_train_works_on_a_fresh_server(browser):
         expect(navigation.get_by_role("link")).to_have_text(titles)  # after each icon's name
         expect(page.get_by_text("Momentum lesson")).to_be_visible()
         assert not page.console_errors
-    finally:
         page.context.close()
-        stop_streamlit(server)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import start_streamlit, stop_streamlit, wait_for_app
+from tests.conftest import streamlit_server, wait_for_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -83,9 +83,8 @@ def wait_until(condition, timeout_s: float, what: str):
 
 @pytest.fixture
 def server():
-    proc, url = start_streamlit("app.py", env=SERVER_ENV)
-    yield proc, url
-    stop_streamlit(proc, grace_s=30)
+    with streamlit_server("app.py", env=SERVER_ENV, grace_s=30) as running:
+        yield running
 
 
 def start_long_run(page, url: str) -> None:
