@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import start_streamlit, stop_streamlit, wait_for_app
+from tests.conftest import streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(os.environ.get("LAYERLOOM_INSPECT_SHOTS", "/tmp/inspect_shots"))
@@ -22,9 +22,8 @@ CHART_TITLES_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot
 @pytest.fixture(scope="module")
 def app_url():
     """Thread workers: a run starts at once, without forking a process per job."""
-    proc, url = start_streamlit("app.py", env={"LAYERLOOM_WORKER": "thread"})
-    yield url
-    stop_streamlit(proc)
+    with streamlit_server("app.py", env={"LAYERLOOM_WORKER": "thread"}) as (_, url):
+        yield url
 
 
 def load_template(page, name: str) -> None:
@@ -46,6 +45,8 @@ def start_training(page, samples: int, epochs: int) -> None:
         field.press("Enter")
         wait_for_app(page)
     page.get_by_role("button", name="Start training").click()
+    # The run starts in the rerun the click causes; a person sees it appear before moving on.
+    page.get_by_text(re.compile(r"Run 1 · ")).first.wait_for(timeout=60_000)
 
 
 def open_inspect_tab(page, tab: str) -> None:
@@ -73,13 +74,18 @@ def draw_a_stroke(page) -> None:
     page.mouse.up()
 
 
-def test_cnn_feature_maps_then_a_drawing_gets_a_prediction(app_url, page):
+def train_a_template(page, app_url: str, template: str, samples: int, epochs: int) -> None:
+    """A fresh session on a tall page loads `template` and starts a short run of it."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size(TALL)
     page.goto(app_url)
     wait_for_app(page)
-    load_template(page, "cnn_seed")
-    start_training(page, samples=300, epochs=1)
+    load_template(page, template)
+    start_training(page, samples=samples, epochs=epochs)
+
+
+def test_cnn_feature_maps_then_a_drawing_gets_a_prediction(app_url, page):
+    train_a_template(page, app_url, "cnn_seed", samples=300, epochs=1)
     page.get_by_text(re.compile(r"Run 1 · .* finished in")).wait_for(timeout=60000)
 
     open_inspect_tab(page, "Feature maps")
@@ -95,12 +101,8 @@ def test_cnn_feature_maps_then_a_drawing_gets_a_prediction(app_url, page):
 
 
 def test_transformer_attention_maps_follow_the_run_until_it_ends(app_url, page):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size(TALL)
-    page.goto(app_url)
-    wait_for_app(page)
-    load_template(page, "transformer_text")
-    start_training(page, samples=2000, epochs=30)  # about 8 s on two idle cores: time to look in
+    # about 8 s on two idle cores: time to look in while it trains
+    train_a_template(page, app_url, "transformer_text", samples=2000, epochs=30)
 
     open_inspect_tab(page, "Attention")
     assert page.get_by_text("the views follow its latest weights").count()
