@@ -6,6 +6,7 @@ nn.Module), executed here: the exported file and the compiled module cannot drif
 import functools
 import hashlib
 import linecache
+import os
 
 import torch
 from torch import nn
@@ -15,6 +16,17 @@ from builder.codegen import HELPERS, checked_report, class_source, model_class_n
 from builder.naming import attr_names
 from builder.report import Problem, Report
 from builder.spec import Graph, GraphError, load_graph
+
+PARAM_BYTES = 4  # float32 weights
+
+
+def machine_memory_bytes() -> int:
+    """This machine's physical memory (a bound no model's weights can exceed)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume a large workstation
+        return 1 << 40
+
 
 class GraphModule(nn.Module):
     """Base of every compiled graph. The generated subclass adds __init__ and forward."""
@@ -59,6 +71,11 @@ def compile_graph(graph: "Graph | dict | str", *, max_params: int | None = None)
     if max_params is not None and report.total_params > max_params:
         raise GraphError([Problem(None, "params", f"the model has {report.total_params:,} "
                                                   f"parameters; the limit here is {max_params:,}")])
+    weight_bytes = report.total_params * PARAM_BYTES
+    if weight_bytes > machine_memory_bytes():  # even without a limit: never try the impossible
+        raise GraphError([Problem(None, "params", (
+            f"the model has {report.total_params:,} parameters ({weight_bytes / 2**30:,.1f} GiB of "
+            f"weights); this machine has {machine_memory_bytes() / 2**30:,.1f} GiB of memory"))])
     name = model_class_name(graph)
     model = _generated_class(class_source(graph, report, name, base="GraphModule"), name)()
     model.graph, model.report = graph, report

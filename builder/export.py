@@ -12,8 +12,10 @@ from pathlib import Path
 
 import torch
 
+from builder.codegen import checked_report
 from builder.compile import GraphModule, compile_graph
-from builder.spec import Graph, load_graph
+from builder.report import Problem
+from builder.spec import Graph, GraphError, load_graph
 
 # torch.export treats a size-1 dimension as a constant, so trace with two samples.
 EXAMPLE_BATCH = 2
@@ -28,10 +30,14 @@ class MissingExportDependency(ExportError):
     """A package the format needs is not installed; the message says which and how to add it."""
 
 
-def export_onnx(graph: Graph | dict | str | Path, path: str | Path) -> Path:
-    """Write an ONNX file whose inputs and outputs are named after the graph's node ids."""
+def export_onnx(graph: Graph | dict | str | Path, path: str | Path, *, max_params: int | None = None,
+                max_activation_bytes: int | None = None) -> Path:
+    """Write an ONNX file whose inputs and outputs are named after the graph's node ids.
+
+    `max_params` / `max_activation_bytes` (per traced batch) refuse a model above a server's
+    limits with a GraphError, judged by shape inference before anything is allocated."""
     _require_packages("ONNX export", "onnx", "onnxscript")
-    graph, model, example, dynamic = _prepare(graph)
+    graph, model, example, dynamic = _prepare(graph, max_params, max_activation_bytes)
     try:
         with _quiet_onnx_exporter():
             # dynamo=True is torch's supported exporter; external_data=False keeps one file.
@@ -43,9 +49,11 @@ def export_onnx(graph: Graph | dict | str | Path, path: str | Path) -> Path:
     return Path(path)
 
 
-def export_pt2(graph: Graph | dict | str | Path, path: str | Path) -> Path:
-    """Write a torch.export archive; load it back with `torch.export.load(path).module()`."""
-    graph, model, example, dynamic = _prepare(graph)
+def export_pt2(graph: Graph | dict | str | Path, path: str | Path, *, max_params: int | None = None,
+               max_activation_bytes: int | None = None) -> Path:
+    """Write a torch.export archive; load it back with `torch.export.load(path).module()`.
+    The limits are export_onnx's."""
+    graph, model, example, dynamic = _prepare(graph, max_params, max_activation_bytes)
     try:
         program = torch.export.export(model, example, dynamic_shapes=dynamic)
         torch.export.save(program, str(path))
@@ -67,10 +75,17 @@ def _example_tensor(params: dict, batch: int) -> torch.Tensor:
     return torch.rand(shape)
 
 
-def _prepare(graph):
-    """Compile (raising GraphError for an invalid graph) and build the example batch."""
+def _prepare(graph, max_params: int | None, max_activation_bytes: int | None):
+    """Compile (raising GraphError for an invalid graph or one above the limits) and build the
+    example batch."""
     graph = load_graph(graph)
-    model = compile_graph(graph).eval()
+    report = checked_report(graph)
+    needed = report.total_activation_bytes * EXAMPLE_BATCH
+    if max_activation_bytes is not None and needed > max_activation_bytes:
+        raise GraphError([Problem(None, "activations", (
+            f"tracing a batch of {EXAMPLE_BATCH} needs about {needed / 2**20:,.0f} MB of "
+            f"activations; the limit here is {max_activation_bytes / 2**20:,.0f} MB"))])
+    model = compile_graph(graph, max_params=max_params).eval()
     example = example_inputs(graph, model)
     batch = torch.export.Dim("batch")
     dynamic = tuple({0: batch} for _ in example)  # one shared batch size for all inputs

@@ -7,11 +7,13 @@ the views refresh with its latest weights every few seconds.
 """
 import streamlit as st
 
+from trainers.eval_budget import EvalTooLarge
 from ui.inspect_generative import generative_view
 from ui.inspect_source import choose_run, choose_sample, load_subject
 from ui.inspect_views import (attention_view, boundary_view, classification_view, feature_maps_view,
                               internals_view, prediction_view, saliency_view)
 from ui.router import ensure_routed
+from ui.text import escape_markdown
 
 ensure_routed()  # when Streamlit ran this page without app.py (ui/router.py)
 
@@ -53,7 +55,10 @@ def views() -> None:
     for tab, show in zip(st.tabs(list(tabs), key=VIEW_KEY, on_change="rerun"), tabs.values()):
         if tab.open:
             with tab:
-                show()
+                try:
+                    show()
+                except EvalTooLarge as refusal:  # a wide model: the message says what to change
+                    st.warning(escape_markdown(str(refusal)))
 
 
 if training:

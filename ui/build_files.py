@@ -8,9 +8,12 @@ import streamlit as st
 
 from builder import GraphError, Report, load_graph, to_python_code
 from builder.export import ExportError, export_onnx, export_pt2
+from trainers.eval_budget import EvalTooLarge, slot
+from trainers.limits import MB
 from ui import share
 from ui.build_actions import bring_back_previous_graph, upload_refusal
 from ui.graph_input import MAX_GRAPH_BYTES, describe_problems
+from ui.runs import limits
 from ui.state import previous_graph
 from ui.text import escape_markdown
 
@@ -118,12 +121,16 @@ def _exported_files(graph: dict) -> dict:
 
 
 def _export_bytes(exporter, graph: dict, suffix: str) -> bytes | str:
-    """The exported file's bytes, or the reason it could not be made (e.g. a missing package)."""
+    """The exported file's bytes, or the reason it could not be made (e.g. a missing package).
+
+    Tracing runs in the server: it obeys the training limits and holds an evaluation slot."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"model{suffix}"
         try:
-            exporter(graph, path)
-        except (ExportError, GraphError) as error:
+            with slot():
+                exporter(graph, path, max_params=limits().max_params,
+                         max_activation_bytes=limits().max_activation_mb * MB)
+        except (ExportError, GraphError, EvalTooLarge) as error:
             return str(error)
         return path.read_bytes()
 

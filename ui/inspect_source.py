@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from trainers.datasets import DatasetBundle, DatasetError, load_dataset
+from trainers.eval_budget import EvalTooLarge, guard, rows_that_fit
 from trainers.probes import predict_proba
 from ui.runs import Run, session_runs
 from ui.text import escape_markdown
@@ -73,6 +74,11 @@ def load_subject(run: Run) -> Subject | None:
     model = run.job.model_snapshot()
     if model is None:
         st.info(f"{run.name} has no weights yet ({run.job.status}); they appear after its first steps.")
+        return None
+    try:  # every probe below runs in the server: each forward is checked against its budget
+        rows_that_fit(guard(model), 1)
+    except EvalTooLarge as refusal:
+        st.warning(escape_markdown(f"{run.name} is too large to inspect on this server. {refusal}"))
         return None
     try:
         bundle = _run_data(run.dataset, tuple(sorted(run.dataset_options.items())), run.config.seed)

@@ -8,6 +8,7 @@ import streamlit as st
 import torch
 
 from trainers import probes
+from trainers.eval_budget import rows_that_fit
 from ui.draw_pad import draw_pad
 from ui.inspect_source import Subject
 from viz import inspect as figures
@@ -135,9 +136,10 @@ def saliency_view(subject: Subject, index: int) -> None:
 
 def internals_view(subject: Subject) -> None:
     """Activation statistics on a batch of test examples, gradient flow and weight histograms."""
-    rows = probes.activation_stats(subject.model, (subject.x[:STATS_BATCH],))
+    count = rows_that_fit(subject.model, STATS_BATCH)  # every node's output is kept for each
+    rows = probes.activation_stats(subject.model, (subject.x[:count],))
     st.plotly_chart(figures.activation_stats_figure(rows), key="inspect.stats")
-    st.caption(f"Over the first {min(STATS_BATCH, len(subject.x))} test examples. A unit after a "
+    st.caption(f"Over the first {min(count, len(subject.x))} test examples. A unit after a "
                "ReLU counts as dead when none of them makes it positive.")
     grad_norms = subject.run.job.metrics().grad_norms
     if grad_norms:

@@ -18,7 +18,9 @@ import torch
 from builder import GraphError, compile_graph
 from trainers.checkpoints import CheckpointError, check_weights
 from trainers.config import ConfigError, TrainConfig
+from trainers.eval_budget import EvalTooLarge, guard
 from trainers.jobs import JobRefused
+from trainers.probes import predict_proba
 from ui.runs import NoWeightsYet, Run, fork_run, latest_run, save_session_file, start_run
 from ui.text import escape_markdown
 from ui.train_data import CSV_CHOICE, DataChoice, dataset_bundle
@@ -209,7 +211,11 @@ def _charts(run: Run) -> None:
         metric.plotly_chart(metric_figure([curves]), key="train.live.metric")
     if snapshot.samples is not None:
         st.plotly_chart(_images_figure(run, snapshot.samples), key="train.live.samples")
-    boundary = _boundary_figure(run)
+    try:
+        boundary = _boundary_figure(run)
+    except EvalTooLarge as refusal:
+        st.info(escape_markdown(f"No decision boundary: {refusal}"))
+        return
     if boundary is not None:
         st.plotly_chart(boundary, key="train.live.boundary")
 
@@ -232,10 +238,10 @@ def _boundary_figure(run: Run):
     model = run.job.model_snapshot()
     if model is None:
         return None
+    guard(model)  # the grid's 3,600 points go through in chunks that fit the server's budget
 
     def predict(points: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return model(torch.from_numpy(points)).argmax(dim=1).numpy()
+        return predict_proba(model, torch.from_numpy(points)).argmax(dim=1).numpy()
 
     return decision_boundary_figure(bundle.x_train.numpy(), bundle.y_train.numpy(), predict,
                                     class_names=bundle.class_names)

@@ -3,6 +3,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from trainers.eval_budget import chunks
 from trainers.probes.hooks import probing
 
 
@@ -16,10 +17,11 @@ def _as_probabilities(outputs: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    """Class probabilities (N, C) on the CPU, computed in batches."""
+    """Class probabilities (N, C) on the CPU, in batches of at most `batch_size` that fit the
+    server's evaluation budget (trainers.eval_budget)."""
     with probing(model):
-        chunks = [model(x[i:i + batch_size]).float().cpu() for i in range(0, len(x), batch_size)]
-    return _as_probabilities(torch.cat(chunks))
+        outputs = [model(x[rows]).float().cpu() for rows in chunks(model, len(x), most=batch_size)]
+    return _as_probabilities(torch.cat(outputs))
 
 
 def classification_summary(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
