@@ -1,9 +1,12 @@
 """CSV upload: encoding of mixed columns, and one clear DatasetError per kind of bad file."""
+import time
+
 import numpy as np
 import pytest
 import torch
 
 from trainers.datasets import DatasetError, load_dataset
+from trainers.datasets import tabular
 from trainers.datasets.tabular import load_csv
 
 
@@ -136,3 +139,30 @@ def test_infinite_numbers_count_as_missing():
                                 for i in range(30))
     bundle = load_csv(csv, "y")
     assert bundle.feature_names == ["a", "a missing"] and torch.isfinite(bundle.x_train).all()
+
+
+# --- issue #12: width and row limits, checked before parsing -----------------------------------
+
+def test_a_very_wide_file_is_refused_on_its_header_before_parsing():
+    """200,000 columns took 112 s of server CPU and 1.2 GB before ending in MessageSizeError."""
+    columns = 200_000
+    data = (",".join(f"c{i}" for i in range(columns)) + "\n"
+            + ",".join("1" for _ in range(columns)) + "\n").encode()
+    started = time.perf_counter()
+    with pytest.raises(DatasetError, match="The header has 200,000 columns; at most 1,000") as error:
+        load_csv(data, "c0", max_bytes=len(data))
+    assert error.value.line == 1
+    assert time.perf_counter() - started < 2  # one line read, not a parse
+
+
+def test_too_many_rows_are_refused_with_the_limit(monkeypatch):
+    monkeypatch.setattr(tabular, "MAX_CSV_ROWS", 100)
+    data = ("a,b\n" + "1,0\n" * 150).encode()
+    with pytest.raises(DatasetError, match="about 151 lines; at most 100 data rows"):
+        load_csv(data, "b")
+
+
+def test_the_page_lists_a_wide_header_as_an_error_not_a_selectbox():
+    with pytest.raises(DatasetError, match="1,001 columns"):
+        tabular.header_names(",".join(f"c{i}" for i in range(1_001)) + "\n1\n")
+    assert tabular.header_names('"a";"b";"c"\n1;2;3\n') == ["a", "b", "c"]

@@ -198,8 +198,14 @@ def test_limits_read_from_the_environment_with_clear_errors():
 
 
 def test_upload_limit_names_the_size():
-    assert Limits(max_upload_mb=1).check_upload(1024**2) is None
-    assert "2.0 MB; uploads are limited to 1 MB" in Limits(max_upload_mb=1).check_upload(2 * 1024**2)
+    assert Limits(max_upload_mb=1).check_upload(1_000_000) is None
+    assert "2.0 MB; uploads are limited to 1 MB" in Limits(max_upload_mb=1).check_upload(2_000_000)
+
+
+def test_upload_limit_counts_megabytes_as_the_browser_does():
+    """A 9.9 MiB file passed the app's "10 MB" while the uploader refused it as over 10.0MB."""
+    message = Limits().check_upload(int(9.9 * 2**20))
+    assert message is not None and "10.4 MB; uploads are limited to 10 MB" in message
 
 
 def test_submit_refuses_a_huge_linear_layer_before_anything_is_allocated(make_manager):
@@ -218,7 +224,7 @@ def test_submit_refuses_too_many_sample_epochs_from_the_dataset_options(make_man
     manager = make_manager(max_sample_epochs=100_000)
     big = RunSpec(graph=graph, dataset="moons", dataset_options={"n_samples": 5000},
                   config=TrainConfig(epochs=50))
-    with pytest.raises(JobRefused, match="250,000 sample-epochs"):
+    with pytest.raises(JobRefused, match="50 epochs of 3,500 samples is 175,000 sample-epochs"):
         manager.submit(big, owner="alice")
     default_size = RunSpec(graph=graph, dataset="moons", config=TrainConfig(epochs=2))
     assert check_spec(manager.limits, default_size) == []
@@ -232,11 +238,12 @@ def test_resume_cannot_raise_epochs_past_the_sample_epochs_limit():
         job = manager.submit(moons, owner="alice")
         wait_until(lambda: job.progress().step >= 1)
         job.pause()
-        with pytest.raises(ConfigError, match="at most 10 epochs of this dataset"):
-            job.resume({"epochs": 11})
+        # 100 points keep 70 for training: 1000 // 70 = 14 epochs
+        with pytest.raises(ConfigError, match="at most 14 epochs of this dataset"):
+            job.resume({"epochs": 15})
         assert job.status == "paused"
-        job.resume({"epochs": 10})
-        assert job.status == "running" and job.progress().epochs == 10
+        job.resume({"epochs": 14})
+        assert job.status == "running" and job.progress().epochs == 14
     finally:
         manager.shutdown()
 
@@ -252,5 +259,47 @@ def test_the_real_loop_reports_user_mistakes_in_plain_words(dataset, message):
         job = manager.submit(RunSpec(graph=graph, dataset=dataset), owner="alice")
         assert job.wait(60) and job.status == "failed"
         assert job.error.startswith(message) and "Error:" not in job.error
+    finally:
+        manager.shutdown()
+
+
+# --- issue #12: sample-epochs from the real training rows of every dataset --------------------
+
+def test_digits_counts_its_real_rows_at_start(make_manager):
+    """`?dataset=digits&epochs=10000` was accepted: digits has no n_samples option."""
+    manager = make_manager(max_sample_epochs=5_000_000)
+    digits = RunSpec(graph=load_template("mlp_digits").to_dict(), dataset="digits",
+                     config=TrainConfig(epochs=10_000))
+    with pytest.raises(JobRefused, match="10,000 epochs of 1,257 samples is 12,570,000"):
+        manager.submit(digits, owner="alice")
+
+
+def test_a_csv_upload_counts_its_rows(make_manager, tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("a,b,label\n" + "1,2,0\n3,4,1\n" * 5_000)
+    graph = load_template("mlp_playground").to_dict()
+    manager = make_manager(max_sample_epochs=5_000_000)
+    run = RunSpec(graph=graph, dataset="csv", dataset_options={"path": str(path), "target": "label"},
+                  config=TrainConfig(epochs=10_000))
+    with pytest.raises(JobRefused, match="10,000 epochs of 7,000 samples"):
+        manager.submit(run, owner="alice")
+
+
+def test_downloads_count_their_training_images_without_downloading():
+    from trainers.datasets import training_rows
+    assert training_rows("mnist", {"n_train": 20_000}) == 17_000
+    assert training_rows("digits", {}) == 1_257
+
+
+def test_resume_on_digits_is_capped_too():
+    manager = JobManager(Limits(max_sample_epochs=12_570), run_fn=fake_train, worker="thread")
+    try:
+        digits = RunSpec(graph=spec().graph, dataset="digits", dataset_options={"steps": 100_000},
+                         config=TrainConfig(epochs=2))
+        job = manager.submit(digits, owner="alice")
+        wait_until(lambda: job.progress().step >= 1)
+        job.pause()
+        with pytest.raises(ConfigError, match="at most 10 epochs of this dataset"):
+            job.resume({"epochs": 10_000})
     finally:
         manager.shutdown()

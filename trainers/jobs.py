@@ -16,7 +16,7 @@ from functools import partial
 
 from builder import validate
 from trainers.config import RunSpec
-from trainers.datasets import DatasetError, dataset_info
+from trainers.datasets import DatasetError, training_rows
 from trainers.job import Job, Progress
 from trainers.limits import Limits
 from trainers.process_worker import ProcessWorker
@@ -185,10 +185,9 @@ def check_spec(limits: Limits, spec: RunSpec) -> list[str]:
 
 
 def dataset_size(spec: RunSpec) -> int:
-    """Samples the run's dataset will have, as far as its options tell (0 when they do not)."""
+    """Rows the run trains on per epoch (trainers.datasets.training_rows); 0 when the dataset
+    cannot be read (then the run itself reports why, before any epoch)."""
     try:
-        options = dataset_info(spec.dataset).options
+        return training_rows(spec.dataset, spec.dataset_options)
     except DatasetError:
-        return 0  # an unknown name: the run itself reports it
-    default = next((option.default for option in options if option.name == "n_samples"), 0)
-    return int(spec.dataset_options.get("n_samples", default))
+        return 0

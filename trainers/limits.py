@@ -11,6 +11,7 @@ environment variable named next to it (documented in the README):
 | run_memory_mb     | LAYERLOOM_RUN_MEMORY_MB     | 1536    | memory one run may add (process jobs)  |
 | max_params        | LAYERLOOM_MAX_PARAMS        | 10M     | parameters per model                   |
 | max_activation_mb | LAYERLOOM_MAX_ACTIVATION_MB | 512     | activations of one training batch      |
+| eval_memory_mb    | LAYERLOOM_EVAL_MEMORY_MB    | 64      | one evaluation in the server process   |
 | max_sample_epochs | LAYERLOOM_MAX_SAMPLE_EPOCHS | 5M      | epochs x dataset size per run          |
 | max_upload_mb     | LAYERLOOM_MAX_UPLOAD_MB     | 10      | one uploaded file                      |
 | runs_per_session  | LAYERLOOM_RUNS_PER_SESSION  | 8       | runs kept (and active) per session     |
@@ -28,7 +29,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-MB = 1024 * 1024
+MB = 1024 * 1024  # memory limits: mebibytes
+UPLOAD_MB = 1_000_000  # file sizes: megabytes, the unit the browser's uploader counts and shows
 WORKER_KINDS = ("auto", "thread", "process")
 # Backprop keeps each forward activation and allocates a gradient of the same size.
 ACTIVATION_TRAINING_FACTOR = 2
@@ -45,6 +47,7 @@ class Limits:
     run_memory_mb: int = 1536
     max_params: int = 10_000_000
     max_activation_mb: int = 512
+    eval_memory_mb: int = 64
     max_sample_epochs: int = 5_000_000
     max_upload_mb: int = 10
     runs_per_session: int = 8
@@ -108,9 +111,10 @@ class Limits:
         return max(1, self.max_sample_epochs // dataset_size) if dataset_size else None
 
     def check_upload(self, size_bytes: int) -> str | None:
-        """Why an upload of this size is refused, or None when it fits."""
-        if size_bytes > self.max_upload_mb * MB:
-            return (f"The file is {size_bytes / MB:,.1f} MB; uploads are limited to "
+        """Why an upload of this size is refused, or None when it fits (in megabytes of 10^6
+        bytes, as Streamlit's uploader counts: a 9.9 MiB file is 10.4 MB, over a 10 MB limit)."""
+        if size_bytes > self.max_upload_mb * UPLOAD_MB:
+            return (f"The file is {size_bytes / UPLOAD_MB:,.1f} MB; uploads are limited to "
                     f"{self.max_upload_mb} MB ({env_name('max_upload_mb')}).")
         return None
 
@@ -120,7 +124,7 @@ def env_name(field_name: str) -> str:
 
 
 _INT_FIELDS = ("max_jobs", "threads_per_job", "run_memory_mb", "max_params", "max_activation_mb",
-               "max_sample_epochs", "max_upload_mb", "runs_per_session")
+               "eval_memory_mb", "max_sample_epochs", "max_upload_mb", "runs_per_session")
 _EXPECTED = {name: "a whole number >= 1" for name in _INT_FIELDS} | {
     "worker": "one of " + ", ".join(WORKER_KINDS),
     "stop_grace_s": "a finite number of seconds > 0",

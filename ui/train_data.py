@@ -11,6 +11,7 @@ import streamlit as st
 
 from builder.templates import list_templates
 from trainers.datasets import DatasetError, check_graph_fits, list_datasets, load_dataset, preview
+from trainers.datasets.tabular import header_names
 from ui.build_actions import apply_fix_to_session
 from ui.kept_widgets import kept
 from ui.lesson import current_lesson, is_hidden, is_locked
@@ -22,6 +23,7 @@ from viz.datasets import (examples_frame, image_samples_figure, preview_kind, sc
 
 CSV_CHOICE = "csv"  # trainers.datasets loads an uploaded table under this name
 _CSV_BUNDLE = "train.csv_bundle"
+MAX_HEADER_BYTES = 1_000_000  # enough for the widest header accepted
 _LAST_CSV = "train.last_csv"  # (file name, where this session keeps its bytes)
 
 
@@ -137,7 +139,11 @@ def _csv_choice() -> DataChoice | None:
     if source is None:
         return None
     name, data = source
-    columns = _csv_columns(data)
+    try:
+        columns = _csv_columns(data)
+    except DatasetError as error:
+        st.error(escape_markdown(f"{name}: {error}"))
+        return None
     if not columns:
         st.error(escape_markdown(f"{name}: no header row with column names could be read "
                                  "(is it a UTF-8 CSV file?)."))
@@ -187,8 +193,10 @@ def _session_csv(options: dict):
 
 
 def _csv_columns(data: bytes) -> list[str]:
-    """The header's column names; empty when the bytes are not a readable CSV header."""
+    """The header's column names; empty when the bytes are not a readable CSV header.
+    DatasetError for a header too wide to offer (checked on its first line alone)."""
     try:
+        header_names(data[:MAX_HEADER_BYTES].decode("utf-8-sig", errors="replace"))
         header = pd.read_csv(io.BytesIO(data), nrows=0, encoding="utf-8")
     except (UnicodeDecodeError, ValueError, pd.errors.ParserError):
         return []

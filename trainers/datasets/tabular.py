@@ -17,7 +17,10 @@ import pandas as pd
 from trainers.datasets.bundle import DatasetBundle, DatasetInfo, Samples, build_bundle
 from trainers.datasets.errors import DatasetError
 
-MAX_CSV_BYTES = 10 * 1024 * 1024  # the server-wide upload limit (trainers.limits) may pass another
+# Megabytes of 1,000,000 bytes, the unit the browser's uploader counts in (trainers.limits).
+MAX_CSV_BYTES = 10_000_000  # the server-wide upload limit (trainers.limits) may pass another
+MAX_CSV_COLUMNS = 1_000  # checked on the header, before parsing: 200,000 columns took minutes
+MAX_CSV_ROWS = 500_000
 MIN_ROWS = 20
 MAX_CLASSES = 100
 MAX_ONE_HOT = 20  # text columns with more distinct values get one number per value instead
@@ -58,8 +61,8 @@ def _read_bytes(data: bytes | str | Path, max_bytes: int) -> bytes:
 
 def _check_size(size: int, max_bytes: int) -> None:
     if size > max_bytes:
-        raise DatasetError(f"The file is {size / 2**20:.1f} MB; the limit is "
-                           f"{max_bytes / 2**20:.1f} MB. Use fewer rows or columns.")
+        raise DatasetError(f"The file is {size / 1e6:.1f} MB; the limit is "
+                           f"{max_bytes / 1e6:.1f} MB. Use fewer rows or columns.")
 
 
 def read_table(data: bytes) -> pd.DataFrame:
@@ -73,8 +76,14 @@ def read_table(data: bytes) -> pd.DataFrame:
         raise DatasetError(f"The file is not UTF-8 text: line {line} has the byte "
                            f"0x{data[error.start]:02x}. Save it as 'CSV UTF-8' and upload it again.",
                            line=line) from None
+    separator = _separator(text)
+    header_names(text, separator)  # too wide: refused before pandas sees it
+    rows = text.count("\n")
+    if rows > MAX_CSV_ROWS + 1:
+        raise DatasetError(f"The file has about {rows:,} lines; at most {MAX_CSV_ROWS:,} data rows "
+                           "are accepted. Upload a sample of the rows.", line=MAX_CSV_ROWS + 2)
     try:
-        table = pd.read_csv(io.StringIO(text), sep=_separator(text), skipinitialspace=True)
+        table = pd.read_csv(io.StringIO(text), sep=separator, skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise DatasetError("The file has no columns: the first line should name them.") from None
     except pd.errors.ParserError as error:
@@ -87,6 +96,18 @@ def read_table(data: bytes) -> pd.DataFrame:
         raise DatasetError("The file has a header row but no data rows.", line=2)
     table.columns = [str(column).strip() for column in table.columns]
     return table
+
+
+def header_names(text: str, separator: str | None = None) -> list[str]:
+    """The header row's column names (split plainly, quotes removed), or a DatasetError when
+    there are more than MAX_CSV_COLUMNS: the check reads one line, whatever the file's width."""
+    separator = separator or _separator(text)
+    header = text.lstrip("\ufeff").lstrip().split("\n", 1)[0].rstrip("\r")
+    count = header.count(separator) + 1
+    if count > MAX_CSV_COLUMNS:
+        raise DatasetError(f"The header has {count:,} columns; at most {MAX_CSV_COLUMNS:,} are "
+                           "accepted. Keep the columns the model should learn from.", line=1)
+    return [name.strip().strip('"').strip() for name in header.split(separator)]
 
 
 def _separator(text: str) -> str:
