@@ -2,6 +2,9 @@
 `python -m builder export GRAPH.json --format py|onnx|pt2 -o FILE`.
 
 Exit status: 0 ok, 1 the graph is invalid (problems printed per node), 2 the export failed.
+ONNX and .pt2 export build the model, so they obey a shared server's model limits
+(--max-params, --max-activation-mb) unless `--no-limits` lifts them on one's own machine.
+Node ids and messages are printed with control characters escaped.
 """
 import argparse
 import importlib
@@ -10,7 +13,9 @@ import sys
 from pathlib import Path
 
 from builder.codegen import to_python_code
+from builder.compile import DEFAULT_MAX_ACTIVATION_MB, DEFAULT_MAX_PARAMS
 from builder.inference import validate
+from builder.naming import printable
 from builder.report import Problem, Report
 from builder.spec import GraphError, load_graph
 
@@ -37,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("py", "onnx", "pt2"), default="py")
     export.add_argument("-o", "--output", required=True, help="file to write")
     export.add_argument("--class-name", help="class name in the Python file")
+    export.add_argument("--max-params", type=int, default=DEFAULT_MAX_PARAMS,
+                        help="refuse ONNX/.pt2 export of bigger models (default %(default)s)")
+    export.add_argument("--max-activation-mb", type=int, default=DEFAULT_MAX_ACTIVATION_MB,
+                        help="refuse ONNX/.pt2 export needing more activation memory to trace")
+    export.add_argument("--no-limits", action="store_true",
+                        help="lift both limits (on your own machine)")
     return parser
 
 
@@ -55,8 +66,8 @@ def _table(report: Report) -> str:
     for node_id in report.order:
         info = report.nodes.get(node_id)
         if info is not None:
-            rows.append((node_id, info.type, str(list(info.output_shape)), f"{info.params:,}",
-                         f"{info.flops:,}"))
+            rows.append((printable(node_id), info.type, str(list(info.output_shape)),
+                         f"{info.params:,}", f"{info.flops:,}"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.append(f"total: {report.total_params:,} parameters, {report.total_flops:,} FLOPs and "
@@ -69,7 +80,7 @@ def _print_problems(problems: list[Problem]) -> None:
         where = f"node '{problem.node}'" if problem.node else "graph"
         field = f" [{problem.field}]" if problem.field else ""
         fix = f"  (fix: {problem.fix.label})" if problem.fix else ""
-        print(f"error: {where}{field}: {problem.message}{fix}", file=sys.stderr)
+        print(printable(f"error: {where}{field}: {problem.message}{fix}"), file=sys.stderr)
 
 
 def _fail(problems: list[Problem], args) -> int:
@@ -85,11 +96,16 @@ def _export(graph, args) -> int:
         if args.format == "py":
             Path(args.output).write_text(to_python_code(graph, args.class_name), encoding="utf-8")
         else:
-            error = _export_with_plugin(graph, args.format, args.output)
+            limits = {} if args.no_limits else {
+                "max_params": args.max_params,
+                "max_activation_bytes": args.max_activation_mb * 2**20}
+            error = _export_with_plugin(graph, args.format, args.output, limits)
             if error:
-                print(f"error: {args.format} export failed: {error}", file=sys.stderr)
+                print(printable(f"error: {args.format} export failed: {error}"), file=sys.stderr)
                 return 2
     except GraphError as err:
+        if any(problem.field in ("params", "activations") for problem in err.problems):
+            print("note: on your own machine, --no-limits lifts the model limits", file=sys.stderr)
         return _fail(err.problems, args)
     except OSError as err:
         print(f"error: cannot write {args.output}: {err}", file=sys.stderr)
@@ -98,7 +114,7 @@ def _export(graph, args) -> int:
     return 0
 
 
-def _export_with_plugin(graph, fmt: str, output: str) -> str | None:
+def _export_with_plugin(graph, fmt: str, output: str, limits: dict) -> str | None:
     """ONNX and .pt2 live in builder.export, imported only when asked for (heavy, optional).
     Returns why the export failed, or None."""
     try:
@@ -106,7 +122,7 @@ def _export_with_plugin(graph, fmt: str, output: str) -> str | None:
     except ImportError as err:
         return f"builder/export.py could not be loaded ({err})"
     try:
-        getattr(export, f"export_{fmt}")(graph, output)
+        getattr(export, f"export_{fmt}")(graph, output, **limits)
     except export.ExportError as err:
         return str(err)
     return None

@@ -8,8 +8,8 @@ from torch import nn
 from builder import ops
 from builder.catalog import CATALOG
 from builder.inference import validate
-from builder.naming import attr_names, class_name as make_class_name
-from builder.report import NodeInfo, Report
+from builder.naming import attr_names, class_name as make_class_name, is_class_name, printable
+from builder.report import NodeInfo, Problem, Report
 from builder.spec import Graph, GraphError, load_graph
 
 # The graph-op modules (Add, Concat, Reparameterize, ...), by class name.
@@ -23,6 +23,10 @@ _MAX_LINE = 99
 def to_python_code(graph: "Graph | dict | str", class_name: str | None = None) -> str:
     """A readable, standalone PyTorch file defining the graph as one nn.Module class."""
     graph = load_graph(graph)
+    if class_name is not None and (not is_class_name(class_name) or class_name in HELPERS):
+        raise GraphError([Problem(None, "class_name", (
+            f"the class name must be a Python identifier (letters, digits, _) that is not a "
+            f"keyword or a name the file already uses; got {printable(repr(class_name))}"))])
     report = checked_report(graph)
     name = class_name or model_class_name(graph)
     used = sorted({CATALOG[n.type].constructor_code for n in graph.nodes} & set(HELPERS))

@@ -18,6 +18,10 @@ from builder.report import Problem, Report
 from builder.spec import Graph, GraphError, load_graph
 
 PARAM_BYTES = 4  # float32 weights
+# The model limits a shared server starts with (trainers.limits reads its own from the
+# environment); the CLIs apply them too unless told --no-limits.
+DEFAULT_MAX_PARAMS = 10_000_000
+DEFAULT_MAX_ACTIVATION_MB = 512
 
 
 def machine_memory_bytes() -> int:

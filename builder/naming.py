@@ -57,6 +57,17 @@ def attr_names(node_ids: list[str]) -> dict[str, str]:
     return names
 
 
+def printable(text: str) -> str:
+    """Text safe for a terminal: control characters (ANSI escapes, newlines) shown as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def is_class_name(name: str) -> bool:
+    """Whether `name` can name the exported class: an ASCII identifier nothing else uses."""
+    return (name.isascii() and name.isidentifier() and not keyword.iskeyword(name)
+            and name not in _RESERVED)
+
+
 def class_name(graph_name: str) -> str:
     """'my lenet-5' -> 'MyLenet5'; a name for the generated nn.Module class."""
     words = re.findall(r"[0-9A-Za-z]+", _ascii(graph_name))

@@ -59,7 +59,7 @@ def test_export_reports_a_failing_plugin_without_a_traceback(graph_file, tmp_pat
     plugin = types.ModuleType("builder.export")
     plugin.ExportError = type("ExportError", (Exception,), {})
 
-    def refuse(graph, path):
+    def refuse(graph, path, **limits):
         raise plugin.ExportError("ONNX export needs the 'onnx' package: pip install onnx")
 
     plugin.export_onnx = refuse
@@ -74,3 +74,46 @@ def test_module_entry_point_runs(graph_file):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].split() == ["node", "type", "output", "shape", "params",
                                                      "FLOPs"]
+
+
+# --- issue #12: model limits by default, checked class names, escaped terminal output ---------
+
+def big_graph(width: int = 7_000) -> dict:
+    return {"name": "big", "nodes": [
+        {"id": "x", "type": "Input", "params": {"shape": [width]}},
+        {"id": "fc", "type": "Linear", "params": {"out_features": width}}],
+        "edges": [{"source": "x", "target": "fc"}]}
+
+
+def test_binary_export_obeys_the_model_limits_unless_lifted(tmp_path, capsys):
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(big_graph()))  # 49M parameters
+    out = tmp_path / "m.pt2"
+    assert main(["export", str(path), "--format", "pt2", "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "49,007,000 parameters; the limit here is 10,000,000" in err and "--no-limits" in err
+    assert not out.exists()
+    assert main(["export", str(path), "--format", "pt2", "-o", str(out),
+                 "--max-params", "50000000"]) == 0
+
+
+@pytest.mark.parametrize("name", ["x; import os", "class", "1Model", "torch", "Add", "Ça"])
+def test_class_name_is_checked(graph_file, tmp_path, capsys, name):
+    out = tmp_path / "m.py"
+    assert main(["export", str(graph_file), "-o", str(out), "--class-name", name]) == 1
+    assert "[class_name]: the class name must be a Python identifier" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_node_ids_reach_the_terminal_with_control_characters_escaped(tmp_path, capsys):
+    evil = "x\x1b[2J\x1b[31mred"
+    graph = {"name": "g", "nodes": [{"id": evil, "type": "Input", "params": {"shape": [2]}},
+                                    {"id": "fc", "type": "Linear", "params": {"out_features": 2}},
+                                    {"id": "bad\x1b]0;title\x07", "type": "Nope", "params": {}}],
+             "edges": [{"source": evil, "target": "fc"}]}
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(graph))
+    assert main(["check", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "\x1b" not in captured.out + captured.err and "\x07" not in captured.err
+    assert "x\\x1b[2J" in captured.out and "bad\\x1b]0;title\\x07" in captured.err

@@ -77,3 +77,25 @@ def test_datasets_lists_the_catalog_as_a_module():
     assert out.returncode == 0, out.stderr
     names = [line.split()[0] for line in out.stdout.splitlines()]
     assert {"digits", "moons", "shapes", "sentiment"} <= set(names)
+
+
+def test_train_applies_the_servers_model_limits_unless_lifted(tmp_path, capsys, monkeypatch):
+    """A 1.26 B-parameter graph grew to 22 GB before the kernel killed it."""
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"name": "big", "nodes": [
+        {"id": "x", "type": "Input", "params": {"shape": [1, 8, 8]}},
+        {"id": "flat", "type": "Flatten", "params": {}},
+        {"id": "wide", "type": "Linear", "params": {"out_features": 200_000}},
+        {"id": "out", "type": "Linear", "params": {"out_features": 10}}],
+        "edges": [{"source": "x", "target": "flat"}, {"source": "flat", "target": "wide"},
+                  {"source": "wide", "target": "out"}]}))
+    assert main(["train", str(path), "--dataset", "digits", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "The model has 15,000,010 parameters; this server allows at most 10,000,000" in err
+    assert "--no-limits lifts the limits" in err
+    for lifted in (["--no-limits"], []):  # the flag, or the server's own variable
+        if not lifted:
+            monkeypatch.setenv("LAYERLOOM_MAX_PARAMS", "20000000")
+        assert main(["train", str(path), "--dataset", "digits", "--epochs", "1",
+                     "--option", "nope=1", *lifted]) == 2  # past the limits: the option is next
+        assert "no option 'nope'" in capsys.readouterr().err

@@ -5,6 +5,8 @@
 "seconds": 1.2, "status": "finished"}. Ctrl-C stops after the current batch and still reports.
 Bad input (graph, dataset, settings) prints `error: ...` and exits with status 2; a failure inside
 training prints its message and exits with 1; never a traceback.
+The model limits of a shared server (LAYERLOOM_MAX_PARAMS, LAYERLOOM_MAX_ACTIVATION_MB) apply here
+too, checked before anything is allocated; `--no-limits` lifts them on one's own machine.
 """
 from __future__ import annotations
 
@@ -15,16 +17,18 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from builder import GraphError, load_graph
+from builder import GraphError, load_graph, validate
+from builder.naming import printable
 from trainers.checkpoints import CheckpointError
 from trainers.config import TASKS, ConfigError, RunSpec, default_config
 from trainers.datasets import DatasetError, dataset_info, list_datasets
 from trainers.devices import DeviceError
+from trainers.limits import Limits, LimitsError
 from trainers.loop import TrainingError, train_run
 from trainers.metrics import MetricsHistory
 
 USER_ERRORS = (GraphError, DatasetError, ConfigError, DeviceError, TrainingError, CheckpointError,
-               OSError)
+               LimitsError, OSError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,10 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.command(args)
     except USER_ERRORS as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(printable(f"error: {err}"), file=sys.stderr)
         return 2
     except Exception as err:  # noqa: BLE001 - a failure inside training: its message, no traceback
-        print(f"error: training failed: {type(err).__name__}: {err}", file=sys.stderr)
+        print(printable(f"error: training failed: {type(err).__name__}: {err}"), file=sys.stderr)
         return 1
 
 
@@ -61,6 +65,8 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--metrics-out", type=Path, help="write the per-epoch metrics CSV here")
     train.add_argument("--save-dir", type=Path,
                        help="save weights (safetensors), graph, settings and metrics here")
+    train.add_argument("--no-limits", action="store_true",
+                       help="lift the model limits a shared server applies (on your own machine)")
     return top
 
 
@@ -82,6 +88,8 @@ def train_command(args) -> int:
     config = default_config(task, **{k: v for k, v in chosen.items() if v is not None})
     spec = RunSpec(graph=graph, dataset=args.dataset, config=config,
                    dataset_options=dict(parse_option(text) for text in args.option))
+    if not args.no_limits:
+        check_model_limits(graph, config.batch_size)
     history = MetricsHistory()
     printer = ProgressPrinter(config.epochs)
 
@@ -96,6 +104,15 @@ def train_command(args) -> int:
         args.metrics_out.write_text(history.to_csv())
     print(json.dumps(final_line(result)))
     return 0 if result["status"] != "diverged" else 1
+
+
+def check_model_limits(graph: dict, batch_size: int) -> None:
+    """The server's parameter and activation limits, judged by shape inference (sample-epochs
+    stay the user's own business here). ConfigError naming each, and how to lift them."""
+    reasons = Limits.from_env().check_run(validate(graph), dataset_size=0, epochs=0,
+                                          batch_size=batch_size)
+    if reasons:
+        raise ConfigError(" ".join(reasons) + " On your own machine, --no-limits lifts the limits.")
 
 
 def parse_option(text: str) -> tuple[str, object]:

@@ -29,6 +29,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from builder.compile import DEFAULT_MAX_ACTIVATION_MB, DEFAULT_MAX_PARAMS
+
 MB = 1024 * 1024  # memory limits: mebibytes
 UPLOAD_MB = 1_000_000  # file sizes: megabytes, the unit the browser's uploader counts and shows
 WORKER_KINDS = ("auto", "thread", "process")
@@ -45,8 +47,8 @@ class Limits:
     max_jobs: int = 2
     threads_per_job: int = 1
     run_memory_mb: int = 1536
-    max_params: int = 10_000_000
-    max_activation_mb: int = 512
+    max_params: int = DEFAULT_MAX_PARAMS
+    max_activation_mb: int = DEFAULT_MAX_ACTIVATION_MB
     eval_memory_mb: int = 64
     max_sample_epochs: int = 5_000_000
     max_upload_mb: int = 10
