@@ -14,6 +14,8 @@ from builder.spec import Graph, GraphError, Node, load_graph
 from builder.structure import Wiring, wire
 
 BYTES_PER_VALUE = {"float": 4, "long": 8}
+MAX_NODE_VALUES = 2**40  # per node: output values per sample, and parameters (4 TB of floats)
+MAX_NODE_FLOPS = 2**50
 
 
 def validate(graph: "Graph | dict | str") -> Report:
@@ -96,8 +98,26 @@ def _infer(node: Node, params: dict, wiring: Wiring, report: Report) -> "NodeInf
                                       f"its shape ({type(err).__name__}: {err})")
     dtype = call.out_dtype or _passed_dtype(spec, call.dtypes)
     n_params, flops = spec.cost(call.params, call.shapes, shape)
+    too_large = _too_large(f"{node.type} '{node.id}'", shape, n_params, flops)
+    if too_large:
+        return Problem(node.id, None, too_large)
     return NodeInfo(node.type, tuple(call.shapes), shape, n_params, flops,
                     prod(shape) * BYTES_PER_VALUE[dtype], call.params, dtype, tuple(sources))
+
+
+def _too_large(label: str, shape: tuple, n_params: int, flops: int) -> str | None:
+    """Sizes no machine can build, refused here so every total in the Report fits in 64 bits
+    (2,000 nodes x 2^40) and a chain of layers cannot grow a number without bound."""
+    values = prod(shape)
+    if values > MAX_NODE_VALUES:
+        return (f"{label} would output {values:,} values per sample {list(shape)}; at most "
+                f"{MAX_NODE_VALUES:,} can be built. Shrink the input or the layers before it.")
+    if n_params > MAX_NODE_VALUES:
+        return (f"{label} would have {n_params:,} parameters; at most {MAX_NODE_VALUES:,} can be "
+                "built. Use a smaller layer.")
+    if flops > MAX_NODE_FLOPS:
+        return f"{label} would need {flops:,} operations per sample; at most {MAX_NODE_FLOPS:,}."
+    return None
 
 
 def _passed_dtype(spec: LayerSpec, dtypes: list[str]) -> str:

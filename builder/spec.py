@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from builder.plain_values import PlainValueError, check_param_values, loads_plain
 from builder.report import Problem
 
 FORMAT_VERSION = 1
@@ -31,13 +32,20 @@ def _describe(problem: Problem) -> str:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # No NaN/Infinity anywhere (layout included): the browser's JSON cannot carry them back.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Node(_Strict):
     id: str = Field(min_length=1, max_length=200)
     type: str = Field(min_length=1, max_length=100)
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("params")
+    @classmethod
+    def _plain_values(cls, params: dict) -> dict:
+        check_param_values(params)  # depth, NaN/Infinity, huge numbers: before anything recurses
+        return params
 
 
 class Edge(_Strict):
@@ -62,7 +70,8 @@ class Graph(_Strict):
     @classmethod
     def _known_version(cls, version: int) -> int:
         if not 1 <= version <= FORMAT_VERSION:
-            raise ValueError(f"version {version} is not supported (this LayerLoom reads "
+            shown = version if abs(version) < 10**9 else "this large"
+            raise ValueError(f"version {shown} is not supported (this LayerLoom reads "
                              f"version {FORMAT_VERSION})")
         return version
 
@@ -110,7 +119,9 @@ def _read_text(source: "str | Path") -> str:
 
 def _parse_json(text: str) -> Any:
     try:
-        return json.loads(text)
+        return loads_plain(text)
+    except PlainValueError as err:
+        raise GraphError([Problem(None, None, f"invalid graph JSON at {err}")]) from None
     except json.JSONDecodeError as err:
         raise GraphError([Problem(None, None, f"invalid JSON at line {err.lineno}, column "
                                               f"{err.colno}: {err.msg}")]) from None
@@ -136,7 +147,7 @@ def _problem_from_error(error: dict, raw: dict) -> Problem:
     elif error["type"] == "missing":
         message = f"{path} is missing"
     else:
-        message = f"{path}: {error['msg']}"
+        message = f"{path}: {error['msg'].removeprefix('Value error, ')}"
     if node_id is not None:
         message = f"node '{node_id}': {message}"
     return Problem(node_id, field, message)

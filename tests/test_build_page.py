@@ -76,6 +76,12 @@ def test_uploading_a_saved_graph_loads_it(app):
     (json.dumps({"name": "x", "nodes": [], "edges": [], "extra": 1}).encode(), "extra"),
     (b" " * 1_000_001, "at most 1,000,000 bytes"),
     (b'{"name": "x", "nodes": 5}', "is not a valid graph: nodes: Input should be a valid list."),
+    # issue #12: nesting, huge numbers, NaN/Infinity each get a message, never a raw error page
+    (('{"name": "x", "nodes": [{"id": "a", "type": "Input", "params": {"shape": '
+      + "[" * 600 + "2" + "]" * 600 + "}}]}").encode(), "nested more than 16 levels deep"),
+    (b'{"name": "x", "nodes": [], "layout": {"a": {"x": NaN, "y": 0}}}',
+     "line 1, column 50: NaN is not a number JSON allows"),
+    (b'{"name": "x", "version": ' + b"9" * 5000 + b"}", "5,000 digits is too large"),
 ])
 def test_a_bad_upload_names_the_problem_and_keeps_the_graph(app, content, expected):
     before = graph_of(app)
@@ -84,6 +90,22 @@ def test_a_bad_upload_names_the_problem_and_keeps_the_graph(app, content, expect
     errors = messages(app, "error")
     assert "bad.json" in errors and expected in errors
     assert "unchanged" in errors
+
+
+def test_a_file_that_breaks_the_checks_stays_removable(app, monkeypatch):
+    """A 990-deep graph raised RecursionError on every rerun, and the uploader was never drawn,
+    so the file could not be removed: whatever a file does, the uploader stays."""
+    def break_down(*_args, **_kwargs):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr("ui.build_actions.parse_graph_json", break_down)
+    before = graph_of(app)
+    upload(app, "deep.json", b"{}")
+    assert not app.exception and graph_of(app) == before
+    assert "deep.json” could not be read" in messages(app, "error")
+    assert app.file_uploader(key=UPLOAD) is not None
+    app.run()  # the next rerun does not read it again
+    assert not app.exception
 
 
 def test_a_share_link_opens_its_graph():

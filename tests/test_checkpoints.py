@@ -102,3 +102,29 @@ def test_a_run_folder_without_its_graph_or_with_bad_settings_is_named(tmp_path, 
     (tmp_path / "graph.json").unlink()
     with pytest.raises(CheckpointError, match=r"graph.json: missing"):
         load_run(tmp_path)
+
+
+def write_header(path, raw: bytes) -> None:
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + bytes(16))
+
+
+@pytest.mark.parametrize("entry", [
+    {"dtype": [], "shape": [64, 64], "data_offsets": [0, 16]},  # was TypeError: unhashable list
+    {"dtype": {"a": 1}, "shape": [64, 64], "data_offsets": [0, 16]},
+    {"dtype": "F32", "shape": [[64], 64], "data_offsets": [0, 16]},
+    {"dtype": "F32", "shape": [True, 64], "data_offsets": [0, 16]},
+])
+def test_header_entries_of_the_wrong_kind_are_called_malformed(tmp_path, entry):
+    path = tmp_path / "w.safetensors"
+    write_header(path, json.dumps({"fc1.weight": entry}).encode())
+    with pytest.raises(CheckpointError, match="'fc1.weight' has a malformed header entry"):
+        read_weights(path, {"fc1.weight": torch.zeros(64, 64)})
+
+
+@pytest.mark.parametrize("raw", [b"[" * 100_000 + b"]" * 100_000,  # was RecursionError
+                                 b'{"a": ' + b"9" * 5000 + b"}"])  # was ValueError
+def test_a_header_nested_too_deeply_or_with_huge_numbers_is_refused(tmp_path, raw):
+    path = tmp_path / "w.safetensors"
+    write_header(path, raw)
+    with pytest.raises(CheckpointError, match="is not a safetensors weights file .*too deeply"):
+        read_weights(path, {"fc1.weight": torch.zeros(64, 64)})

@@ -122,10 +122,18 @@ def read_header(path: Path, *, label: str | None = None) -> tuple[dict, int]:
         header = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise CheckpointError(f"{not_safetensors} (its header is not JSON)") from None
+    except (RecursionError, ValueError):  # nested thousands deep, or a number of 4,300+ digits
+        raise CheckpointError(f"{not_safetensors} (its header nests too deeply or holds "
+                              "numbers too large to read)") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{not_safetensors} (its header is not a JSON object)")
     header.pop("__metadata__", None)
     return header, size - 8 - header_len
+
+
+def _ints(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool)
+                                           for v in value)
 
 
 def _mismatches(header: dict, expected: dict[str, torch.Tensor], data_bytes: int):
@@ -136,7 +144,8 @@ def _mismatches(header: dict, expected: dict[str, torch.Tensor], data_bytes: int
     for name in sorted(set(header) & set(expected)):
         entry, want = header[name], expected[name]
         if (not isinstance(entry, dict) or not {"dtype", "shape", "data_offsets"} <= entry.keys()
-                or not isinstance(entry["shape"], list) or not isinstance(entry["data_offsets"], list)):
+                or not isinstance(entry["dtype"], str) or not _ints(entry["shape"])
+                or not isinstance(entry["data_offsets"], list)):
             yield f"tensor {name!r} has a malformed header entry"
             continue
         dtype = SAFETENSORS_DTYPES.get(entry["dtype"])

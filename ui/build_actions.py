@@ -4,6 +4,8 @@ These run as widget callbacks or at the top of the page, before it draws, so the
 panel already show the new graph on the same run. Whenever input is bad the current graph stays
 exactly as it was.
 """
+import logging
+
 import streamlit as st
 
 from builder import Fix, GraphError, apply_fix, load_graph
@@ -36,10 +38,17 @@ def open_uploaded_graph(uploader_key: str) -> None:
     uploaded = st.session_state.get(uploader_key)
     if uploaded is None or st.session_state.get(_OPENED_UPLOAD, (None,))[0] == uploaded.file_id:
         return
+    # Marked as read before reading: a file that breaks something below is not read again on
+    # every rerun, and the page still draws the uploader, whose × removes it.
+    st.session_state[_OPENED_UPLOAD] = (uploaded.file_id, f"The file “{uploaded.name}” could not "
+                                                          f"be read. {KEPT}")
     try:
         graph = parse_graph_json(uploaded.getvalue(), source=f"The file “{uploaded.name}”")
     except GraphInputError as error:
         st.session_state[_OPENED_UPLOAD] = (uploaded.file_id, f"{error} {KEPT}")
+        return
+    except Exception:  # noqa: BLE001 - a case the checks missed: the message above stands
+        logging.getLogger(__name__).exception("reading the uploaded graph %r failed", uploaded.name)
         return
     st.session_state[_OPENED_UPLOAD] = (uploaded.file_id, None)
     set_graph(graph)

@@ -7,6 +7,7 @@ unpickled or evaluated. The caller keeps the current graph whenever this raises.
 import json
 
 from builder import GraphError, load_graph
+from builder.plain_values import PlainValueError, loads_plain
 
 # A 200-node graph with its layout is about 60 KB of JSON; a megabyte leaves ample room while
 # keeping a hostile file from tying up the server.
@@ -60,7 +61,9 @@ def _decode_json(raw: bytes, source: str):
         raise GraphInputError(f"{source} is not UTF-8 text (byte {error.start} cannot be decoded); "
                               "a graph file is JSON.") from None
     try:
-        return json.loads(text)
+        return loads_plain(text)
+    except PlainValueError as error:  # NaN/Infinity or a number beyond 2^63, with its place
+        raise GraphInputError(f"{source} is not a valid graph: {error}.") from None
     except json.JSONDecodeError as error:
         raise GraphInputError(f"{source} is not valid JSON: {error.msg} at line {error.lineno}, "
                               f"column {error.colno}.") from None
