@@ -66,6 +66,17 @@ def test_the_lesson_follows_the_student_to_other_pages(app_url, page):
     assert "title=" not in page.url  # the lesson now lives in the session, not the URL
 
 
+@pytest.mark.browser
+def test_icon_and_emoji_codes_in_a_title_or_note_stay_text(app_url, page):
+    """`:material/warning:` in a teacher link's title rendered as an icon (issue #12)."""
+    page.goto(app_url + "?title=%3Amaterial%2Fwarning%3A+Careful&note=Smile+%3Asmile%3A+now")
+    alert = page.locator("[data-testid=stAlertContentInfo]").first
+    alert.wait_for(timeout=60_000)
+    assert alert.locator("[data-testid=stIconMaterial]").count() == 0
+    text = alert.inner_text().replace("\u2060", "")
+    assert ":material/warning: Careful" in text and "Smile :smile: now" in text
+
+
 def test_a_lesson_presets_locks_and_hides_train_controls():
     app = AppTest.from_file(APP, default_timeout=60)
     app.query_params.update({"dataset": "spiral", "optimizer": "sgd", "lr": "0.03", "epochs": "40",
