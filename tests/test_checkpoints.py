@@ -128,3 +128,25 @@ def test_a_header_nested_too_deeply_or_with_huge_numbers_is_refused(tmp_path, ra
     write_header(path, raw)
     with pytest.raises(CheckpointError, match="is not a safetensors weights file .*too deeply"):
         read_weights(path, {"fc1.weight": torch.zeros(64, 64)})
+
+
+def test_nan_starting_weights_are_named_not_blamed_on_the_learning_rate(tmp_path, model):
+    """A run from NaN weights diverged at once with the advice "lower the learning rate"."""
+    state = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    state["fc1.weight"][0, 0] = float("nan")
+    path = tmp_path / "w.safetensors"
+    save_weights(state, path)
+    with pytest.raises(CheckpointError, match=r"NaN or infinite starting weights \(in 'fc1.weight'\)"):
+        load_weights(path, model)
+
+
+def test_a_run_from_nan_weights_fails_at_start_with_that_reason(tmp_path, model):
+    from trainers.config import RunSpec, TrainConfig
+    from trainers.loop import TrainingError, train_run
+    state = {name: torch.full_like(tensor, float("inf")) for name, tensor in model.state_dict().items()}
+    path = tmp_path / "w.safetensors"
+    save_weights(state, path)
+    spec = RunSpec(graph=load_template("mlp_digits").to_dict(), dataset="digits",
+                   config=TrainConfig(epochs=1), init_state=str(path))
+    with pytest.raises(TrainingError, match="NaN or infinite starting weights"):
+        train_run(spec, None, lambda event: None)

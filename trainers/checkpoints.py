@@ -90,7 +90,14 @@ def load_weights(path: str | Path, model: nn.Module) -> None:
 def read_weights(path: str | Path, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The tensors of a safetensors file, after checking every one against `expected`."""
     check_weights(path, expected)
-    return load_file(str(path))
+    tensors = load_file(str(path))
+    broken = [name for name, tensor in tensors.items()
+              if tensor.is_floating_point() and not torch.isfinite(tensor).all()]
+    if broken:  # else training starts, the loss is NaN at once, and the advice blames the lr
+        shown = ", ".join(repr(name) for name in broken[:5]) + (" ..." if len(broken) > 5 else "")
+        raise CheckpointError(f"{Path(path).name} holds NaN or infinite starting weights "
+                              f"(in {shown}); start from fresh weights or another file")
+    return tensors
 
 
 def check_weights(path: str | Path, expected: dict[str, torch.Tensor], *, label: str | None = None) -> None:
