@@ -92,11 +92,12 @@ def _forward_line(info: NodeInfo, names: dict, node_id: str) -> str:
     spec = CATALOG[info.type]
     # An Input's line passes forward's argument of the same name through its Identity.
     sources = [names[s] for s in info.inputs] if info.inputs else [names[node_id]]
-    by_port = {} if spec.variadic else dict(zip(spec.ports, sources))
-    call = spec.forward.format(module=f"self.{names[node_id]}", inputs=", ".join(sources),
-                               **by_port)
-    code = f"        {names[node_id]} = {call}"
-    return f"{code.ljust(_COMMENT_COLUMN)}  # {_shape_text(info.output_shape, info.dtype)}"
+    by_port = {} if spec.variadic else dict(zip(info.ports, sources))
+    template = spec.forward_template(info.resolved_params, info.ports)
+    call = template.format(module=f"self.{names[node_id]}", inputs=", ".join(sources), **by_port)
+    first, *rest = f"        {names[node_id]} = {call}".split("\n")
+    comment = f"{first.ljust(_COMMENT_COLUMN)}  # {_shape_text(info.output_shape, info.dtype)}"
+    return "\n".join([comment] + [" " * 12 + line for line in rest])
 
 
 def _shape_text(shape: tuple, dtype: str) -> str:

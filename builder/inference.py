@@ -75,16 +75,16 @@ def _unknown_param(label: str, node_id: str, name: str, known: list[str]) -> Pro
 
 def _infer(node: Node, params: dict, wiring: Wiring, report: Report) -> "NodeInfo | Problem":
     spec = CATALOG[node.type]
-    sources = wiring.sources[node.id]
-    if not spec.variadic and sources:
-        # An empty optional port takes the previous port's input (self-attention).
-        sources = sources + sources[-1:] * (len(spec.ports) - len(sources))
+    sources, ports = _sources_by_port(spec, wiring.sources[node.id], wiring.ports[node.id])
     inputs = [report.nodes[source] for source in sources]
-    dtype_problem = _check_dtypes(node, spec, sources, inputs, wiring)
+    dtype_problem = _check_dtypes(node, spec, sources, ports, inputs, wiring)
     if dtype_problem:
         return dtype_problem
-    call = NodeCall(node.id, node.type, params, [i.output_shape for i in inputs],
-                    [i.dtype for i in inputs])
+    n_main = len(sources) - sum(port in spec.token_ports for port in ports)
+    call = NodeCall(node.id, node.type, params, [i.output_shape for i in inputs[:n_main]],
+                    [i.dtype for i in inputs[:n_main]],
+                    tokens={port: i.output_shape for port, i in zip(ports[n_main:],
+                                                                    inputs[n_main:])})
     try:
         shape = tuple(spec.shape(call))
     except ShapeError as err:
@@ -96,8 +96,22 @@ def _infer(node: Node, params: dict, wiring: Wiring, report: Report) -> "NodeInf
                                       f"its shape ({type(err).__name__}: {err})")
     dtype = call.out_dtype or _passed_dtype(spec, call.dtypes)
     n_params, flops = spec.cost(call.params, call.shapes, shape)
-    return NodeInfo(node.type, tuple(call.shapes), shape, n_params, flops,
-                    prod(shape) * BYTES_PER_VALUE[dtype], call.params, dtype, tuple(sources))
+    return NodeInfo(node.type, tuple(i.output_shape for i in inputs), shape, n_params, flops,
+                    prod(shape) * BYTES_PER_VALUE[dtype], call.params, dtype, tuple(sources),
+                    tuple(ports))
+
+
+def _sources_by_port(spec: LayerSpec, sources: list[str],
+                     numbers: list[int]) -> tuple[list[str], list[str]]:
+    """The sources and the name of the port each feeds. An empty optional port takes the
+    previous port's input (self-attention); token ports only count when connected."""
+    if spec.variadic or not sources:
+        return sources, [spec.ports[0] if spec.ports else "input"] * len(sources)
+    filled = [s for s, n in zip(sources, numbers) if n < len(spec.ports)]
+    filled += filled[-1:] * (len(spec.ports) - len(filled))
+    tokens = [(spec.all_ports[n], s) for s, n in zip(sources, numbers) if n >= len(spec.ports)]
+    return (filled + [s for _, s in tokens],
+            list(spec.ports[:len(filled)]) + [name for name, _ in tokens])
 
 
 def _passed_dtype(spec: LayerSpec, dtypes: list[str]) -> str:
@@ -106,15 +120,17 @@ def _passed_dtype(spec: LayerSpec, dtypes: list[str]) -> str:
     return "float"
 
 
-def _check_dtypes(node, spec, sources, inputs, wiring) -> Problem | None:
+def _check_dtypes(node, spec, sources, ports, inputs, wiring) -> Problem | None:
     label = f"{node.type} '{node.id}'"
-    for port, (source, info) in enumerate(zip(sources, inputs)):
-        if spec.accepts == "float" and info.dtype == "long":
+    for index, (source, port, info) in enumerate(zip(sources, ports, inputs)):
+        accepts = "long" if port in spec.token_ports else spec.accepts
+        if accepts == "float" and info.dtype == "long":
             fix = Fix("insert_before", node.id, f"Insert Embedding before {node.id}",
-                      layer_type="Embedding", port=wiring.ports[node.id][port])
+                      layer_type="Embedding", port=wiring.ports[node.id][index]
+                      if spec.variadic else spec.all_ports.index(port))
             return Problem(node.id, "inputs", f"{label} expects float values, received long "
                                               "token ids: insert Embedding before it?", fix)
-        if spec.accepts == "long" and info.dtype != "long":
+        if accepts == "long" and info.dtype != "long":
             fix = None
             if wiring.nodes[source].type == "Input":
                 fix = Fix("set_param", source, f"Set {source} dtype to long", field="dtype",

@@ -53,6 +53,7 @@ class NodeInfo:
     resolved_params: dict
     dtype: str = "float"
     inputs: tuple[str, ...] = ()  # source node ids by port; an empty optional port repeats the last
+    ports: tuple[str, ...] = ()  # the port name each of `inputs` feeds
 
 
 @dataclass

@@ -19,6 +19,13 @@ def _attention_shape(call: NodeCall):
     if key[0] != value[0]:
         call.fail("key and value with the same number of steps",
                   received=f"{fmt(key)} and {fmt(value)}")
+    if call.params["causal"] and query[0] != key[0]:
+        call.fail("query and key with the same number of steps when causal",
+                  received=f"{fmt(query)} and {fmt(key)}", field="causal")
+    tokens = call.tokens.get("key_tokens")
+    if tokens is not None and tokens != key[:1]:
+        call.fail(f"key_tokens as ({key[0]},): one token id per key step",
+                  received=fmt(tokens))
     call.infer("embed_dim", query[1])
     call.infer("kdim", key[1])
     call.infer("vdim", value[1])
@@ -36,17 +43,32 @@ def _attention_cost(params, inputs, out):
     return weights, projections + scores_and_mix
 
 
+def _attention_forward(params: dict, ports: tuple[str, ...]) -> str:
+    """The module call; masks are True where attention is blocked (torch's boolean masks)."""
+    masks = ""  # one per continuation line: the generated forward stays readable
+    if params["causal"]:  # step t may look at steps 0..t only: block everything above the diagonal
+        masks += (",\nattn_mask=torch.ones({query}.shape[1], {key}.shape[1], dtype=torch.bool, "
+                  "device={query}.device).triu(1)")
+    if "key_tokens" in ports:
+        masks += f",\nkey_padding_mask={{key_tokens}} == {params['padding_idx']}"
+    return "{module}({query}, {key}, {value}" + masks + ")[0]"
+
+
 register(LayerSpec(
     "MultiheadAttention", "Attention/Transformer", "Each step looks at every step of key/value "
     "(one input: self-attention).", _attention_shape, cost=_attention_cost,
-    ports=("query", "key", "value"), min_inputs=1, fixed_kwargs={"batch_first": True},
-    forward="{module}({query}, {key}, {value})[0]",
+    ports=("query", "key", "value"), token_ports=("key_tokens",), min_inputs=1,
+    fixed_kwargs={"batch_first": True}, forward=_attention_forward,
     params=(inferred_param("embed_dim", "Query features (follows from the input)."),
             ParamSpec("num_heads", "int", 4, "Parallel attention heads; must divide embed_dim.",
                       min=1, max=256),
             dropout_param(0.0, "Dropout on the attention weights while training."), bias_param(),
             inferred_param("kdim", "Key features (follows from the key input)."),
-            inferred_param("vdim", "Value features (follows from the value input)."))))
+            inferred_param("vdim", "Value features (follows from the value input)."),
+            ParamSpec("causal", "bool", False, "Each step sees only itself and earlier steps, "
+                      "never the future (GPT-style text generation).", ctor=False),
+            ParamSpec("padding_idx", "int", 0, "Token id meaning padding: keys whose key_tokens "
+                      "input holds it are ignored.", min=0, max=1 << 24, ctor=False))))
 
 
 def _encoder_shape(call: NodeCall):
