@@ -1,0 +1,106 @@
+"""Published architectures written as LayerLoom graphs (flat, one node per layer), for the
+equivalence tests against the hand-written twins in tests/reference_models.py.
+
+The graphs are built in the order the twins create their modules, so both hold their
+parameters in the same order (tests/test_architectures.py pairs them up by position).
+"""
+
+
+class GraphWriter:
+    """Appends nodes and edges; `add` returns the new node's id so calls chain naturally."""
+
+    def __init__(self, name: str):
+        self.graph = {"version": 1, "name": name, "nodes": [], "edges": []}
+
+    def add(self, node_id: str, layer_type: str, *sources: str, **params) -> str:
+        self.graph["nodes"].append({"id": node_id, "type": layer_type, "params": params})
+        self.graph["edges"] += [{"source": s, "target": node_id, "port": port}
+                                for port, s in enumerate(sources)]
+        return node_id
+
+    def conv_bn(self, name: str, x: str, out: int, kernel: int, stride: int = 1,
+                groups: int = 1, act: str | None = "ReLU6") -> str:
+        """Conv (no bias) -> BatchNorm -> optional activation, as torchvision's ConvBNActivation."""
+        x = self.add(f"{name}_conv", "Conv2d", x, out_channels=out, kernel_size=kernel,
+                     stride=stride, padding=(kernel - 1) // 2, groups=groups, bias=False)
+        x = self.add(f"{name}_bn", "BatchNorm2d", x)
+        return self.add(f"{name}_act", act, x) if act else x
+
+
+# (expansion t, output channels c, repeats n, first stride s): torchvision's MobileNetV2 table.
+MOBILENET_V2_SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
+                         (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+
+
+def mobilenet_v2(num_classes: int = 1000, size: int = 224) -> dict:
+    """MobileNetV2 (width 1.0): inverted residual blocks of 1x1 expand, 3x3 depthwise (groups =
+    channels) and a linear 1x1 projection, with ReLU6 and a skip where the shape allows."""
+    g = GraphWriter("mobilenet_v2")
+    x = g.add("image", "Input", shape=[3, size, size])
+    x = g.conv_bn("stem", x, 32, 3, stride=2)
+    channels, index = 32, 0
+    for expand, out, repeats, first_stride in MOBILENET_V2_SETTINGS:
+        for repeat in range(repeats):
+            index += 1
+            stride, name, block_in = (first_stride if repeat == 0 else 1), f"b{index}", x
+            hidden = channels * expand
+            if expand != 1:
+                x = g.conv_bn(f"{name}_expand", x, hidden, 1)
+            x = g.conv_bn(f"{name}_dw", x, hidden, 3, stride=stride, groups=hidden)
+            x = g.conv_bn(f"{name}_project", x, out, 1, act=None)
+            if stride == 1 and channels == out:
+                x = g.add(f"{name}_add", "Add", block_in, x)
+            channels = out
+    x = g.conv_bn("head", x, 1280, 1)
+    x = g.add("pool", "AdaptiveAvgPool2d", x, output_size=1)
+    x = g.add("flat", "Flatten", x)
+    x = g.add("drop", "Dropout", x, p=0.2)
+    g.add("fc", "Linear", x, out_features=num_classes)
+    return g.graph
+
+
+def resnet18(num_classes: int = 1000, size: int = 224) -> dict:
+    """ResNet-18: a 7x7 stem, max pool, four stages of two BasicBlocks (a 1x1 strided projection
+    on the skip where the shape changes), global average pool and a Linear."""
+    g = GraphWriter("resnet18")
+    x = g.add("image", "Input", shape=[3, size, size])
+    x = g.conv_bn("stem", x, 64, 7, stride=2, act="ReLU")
+    x = g.add("maxpool", "MaxPool2d", x, kernel_size=3, stride=2, padding=1)
+    channels = 64
+    for stage, out in enumerate((64, 128, 256, 512), start=1):
+        for block in range(2):
+            stride = 2 if stage > 1 and block == 0 else 1
+            name, block_in = f"layer{stage}_{block}", x
+            x = g.conv_bn(f"{name}_1", x, out, 3, stride=stride, act="ReLU")
+            x = g.conv_bn(f"{name}_2", x, out, 3, act=None)
+            skip = block_in
+            if stride != 1 or channels != out:
+                skip = g.conv_bn(f"{name}_down", block_in, out, 1, stride=stride, act=None)
+            x = g.add(f"{name}_relu", "ReLU", g.add(f"{name}_add", "Add", x, skip))
+            channels = out
+    x = g.add("pool", "AdaptiveAvgPool2d", x, output_size=1)
+    x = g.add("flat", "Flatten", x)
+    g.add("fc", "Linear", x, out_features=num_classes)
+    return g.graph
+
+
+def gpt(vocab: int = 50, steps: int = 12, width: int = 32, heads: int = 4,
+        layers: int = 2) -> dict:
+    """A GPT-style decoder (nanoGPT's shape): token and learned position embeddings, pre-norm
+    blocks of causal self-attention and a GELU MLP, each added back, then a final LayerNorm and
+    a Linear to next-token logits."""
+    g = GraphWriter("gpt")
+    tokens = g.add("tokens", "Input", shape=[steps], dtype="long")
+    x = g.add("pos", "PositionalEmbedding", g.add("wte", "Embedding", tokens,
+                                                  num_embeddings=vocab, embedding_dim=width))
+    for i in range(layers):
+        h = g.add(f"h{i}_ln1", "LayerNorm", x)
+        h = g.add(f"h{i}_attn", "MultiheadAttention", h, num_heads=heads, causal=True)
+        x = g.add(f"h{i}_add1", "Add", x, h)
+        h = g.add(f"h{i}_ln2", "LayerNorm", x)
+        h = g.add(f"h{i}_fc", "Linear", h, out_features=4 * width)
+        h = g.add(f"h{i}_gelu", "GELU", h, approximate="tanh")
+        h = g.add(f"h{i}_proj", "Linear", h, out_features=width)
+        x = g.add(f"h{i}_add2", "Add", x, h)
+    g.add("lm_head", "Linear", g.add("ln_f", "LayerNorm", x), out_features=vocab)
+    return g.graph
