@@ -87,3 +87,14 @@ def test_gpt_output_at_step_t_never_depends_on_later_tokens():
             changed_out = compiled(changed)
             assert torch.equal(changed_out[:, :t + 1], out[:, :t + 1]), t
             assert not torch.allclose(changed_out[:, t + 1:], out[:, t + 1:]), t
+
+
+def test_gpt_decoder_exports_to_pt2_with_its_causal_mask(tmp_path):
+    from builder.export import export_pt2
+    compiled, _ = _gpt_pair()
+    exported = torch.export.load(str(export_pt2(reference_graphs.gpt(), tmp_path / "g.pt2")))
+    exported = exported.module()
+    exported.load_state_dict(compiled.state_dict())
+    tokens = torch.randint(0, 50, (5, 12))
+    with torch.no_grad():
+        torch.testing.assert_close(exported(tokens), compiled(tokens))
