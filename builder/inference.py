@@ -4,9 +4,11 @@ Pure shape arithmetic from the catalog's rules: nothing is allocated, so Linear(
 validates as fast as Linear(2, 2). Never raises on user input.
 """
 import copy
+import dataclasses
 import difflib
 from math import prod
 
+from builder.blocks import Expansion, expand
 from builder.catalog import CATALOG, LayerSpec, NodeCall, ShapeError
 from builder.params import coerce
 from builder.report import Fix, NodeInfo, Problem, Report
@@ -21,6 +23,8 @@ def validate(graph: "Graph | dict | str") -> Report:
         graph = load_graph(graph)
     except GraphError as err:
         return Report(problems=err.problems)
+    if graph.blocks:
+        return _validate_with_blocks(graph)
     wiring = wire(graph)
     report = Report(problems=list(wiring.problems), order=wiring.order,
                     input_ids=wiring.input_ids, output_ids=wiring.output_ids)
@@ -42,6 +46,50 @@ def validate(graph: "Graph | dict | str") -> Report:
         else:
             report.nodes[node_id] = outcome
     return report
+
+
+def _validate_with_blocks(graph: Graph) -> Report:
+    """Wiring is checked on the graph as drawn (block nodes included), shapes on the flat
+    expansion; problems inside a block are reported on the block node, naming the inner node."""
+    wiring = wire(graph)
+    expansion = expand(graph)
+    report = Report(problems=wiring.problems + expansion.problems, order=wiring.order,
+                    input_ids=wiring.input_ids, output_ids=wiring.output_ids)
+    if expansion.problems:
+        return report
+    flat = validate(expansion.graph)
+    flagged = {p.node for p in report.problems}
+    for problem in flat.problems:
+        owner = expansion.owner.get(problem.node, problem.node)
+        if owner in flagged:
+            continue  # already reported on the graph as drawn
+        # A fix names a node of the flat graph: only a top-level one applies to the file.
+        report.problems.append(problem if owner == problem.node
+                               else Problem(owner, problem.field, problem.message))
+    for node_id in wiring.order:
+        info = _block_info(node_id, expansion, flat) if node_id in expansion.uses else \
+            flat.nodes.get(node_id)
+        if info is not None:
+            inputs = tuple(expansion.owner[s] for s in info.inputs)
+            report.nodes[node_id] = dataclasses.replace(info, inputs=inputs)
+    report.inner = {i: info for i, info in flat.nodes.items() if expansion.owner[i] != i}
+    return report
+
+
+def _block_info(node_id: str, expansion: Expansion, flat: Report) -> NodeInfo | None:
+    """One block node's facts: ports and output from its ends, costs summed over its nodes."""
+    members = [i for i, owner in expansion.owner.items() if owner == node_id]
+    entries = [flat.nodes.get(i) for i in expansion.entries[node_id]]
+    out = flat.nodes.get(expansion.exits[node_id])
+    if out is None or None in entries or any(i not in flat.nodes for i in members):
+        return None
+    use = expansion.uses[node_id]
+    infos = [flat.nodes[i] for i in members]
+    return NodeInfo(use.block, tuple(e.output_shape for e in entries), out.output_shape,
+                    sum(i.params for i in infos), sum(i.flops for i in infos),
+                    sum(i.activation_bytes for i in infos), {**use.args, "repeat": use.repeat},
+                    out.dtype, tuple(s for e in entries for s in e.inputs),
+                    tuple(e.removeprefix(use.instances[0]) for e in expansion.entries[node_id]))
 
 
 def resolve_params(spec: LayerSpec, node: Node) -> tuple[dict, list[Problem]]:

@@ -63,6 +63,9 @@ class Report:
     order: list[str] = field(default_factory=list)  # topological, ties in file order
     input_ids: list[str] = field(default_factory=list)
     output_ids: list[str] = field(default_factory=list)
+    # Nodes inside blocks by hierarchical id ("layer1.0.conv1"); their costs are already counted
+    # in their block node's NodeInfo, so the totals below leave them out.
+    inner: dict[str, NodeInfo] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:

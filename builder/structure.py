@@ -6,6 +6,7 @@ import difflib
 import heapq
 from dataclasses import dataclass, field
 
+from builder.blocks import block_ports
 from builder.catalog import CATALOG
 from builder.report import Fix, Problem
 from builder.spec import Graph, Node
@@ -31,10 +32,14 @@ def wire(graph: Graph) -> Wiring:
                                                           "give each node its own id"))
         else:
             wiring.nodes[node.id] = node
-            _check_type(node, wiring)
+            if node.type not in graph.blocks:
+                _check_type(node, wiring)
     incoming = _collect_edges(graph, wiring)
     for node_id, edges in incoming.items():
-        _check_ports(wiring.nodes[node_id], sorted(edges), wiring)
+        node = wiring.nodes[node_id]
+        block = graph.blocks.get(node.type)
+        spec = CATALOG.get(node.type) if block is None else block_ports(block)
+        _check_ports(node, spec, sorted(edges), wiring)
     _order(wiring, incoming)
     _find_ends(wiring, incoming)
     return wiring
@@ -78,8 +83,8 @@ def _collect_edges(graph: Graph, wiring: Wiring) -> dict[str, list[tuple[int, in
     return incoming
 
 
-def _check_ports(node: Node, edges: list[tuple[int, int, str]], wiring: Wiring) -> None:
-    spec = CATALOG.get(node.type)
+def _check_ports(node: Node, spec, edges: list[tuple[int, int, str]], wiring: Wiring) -> None:
+    """`spec`: the node's LayerSpec, or a block's BlockPorts (None: unknown type)."""
     if spec is None:
         return
     problems_before = len(wiring.problems)

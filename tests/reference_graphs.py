@@ -104,3 +104,55 @@ def gpt(vocab: int = 50, steps: int = 12, width: int = 32, heads: int = 4,
         x = g.add(f"h{i}_add2", "Add", x, h)
     g.add("lm_head", "Linear", g.add("ln_f", "LayerNorm", x), out_features=vocab)
     return g.graph
+
+
+def _chain(*layers: tuple[str, str, dict]) -> tuple[list[dict], list[dict]]:
+    """Nodes and edges of a straight chain of (id, type, params)."""
+    nodes = [{"id": i, "type": t, "params": p} for i, t, p in layers]
+    return nodes, [{"source": a["id"], "target": b["id"]} for a, b in zip(nodes, nodes[1:])]
+
+
+def _basic_block(downsample: bool) -> dict:
+    """torchvision's BasicBlock as a block: two 3x3 convs and a skip (projected when asked)."""
+    conv = {"out_channels": "$channels", "kernel_size": 3, "padding": 1, "bias": False}
+    nodes, edges = _chain(("x", "Input", {}),
+                          ("conv1", "Conv2d", {**conv, "stride": "$stride"}),
+                          ("bn1", "BatchNorm2d", {}), ("relu1", "ReLU", {}),
+                          ("conv2", "Conv2d", conv), ("bn2", "BatchNorm2d", {}),
+                          ("add", "Add", {}), ("relu2", "ReLU", {}))
+    skip = "x"
+    if downsample:
+        down, down_edges = _chain(("down_conv", "Conv2d", {"out_channels": "$channels",
+                                                           "kernel_size": 1, "stride": "$stride",
+                                                           "bias": False}),
+                                  ("down_bn", "BatchNorm2d", {}))
+        nodes[6:6] = down  # before the add, in torchvision's creation order
+        edges += down_edges + [{"source": "x", "target": "down_conv"}]
+        skip = "down_bn"
+    edges.append({"source": skip, "target": "add", "port": 1})
+    return {"params": {"channels": 64, "stride": 1}, "nodes": nodes, "edges": edges}
+
+
+def resnet18_blocks(num_classes: int = 1000, size: int = 224) -> dict:
+    """ResNet-18 with blocks (format version 2): BasicBlock defined once, used twice per stage;
+    a Stage block (DownBlock then BasicBlock) for the stages that halve the image."""
+    stage_nodes = [{"id": "x", "type": "Input", "params": {}},
+                   {"id": "first", "type": "DownBlock",
+                    "params": {"channels": "$channels", "stride": 2}},
+                   {"id": "rest", "type": "BasicBlock", "params": {"channels": "$channels"}}]
+    g = GraphWriter("resnet18")
+    g.graph["version"] = 2
+    g.graph["blocks"] = {
+        "BasicBlock": _basic_block(downsample=False), "DownBlock": _basic_block(downsample=True),
+        "Stage": {"params": {"channels": 128}, "nodes": stage_nodes,
+                  "edges": [{"source": "x", "target": "first"},
+                            {"source": "first", "target": "rest"}]}}
+    x = g.add("image", "Input", shape=[3, size, size])
+    x = g.conv_bn("stem", x, 64, 7, stride=2, act="ReLU")
+    x = g.add("maxpool", "MaxPool2d", x, kernel_size=3, stride=2, padding=1)
+    x = g.add("layer1", "BasicBlock", x, channels=64, repeat=2)
+    for stage, channels in ((2, 128), (3, 256), (4, 512)):
+        x = g.add(f"layer{stage}", "Stage", x, channels=channels)
+    x = g.add("pool", "AdaptiveAvgPool2d", x, output_size=1)
+    g.add("fc", "Linear", g.add("flat", "Flatten", x), out_features=num_classes)
+    return g.graph
