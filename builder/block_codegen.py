@@ -12,7 +12,7 @@ from builder.catalog import CATALOG
 from builder.codelines import (INDENT, Name, call_text, forward_call, forward_line, init_line,
                                layer_kwargs, shape_text)
 from builder.naming import attr_names
-from builder.report import NodeInfo, Report
+from builder.report import Report
 from builder.spec import Graph
 from builder.structure import wire
 
@@ -96,8 +96,7 @@ def _class_source(graph: Graph, name: str, expansion: Expansion, report: Report,
                  report.inner[p + node_id] for p, _ in instances]
         shapes = {(i.output_shape, i.dtype) for i in exits}
         comment = shape_text(*shapes.pop()) if len(shapes) == 1 else None
-        call = forward_call(info if info is not None else _block_info(node.type),
-                            f"self.{names[node_id]}", sources)
+        call = forward_call(info, f"self.{names[node_id]}", sources)
         body.append(forward_line(names[node_id], call, comment))
     declared = [a for a in block.params if a in made.args]  # the block's own params first
     made.args = declared + [a for a in made.args if a not in declared]
@@ -157,7 +156,3 @@ def _call(layer_type: str, inner_use: Use | None, kwargs: dict) -> str:
     calls = [_instance_call(layer_type, {k: v for (r, k), v in kwargs.items() if r == rep})
              for rep in range(inner_use.repeat)]
     return calls[0] if len(calls) == 1 else f"nn.Sequential({', '.join(calls)})"
-
-
-def _block_info(block: str) -> NodeInfo:
-    return NodeInfo(block, (), (), 0, 0, 0, {})

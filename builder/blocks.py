@@ -116,12 +116,20 @@ def _expand(exp: Expansion, graph: Graph, nodes, edges, *, prefix: str, path: st
             exp.owner[flat_id], exp.paths[flat_id] = top, path + names[node.id]
             ends[node.id] = (None, flat_id)
         else:
+            if args is not None and isinstance(node.params.get("repeat"), str):
+                # one class per block: every use of it must hold the same number of copies
+                exp.problems.append(Problem(top, "repeat", f"block {stack[-1]}, node "
+                                            f"'{node.id}': repeat inside a block must be a "
+                                            "number, not a block parameter"))
+                continue
             used = _use(exp, graph, node, block, params, flat_id, path + names[node.id], stack, top)
             if used is not None:
                 ends[node.id] = used
+    known = {n.id for n in nodes}  # a node that failed to expand has its problem already
     for edge in edges:
         if edge.source not in ends or edge.target not in ends:
-            if args is not None:  # the top level's own wiring check reports its edges
+            if args is not None and not {edge.source, edge.target} <= known:
+                # (the top level's own wiring check reports its edges)
                 exp.problems.append(Problem(owner, "blocks", f"block '{stack[-1]}': edge "
                                             f"{edge.source} -> {edge.target} refers to a node "
                                             "the block does not have"))

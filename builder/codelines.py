@@ -64,9 +64,10 @@ def torch_defaults(constructor: str) -> dict:
     return {}
 
 
-def forward_call(info: NodeInfo, module: str, sources: list[str]) -> str:
-    """The right-hand side calling `module` on `sources` (the inputs by port)."""
-    spec = CATALOG.get(info.type)
+def forward_call(info: NodeInfo | None, module: str, sources: list[str]) -> str:
+    """The right-hand side calling `module` on `sources` (the inputs by port); `info` is None
+    for a block used inside a block."""
+    spec = CATALOG.get(info.type) if info is not None else None
     if spec is None:  # a block: its class's forward takes its ports in order
         return f"{module}({', '.join(sources)})"
     by_port = {} if spec.variadic else dict(zip(info.ports, sources))

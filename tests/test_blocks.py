@@ -134,3 +134,10 @@ def test_repeats_are_bounded_before_anything_is_expanded_too_far():
     problems = _broken(lambda g: _node(g, "layer1")["params"].update(repeat=250))
     assert problems == [(None, "blocks", "the blocks expand to more than 2000 nodes; use fewer "
                                          "repeats")]
+
+
+def test_repeat_inside_a_block_must_be_a_number_so_one_class_fits_every_use():
+    problems = _broken(lambda g: _node(g, "rest", "Stage")["params"].update(repeat="$channels"))
+    message = "block Stage, node 'rest': repeat inside a block must be a number, not a block " \
+              "parameter"
+    assert problems == [(use, "repeat", message) for use in ("layer2", "layer3", "layer4")]
