@@ -158,3 +158,24 @@ def test_a_type_fix_never_silently_changes_the_layer():
     other = only_problem(chain(("a", "ReLU7", {}), shape=(4,)))
     assert other.fix.label == f"Replace with {other.fix.value} (a different layer)"
     assert "a different layer" in other.message
+
+
+def test_causal_encoder_layer_with_key_tokens_equals_torch_with_both_masks():
+    graph = chain(("emb", "Embedding", {"num_embeddings": 20, "embedding_dim": 8}),
+                  ("enc", "TransformerEncoderLayer", {"nhead": 2, "dim_feedforward": 16,
+                                                      "causal": True, "padding_idx": 3}),
+                  shape=(6,), dtype="long")
+    graph["edges"].append({"source": "x", "target": "enc", "port": 1})
+    model = compile_graph(graph).eval()
+    ids = torch.tensor([[5, 6, 7, 3, 3, 3], [1, 2, 4, 4, 5, 3]])
+    with torch.no_grad():
+        out = model(ids)
+        embedded = model.node_module("emb")(ids)
+        expected = model.node_module("enc")(
+            embedded, src_mask=nn.Transformer.generate_square_subsequent_mask(6),
+            src_key_padding_mask=ids == 3)
+        changed = ids.clone()
+        changed[:, 2:] = 9
+        out_changed = model(changed)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(out_changed[:, :2], out[:, :2])

@@ -22,10 +22,7 @@ def _attention_shape(call: NodeCall):
     if call.params["causal"] and query[0] != key[0]:
         call.fail("query and key with the same number of steps when causal",
                   received=f"{fmt(query)} and {fmt(key)}", field="causal")
-    tokens = call.tokens.get("key_tokens")
-    if tokens is not None and tokens != key[:1]:
-        call.fail(f"key_tokens as ({key[0]},): one token id per key step",
-                  received=fmt(tokens))
+    _key_tokens_check(call, key[0])
     call.infer("embed_dim", query[1])
     call.infer("kdim", key[1])
     call.infer("vdim", value[1])
@@ -43,15 +40,36 @@ def _attention_cost(params, inputs, out):
     return weights, projections + scores_and_mix
 
 
-def _attention_forward(params: dict, ports: tuple[str, ...]) -> str:
-    """The module call; masks are True where attention is blocked (torch's boolean masks)."""
-    masks = ""  # one per continuation line: the generated forward stays readable
+def _masks(params: dict, ports: tuple[str, ...], query: str, key: str, *, causal_kw: str,
+           padding_kw: str) -> str:
+    """Mask keyword arguments, True where attention is blocked (torch's boolean masks), one per
+    continuation line so the generated forward stays readable."""
+    masks = ""
     if params["causal"]:  # step t may look at steps 0..t only: block everything above the diagonal
-        masks += (",\nattn_mask=torch.ones({query}.shape[1], {key}.shape[1], dtype=torch.bool, "
-                  "device={query}.device).triu(1)")
+        masks += (f",\n{causal_kw}=torch.ones({{{query}}}.shape[1], {{{key}}}.shape[1], "
+                  f"dtype=torch.bool, device={{{query}}}.device).triu(1)")
     if "key_tokens" in ports:
-        masks += f",\nkey_padding_mask={{key_tokens}} == {params['padding_idx']}"
+        masks += f",\n{padding_kw}={{key_tokens}} == {params['padding_idx']}"
+    return masks
+
+
+def _attention_forward(params: dict, ports: tuple[str, ...]) -> str:
+    masks = _masks(params, ports, "query", "key", causal_kw="attn_mask",
+                   padding_kw="key_padding_mask")
     return "{module}({query}, {key}, {value}" + masks + ")[0]"
+
+
+def _key_tokens_check(call: NodeCall, steps: int) -> None:
+    tokens = call.tokens.get("key_tokens")
+    if tokens is not None and tokens != (steps,):
+        call.fail(f"key_tokens as ({steps},): one token id per key step", received=fmt(tokens))
+
+
+def _mask_params() -> tuple[ParamSpec, ...]:
+    return (ParamSpec("causal", "bool", False, "Each step sees only itself and earlier steps, "
+                      "never the future (GPT-style text generation).", ctor=False),
+            ParamSpec("padding_idx", "int", 0, "Token id meaning padding: keys whose key_tokens "
+                      "input holds it are ignored.", min=0, max=1 << 24, ctor=False))
 
 
 register(LayerSpec(
@@ -65,17 +83,21 @@ register(LayerSpec(
             dropout_param(0.0, "Dropout on the attention weights while training."), bias_param(),
             inferred_param("kdim", "Key features (follows from the key input)."),
             inferred_param("vdim", "Value features (follows from the value input)."),
-            ParamSpec("causal", "bool", False, "Each step sees only itself and earlier steps, "
-                      "never the future (GPT-style text generation).", ctor=False),
-            ParamSpec("padding_idx", "int", 0, "Token id meaning padding: keys whose key_tokens "
-                      "input holds it are ignored.", min=0, max=1 << 24, ctor=False))))
+            *_mask_params())))
 
 
 def _encoder_shape(call: NodeCall):
     call.require_rank(2, meaning="(steps, features)")
     call.infer("d_model", call.shape[1])
     _check_heads(call, "d_model", "nhead")
+    _key_tokens_check(call, call.shape[0])
     return call.shape
+
+
+def _encoder_forward(params: dict, ports: tuple[str, ...]) -> str:
+    masks = _masks(params, ports, "input", "input", causal_kw="src_mask",
+                   padding_kw="src_key_padding_mask")
+    return "{module}({input}" + masks + ")"
 
 
 def _encoder_cost(params, inputs, out):
@@ -90,7 +112,7 @@ def _encoder_cost(params, inputs, out):
 register(LayerSpec(
     "TransformerEncoderLayer", "Attention/Transformer", "Self-attention plus a feed-forward "
     "block, each with a residual and LayerNorm.", _encoder_shape, cost=_encoder_cost,
-    fixed_kwargs={"batch_first": True},
+    fixed_kwargs={"batch_first": True}, token_ports=("key_tokens",), forward=_encoder_forward,
     params=(inferred_param("d_model", "Features per step (follows from the input)."),
             ParamSpec("nhead", "int", 4, "Attention heads; must divide d_model.", min=1, max=256),
             size_param("dim_feedforward", 128, "Hidden size of the feed-forward block."),
@@ -101,4 +123,4 @@ register(LayerSpec(
                       min=0.0, max=1.0),
             ParamSpec("norm_first", "bool", False, "Normalise before each block (more stable "
                       "when deep)."),
-            bias_param())))
+            bias_param(), *_mask_params())))
