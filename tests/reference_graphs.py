@@ -156,3 +156,42 @@ def resnet18_blocks(num_classes: int = 1000, size: int = 224) -> dict:
     x = g.add("pool", "AdaptiveAvgPool2d", x, output_size=1)
     g.add("fc", "Linear", g.add("flat", "Flatten", x), out_features=num_classes)
     return g.graph
+
+
+def _inverted_residual(skip: bool) -> dict:
+    """MobileNetV2's block: 1x1 expand to `hidden`, 3x3 depthwise, linear 1x1 projection."""
+    g = GraphWriter("block")
+    x = g.add("x", "Input")
+    h = g.conv_bn("expand", x, "$hidden", 1)
+    h = g.conv_bn("dw", h, "$hidden", 3, stride="$stride" if not skip else 1, groups="$hidden")
+    h = g.conv_bn("project", h, "$channels", 1, act=None)
+    if skip:
+        g.add("add", "Add", x, h)
+    params = {"hidden": 96, "channels": 16} | ({} if skip else {"stride": 1})
+    return {"params": params, "nodes": g.graph["nodes"], "edges": g.graph["edges"]}
+
+
+def mobilenet_v2_blocks(num_classes: int = 1000, size: int = 224) -> dict:
+    """MobileNetV2 with blocks: per stage one InvertedResidual (it may change size), then the
+    ResidualBlock (same shape, with the skip) repeated; 34 top-level nodes instead of 154."""
+    g = GraphWriter("mobilenet_v2")
+    g.graph["version"] = 2
+    g.graph["blocks"] = {"InvertedResidual": _inverted_residual(skip=False),
+                         "ResidualBlock": _inverted_residual(skip=True)}
+    x = g.add("image", "Input", shape=[3, size, size])
+    x = g.conv_bn("stem", x, 32, 3, stride=2)
+    x = g.conv_bn("b1_dw", x, 32, 3, groups=32)  # the first block has no expansion
+    x = g.conv_bn("b1_project", x, 16, 1, act=None)
+    channels = 16
+    for stage, (expand, out, repeats, stride) in enumerate(MOBILENET_V2_SETTINGS[1:], start=2):
+        x = g.add(f"stage{stage}", "InvertedResidual", x, hidden=channels * expand,
+                  channels=out, stride=stride)
+        if repeats > 1:
+            x = g.add(f"stage{stage}_rest", "ResidualBlock", x, hidden=out * expand,
+                      channels=out, repeat=repeats - 1)
+        channels = out
+    x = g.conv_bn("head", x, 1280, 1)
+    x = g.add("pool", "AdaptiveAvgPool2d", x, output_size=1)
+    x = g.add("drop", "Dropout", g.add("flat", "Flatten", x), p=0.2)
+    g.add("fc", "Linear", x, out_features=num_classes)
+    return g.graph

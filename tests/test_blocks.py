@@ -141,3 +141,18 @@ def test_repeat_inside_a_block_must_be_a_number_so_one_class_fits_every_use():
     message = "block Stage, node 'rest': repeat inside a block must be a number, not a block " \
               "parameter"
     assert problems == [(use, "repeat", message) for use in ("layer2", "layer3", "layer4")]
+
+
+def test_mobilenet_v2_with_blocks_is_exact_against_its_twin_with_far_fewer_nodes():
+    graph = reference_graphs.mobilenet_v2_blocks()
+    report = validate(graph)
+    assert report.valid, report.problems
+    assert report.total_params == 3_504_872 and len(graph["nodes"]) < 40
+    torch.manual_seed(0)
+    small = reference_graphs.mobilenet_v2_blocks(num_classes=10, size=32)
+    compiled, twin = compile_graph(small).eval(), reference_models.MobileNetV2(10).eval()
+    paired(compiled, twin)
+    assert "stage3_rest.0.dw_conv.weight" in compiled.state_dict()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(compiled(x), twin(x))
