@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from builder.naming import attr_names
 from builder.report import Problem
-from builder.spec import MAX_NODES, Block, Edge, Graph, Node
+from builder.spec import MAX_EDGES, MAX_NODES, Block, Edge, Graph, Node
 
 MAX_REPEAT = 256
 MAX_DEPTH = 8  # blocks inside blocks
@@ -79,8 +79,8 @@ def expand(graph: Graph) -> Expansion:
                     stack=(), owner=None)
         except _TooLarge:
             expansion.problems.append(Problem(None, "blocks", f"the blocks expand to more than "
-                                                              f"{MAX_NODES} nodes; use fewer "
-                                                              "repeats"))
+                                                              f"{MAX_NODES} nodes or {MAX_EDGES} "
+                                                              "edges; use fewer repeats"))
     expansion.problems = list(dict.fromkeys(expansion.problems))  # once, not per repetition
     return expansion
 
@@ -142,6 +142,8 @@ def _expand(exp: Expansion, graph: Graph, nodes, edges, *, prefix: str, path: st
             target, port = entries[port], 0
         exp.graph.edges.append(Edge.model_construct(source=ends[edge.source][1], target=target,
                                                     port=port))
+        if len(exp.graph.edges) > MAX_EDGES:
+            raise _TooLarge
     return ends
 
 

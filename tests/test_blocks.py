@@ -131,9 +131,14 @@ def test_a_shape_problem_inside_a_block_is_reported_on_the_block_node_naming_the
 
 
 def test_repeats_are_bounded_before_anything_is_expanded_too_far():
-    problems = _broken(lambda g: _node(g, "layer1")["params"].update(repeat=250))
-    assert problems == [(None, "blocks", "the blocks expand to more than 2000 nodes; use fewer "
-                                         "repeats")]
+    too_large = [(None, "blocks", "the blocks expand to more than 2000 nodes or 8000 edges; use "
+                                  "fewer repeats")]
+    assert _broken(lambda g: _node(g, "layer1")["params"].update(repeat=250)) == too_large
+
+    def many_edges(graph):  # few nodes, but thousands of (duplicate) edges in every copy
+        block = graph["blocks"]["BasicBlock"]
+        block["edges"] += [{"source": "x", "target": "conv1"}] * 4000
+    assert _broken(many_edges) == too_large
 
 
 def test_repeat_inside_a_block_must_be_a_number_so_one_class_fits_every_use():
