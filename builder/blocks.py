@@ -104,7 +104,7 @@ def _expand(exp: Expansion, graph: Graph, nodes, edges, *, prefix: str, path: st
     for node in nodes:
         flat_id, top = prefix + node.id, owner or node.id
         params = dict(node.params) if args is None else _substitute(exp, node, args, stack, top)
-        block = graph.blocks.get(node.type)
+        block = graph.blocks.get(node.type)  # (names of layer types were refused up front)
         if block is None:
             layer_type = node.type
             if args is not None and node.type in ("Input", "Output"):  # a block's port / end

@@ -32,21 +32,21 @@ def wire(graph: Graph) -> Wiring:
                                                           "give each node its own id"))
         else:
             wiring.nodes[node.id] = node
-            if node.type not in graph.blocks:
-                _check_type(node, wiring)
+            _check_type(node, graph, wiring)
     incoming = _collect_edges(graph, wiring)
     for node_id, edges in incoming.items():
         node = wiring.nodes[node_id]
-        block = graph.blocks.get(node.type)
-        spec = CATALOG.get(node.type) if block is None else block_ports(block)
+        spec = CATALOG.get(node.type)  # a block named like a layer type is refused elsewhere
+        if spec is None and node.type in graph.blocks:
+            spec = block_ports(graph.blocks[node.type])
         _check_ports(node, spec, sorted(edges), wiring)
     _order(wiring, incoming)
     _find_ends(wiring, incoming)
     return wiring
 
 
-def _check_type(node: Node, wiring: Wiring) -> None:
-    if node.type in CATALOG:
+def _check_type(node: Node, graph: Graph, wiring: Wiring) -> None:
+    if node.type in CATALOG or node.type in graph.blocks:
         return
     # A fix never changes what a model computes behind the user's back: only a different
     # spelling of the same type is a plain "Change type"; a merely similar name (ReLU7 -> ReLU6)

@@ -161,3 +161,11 @@ def test_mobilenet_v2_with_blocks_is_exact_against_its_twin_with_far_fewer_nodes
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(compiled(x), twin(x))
+
+
+def test_a_block_cannot_take_a_layer_type_name():
+    graph = small_resnet()
+    graph["blocks"]["Linear"] = {"nodes": []}
+    assert [(p.node, p.message) for p in validate(graph).problems] == [
+        (None, "block name 'Linear' must be a Python-style name (letters, digits, _) that is "
+               "not a layer type")]
