@@ -98,3 +98,14 @@ def test_gpt_decoder_exports_to_pt2_with_its_causal_mask(tmp_path):
     tokens = torch.randint(0, 50, (5, 12))
     with torch.no_grad():
         torch.testing.assert_close(exported(tokens), compiled(tokens))
+
+
+def test_inspect_attention_maps_of_the_causal_decoder_never_look_ahead():
+    from trainers.probes.attention import attention_maps
+    compiled, _ = _gpt_pair()
+    maps = attention_maps(compiled, (torch.randint(0, 50, (2, 12)),))
+    assert set(maps) == {"h0_attn", "h1_attn"}
+    for weights in maps.values():  # (heads, target, source)
+        assert weights.shape == (4, 12, 12)
+        torch.testing.assert_close(weights.sum(-1), torch.ones(4, 12))
+        assert torch.all(weights.triu(1) == 0)
