@@ -195,3 +195,19 @@ def mobilenet_v2_blocks(num_classes: int = 1000, size: int = 224) -> dict:
     x = g.add("drop", "Dropout", g.add("flat", "Flatten", x), p=0.2)
     g.add("fc", "Linear", x, out_features=num_classes)
     return g.graph
+
+
+def vit(size: int = 28, patch: int = 4, width: int = 32, classes: int = 10) -> dict:
+    """A small Vision Transformer: patches by a strided conv, (C, H, W) -> (patches, C) by
+    Flatten and Transpose, a class token in front, learned positions, one encoder layer, and the
+    class token's output classified."""
+    g = GraphWriter("vit")
+    x = g.add("image", "Input", shape=[1, size, size])
+    x = g.add("patch", "Conv2d", x, out_channels=width, kernel_size=patch, stride=patch)
+    x = g.add("tokens", "Transpose", g.add("flat", "Flatten", x, start_dim=2), dim0=1, dim1=2)
+    x = g.add("cls", "Parameter", x, shape=[1, width], combine="prepend", init="normal")
+    x = g.add("pos", "PositionalEmbedding", x)
+    x = g.add("encoder", "TransformerEncoderLayer", x, nhead=4, dim_feedforward=2 * width,
+              dropout=0.0, norm_first=True)
+    g.add("head", "Linear", g.add("first", "SelectTimestep", x, index=0), out_features=classes)
+    return g.graph

@@ -176,3 +176,22 @@ class GPT(nn.Module):
         for block in self.h:
             x = block(x)                                      # (N, T, E)
         return self.lm_head(self.ln_f(x))                     # (N, T, vocab)
+
+
+class ViT(nn.Module):
+    """torchvision's VisionTransformer layout, one encoder layer."""
+
+    def __init__(self, size: int = 28, patch: int = 4, width: int = 32, classes: int = 10):
+        super().__init__()
+        self.conv_proj = nn.Conv2d(1, width, patch, patch)
+        self.class_token = nn.Parameter(torch.zeros(1, width))
+        self.pos_embedding = nn.Parameter(torch.zeros((size // patch) ** 2 + 1, width))
+        self.encoder = nn.TransformerEncoderLayer(width, 4, 2 * width, dropout=0.0,
+                                                  batch_first=True, norm_first=True)
+        self.head = nn.Linear(width, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:       # (N, 1, H, W)
+        x = self.conv_proj(x).flatten(2).transpose(1, 2)      # (N, patches, width)
+        token = self.class_token.expand(x.shape[0], 1, -1)    # (N, 1, width)
+        x = torch.cat([token, x], dim=1) + self.pos_embedding  # (N, 1 + patches, width)
+        return self.head(self.encoder(x)[:, 0])               # (N, classes)

@@ -109,3 +109,20 @@ def test_inspect_attention_maps_of_the_causal_decoder_never_look_ahead():
         assert weights.shape == (4, 12, 12)
         torch.testing.assert_close(weights.sum(-1), torch.ones(4, 12))
         assert torch.all(weights.triu(1) == 0)
+
+
+def test_vision_transformer_with_class_token_and_transpose_equals_its_twin():
+    torch.manual_seed(0)
+    compiled, twin = compile_graph(reference_graphs.vit()).eval(), reference_models.ViT().eval()
+    names = {"patch": "conv_proj", "cls.weight": "class_token", "pos.weight": "pos_embedding",
+             "encoder": "encoder", "head": "head"}
+    theirs = {}
+    for key, value in compiled.state_dict().items():
+        prefix = next(p for p in names if key == p or key.startswith(p + "."))
+        theirs[names[prefix] + key[len(prefix):]] = value
+    twin.load_state_dict(theirs)  # strict: every twin tensor has its graph counterpart
+    assert validate(reference_graphs.vit()).total_params == sum(
+        p.numel() for p in twin.parameters())
+    x = torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), twin(x), rtol=0, atol=0)
