@@ -1,23 +1,15 @@
 """Python source for a graph: the exported standalone file and, with another base class, the
 very class compile_graph executes (so the two cannot drift)."""
-import functools
 import inspect
 
-from torch import nn
-
-from builder import ops
+from builder.block_codegen import block_classes
 from builder.catalog import CATALOG
+from builder.codelines import (HELPERS, call_text, forward_call, forward_line, init_line,
+                               layer_kwargs, shape_text)
 from builder.inference import validate
 from builder.naming import attr_names, class_name as make_class_name, is_class_name, printable
-from builder.report import NodeInfo, Problem, Report
+from builder.report import Problem, Report
 from builder.spec import Graph, GraphError, load_graph
-
-# The graph-op modules (Add, Concat, Reparameterize, ...), by class name.
-HELPERS = {name: cls for name, cls in vars(ops).items()
-           if inspect.isclass(cls) and issubclass(cls, nn.Module)
-           and cls.__module__ == ops.__name__}
-_COMMENT_COLUMN = 44
-_MAX_LINE = 99
 
 
 def to_python_code(graph: "Graph | dict | str", class_name: str | None = None) -> str:
@@ -29,7 +21,8 @@ def to_python_code(graph: "Graph | dict | str", class_name: str | None = None) -
             f"keyword or a name the file already uses; got {printable(repr(class_name))}"))])
     report = checked_report(graph)
     name = class_name or model_class_name(graph)
-    used = sorted({CATALOG[n.type].constructor_code for n in graph.nodes} & set(HELPERS))
+    types = {n.type for n in graph.nodes} | {n.type for b in graph.blocks.values() for n in b.nodes}
+    used = sorted({CATALOG[t].constructor_code for t in types if t in CATALOG} & set(HELPERS))
     helpers = "".join(inspect.getsource(HELPERS[h]) + "\n\n" for h in used)
     return (_header(graph, report) + "import torch\nfrom torch import nn\n\n\n" + helpers
             + class_source(graph, report, name, base="nn.Module") + "\n\n" + _demo(report, name))
@@ -44,73 +37,37 @@ def checked_report(graph: Graph) -> Report:
 
 def model_class_name(graph: Graph) -> str:
     name = make_class_name(graph.name)
-    return name + "Model" if name in HELPERS else name
+    return name + "Model" if name in HELPERS or name in graph.blocks else name
 
 
 def class_source(graph: Graph, report: Report, name: str, base: str) -> str:
-    """`class <name>(<base>)` with one submodule per node and a forward with shape comments."""
+    """One class per block (nested ones first), then `class <name>(<base>)` with one submodule
+    per node and a forward with shape comments."""
+    blocks, block_calls = block_classes(graph, report)
     names = attr_names([n.id for n in graph.nodes])
-    init = [_init_line(names[i], report.nodes[i]) for i in report.order]
-    body = [_forward_line(report.nodes[i], names, i) for i in report.order]
+    init, body = [], []
+    for node_id in report.order:
+        info = report.nodes[node_id]
+        call = block_calls.get(node_id) or call_text(CATALOG[info.type].constructor_code,
+                                                     layer_kwargs(info))
+        init.append(init_line(names[node_id], call))
+        # An Input's line passes forward's argument of the same name through its Identity.
+        sources = [names[s] for s in info.inputs] if info.inputs else [names[node_id]]
+        body.append(forward_line(names[node_id], forward_call(info, f"self.{names[node_id]}",
+                                                              sources),
+                                 shape_text(info.output_shape, info.dtype)))
     args = ", ".join(["self"] + [names[i] for i in report.input_ids])
     outputs = ", ".join(names[i] for i in report.output_ids)
     doc = f'    """{_docstring_safe(graph.name)}: inputs {_signature(report, names)}."""\n\n'
-    return (f"class {name}({base}):\n{doc}    def __init__(self):\n        super().__init__()\n"
+    return ("".join(source + "\n\n" for source in blocks)
+            + f"class {name}({base}):\n{doc}    def __init__(self):\n        super().__init__()\n"
             + "\n".join(init) + f"\n\n    def forward({args}):\n" + "\n".join(body)
             + f"\n        return {outputs}\n")
 
 
-def _init_line(name: str, info: NodeInfo) -> str:
-    constructor, kwargs = _constructor(info)
-    line = f"        self.{name} = {constructor}({kwargs})"
-    if len(line) <= _MAX_LINE:
-        return line
-    return f"        self.{name} = {constructor}(\n            {kwargs})"
-
-
-def _constructor(info: NodeInfo) -> tuple[str, str]:
-    """The constructor expression and its keyword arguments as source text."""
-    spec = CATALOG[info.type]
-    defaults = _torch_defaults(spec.constructor_code)
-    kwargs = {p.name: info.resolved_params[p.name] for p in spec.params if p.ctor}
-    kwargs.update(spec.fixed_kwargs)
-    # Only what differs from the torch default is written, so the file reads like hand code.
-    shown = [f"{key}={value!r}" for key, value in kwargs.items()
-             if key not in defaults or (defaults[key], type(defaults[key])) != (value, type(value))]
-    return spec.constructor_code, ", ".join(shown)
-
-
-@functools.cache
-def _torch_defaults(constructor: str) -> dict:
-    """Keyword defaults of the constructor. LSTM and GRU take (*args, **kwargs) and pass them on
-    to RNNBase, so the first __init__ up the class chain that names its parameters is used."""
-    cls = HELPERS.get(constructor) or getattr(nn, constructor.removeprefix("nn."))
-    for klass in cls.__mro__:
-        parameters = inspect.signature(klass.__init__).parameters.values()
-        if not any(p.kind is p.VAR_POSITIONAL for p in parameters):
-            return {p.name: p.default for p in parameters if p.default is not p.empty}
-    return {}
-
-
-def _forward_line(info: NodeInfo, names: dict, node_id: str) -> str:
-    spec = CATALOG[info.type]
-    # An Input's line passes forward's argument of the same name through its Identity.
-    sources = [names[s] for s in info.inputs] if info.inputs else [names[node_id]]
-    by_port = {} if spec.variadic else dict(zip(spec.ports, sources))
-    call = spec.forward.format(module=f"self.{names[node_id]}", inputs=", ".join(sources),
-                               **by_port)
-    code = f"        {names[node_id]} = {call}"
-    return f"{code.ljust(_COMMENT_COLUMN)}  # {_shape_text(info.output_shape, info.dtype)}"
-
-
-def _shape_text(shape: tuple, dtype: str) -> str:
-    text = "(N, " + ", ".join(map(str, shape)) + ")"
-    return text + (" long" if dtype == "long" else "")
-
-
 def _signature(report: Report, names: dict) -> str:
     inputs = [(names[i], report.nodes[i]) for i in report.input_ids]
-    return ", ".join(f"{name} {_shape_text(info.output_shape, info.dtype)}"
+    return ", ".join(f"{name} {shape_text(info.output_shape, info.dtype)}"
                      for name, info in inputs)
 
 

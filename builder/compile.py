@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from builder import ops
+from builder.blocks import expand
 from builder.codegen import HELPERS, checked_report, class_source, model_class_name
 from builder.naming import attr_names
 from builder.report import Problem, Report
@@ -47,9 +48,12 @@ class GraphModule(nn.Module):
         return list(self.report.output_ids)
 
     def node_module(self, node_id: str) -> nn.Module:
-        if node_id not in self._attr_names:
-            raise KeyError(f"no node '{node_id}' in graph '{self.graph.name}'")
-        return getattr(self, self._attr_names[node_id])
+        """A node's module; a node inside a block by its hierarchical id ("layer1.0.conv1")."""
+        if node_id in self._attr_names:
+            return getattr(self, self._attr_names[node_id])
+        if node_id in self._inner_paths:
+            return self.get_submodule(self._inner_paths[node_id])
+        raise KeyError(f"no node '{node_id}' in graph '{self.graph.name}'")
 
     def aux_loss(self) -> torch.Tensor:
         """Sum of the Reparameterize KL terms from the last forward (0 when there are none)."""
@@ -84,7 +88,16 @@ def compile_graph(graph: "Graph | dict | str", *, max_params: int | None = None)
     model = _generated_class(class_source(graph, report, name, base="GraphModule"), name)()
     model.graph, model.report = graph, report
     model._attr_names = attr_names([n.id for n in graph.nodes])
+    model._inner_paths = _inner_paths(model, graph) if graph.blocks else {}
     return model
+
+
+def _inner_paths(model: nn.Module, graph: Graph) -> dict[str, str]:
+    """Flat id -> module path of every node inside a block that has a module (a block's Input
+    and Output nodes are forward's arguments and return value, not modules)."""
+    modules = dict(model.named_modules())
+    return {node_id: path for node_id, path in expand(graph).paths.items()
+            if path in modules and "." in path}
 
 
 @functools.lru_cache(maxsize=256)

@@ -30,7 +30,7 @@ def split_components(graph: "Graph | dict") -> list[Graph]:
 def _subgraph(graph: Graph, nodes: list) -> Graph:
     ids = {node.id for node in nodes}
     first = next((n.id for n in nodes if n.type == "Input"), nodes[0].id)
-    return Graph(version=graph.version, name=f"{graph.name}/{first}",
+    return Graph(version=graph.version, name=f"{graph.name}/{first}", blocks=graph.blocks,
                  nodes=[n.model_copy(deep=True) for n in nodes],
                  edges=[e.model_copy() for e in graph.edges if e.target in ids],
                  layout={k: v.model_copy() for k, v in graph.layout.items() if k in ids})

@@ -67,7 +67,11 @@ def _inputs_text(spec: LayerSpec) -> str:
         start = len(required)
         text += "; optional " + ", ".join(
             f"`{port}` (port {start + i})" for i, port in enumerate(optional))
-    return f"{text}; {dtype}"
+    text += f"; {dtype}"
+    start = len(spec.ports)
+    for i, port in enumerate(spec.token_ports):
+        text += f"; optional `{port}` (port {start + i}): {DTYPE_WORDS['long']}"
+    return text
 
 
 def _param_row(param: ParamSpec) -> str:

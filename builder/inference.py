@@ -4,9 +4,11 @@ Pure shape arithmetic from the catalog's rules: nothing is allocated, so Linear(
 validates as fast as Linear(2, 2). Never raises on user input.
 """
 import copy
+import dataclasses
 import difflib
 from math import prod
 
+from builder.blocks import Expansion, expand
 from builder.catalog import CATALOG, LayerSpec, NodeCall, ShapeError
 from builder.params import coerce
 from builder.report import Fix, NodeInfo, Problem, Report
@@ -23,6 +25,8 @@ def validate(graph: "Graph | dict | str") -> Report:
         graph = load_graph(graph)
     except GraphError as err:
         return Report(problems=err.problems)
+    if graph.blocks:
+        return _validate_with_blocks(graph)
     wiring = wire(graph)
     report = Report(problems=list(wiring.problems), order=wiring.order,
                     input_ids=wiring.input_ids, output_ids=wiring.output_ids)
@@ -44,6 +48,50 @@ def validate(graph: "Graph | dict | str") -> Report:
         else:
             report.nodes[node_id] = outcome
     return report
+
+
+def _validate_with_blocks(graph: Graph) -> Report:
+    """Wiring is checked on the graph as drawn (block nodes included), shapes on the flat
+    expansion; problems inside a block are reported on the block node, naming the inner node."""
+    wiring = wire(graph)
+    expansion = expand(graph)
+    report = Report(problems=wiring.problems + expansion.problems, order=wiring.order,
+                    input_ids=wiring.input_ids, output_ids=wiring.output_ids)
+    if expansion.problems:
+        return report
+    flat = validate(expansion.graph)
+    flagged = {p.node for p in report.problems}
+    for problem in flat.problems:
+        owner = expansion.owner.get(problem.node, problem.node)
+        if owner in flagged:
+            continue  # already reported on the graph as drawn
+        # A fix names a node of the flat graph: only a top-level one applies to the file.
+        report.problems.append(problem if owner == problem.node
+                               else Problem(owner, problem.field, problem.message))
+    for node_id in wiring.order:
+        info = _block_info(node_id, expansion, flat) if node_id in expansion.uses else \
+            flat.nodes.get(node_id)
+        if info is not None:
+            inputs = tuple(expansion.owner[s] for s in info.inputs)
+            report.nodes[node_id] = dataclasses.replace(info, inputs=inputs)
+    report.inner = {i: info for i, info in flat.nodes.items() if expansion.owner[i] != i}
+    return report
+
+
+def _block_info(node_id: str, expansion: Expansion, flat: Report) -> NodeInfo | None:
+    """One block node's facts: ports and output from its ends, costs summed over its nodes."""
+    members = [i for i, owner in expansion.owner.items() if owner == node_id]
+    entries = [flat.nodes.get(i) for i in expansion.entries[node_id]]
+    out = flat.nodes.get(expansion.exits[node_id])
+    if out is None or None in entries or any(i not in flat.nodes for i in members):
+        return None
+    use = expansion.uses[node_id]
+    infos = [flat.nodes[i] for i in members]
+    return NodeInfo(use.block, tuple(e.output_shape for e in entries), out.output_shape,
+                    sum(i.params for i in infos), sum(i.flops for i in infos),
+                    sum(i.activation_bytes for i in infos), {**use.args, "repeat": use.repeat},
+                    out.dtype, tuple(s for e in entries for s in e.inputs),
+                    tuple(e.removeprefix(use.instances[0]) for e in expansion.entries[node_id]))
 
 
 def resolve_params(spec: LayerSpec, node: Node) -> tuple[dict, list[Problem]]:
@@ -77,16 +125,16 @@ def _unknown_param(label: str, node_id: str, name: str, known: list[str]) -> Pro
 
 def _infer(node: Node, params: dict, wiring: Wiring, report: Report) -> "NodeInfo | Problem":
     spec = CATALOG[node.type]
-    sources = wiring.sources[node.id]
-    if not spec.variadic and sources:
-        # An empty optional port takes the previous port's input (self-attention).
-        sources = sources + sources[-1:] * (len(spec.ports) - len(sources))
+    sources, ports = _sources_by_port(spec, wiring.sources[node.id], wiring.ports[node.id])
     inputs = [report.nodes[source] for source in sources]
-    dtype_problem = _check_dtypes(node, spec, sources, inputs, wiring)
+    dtype_problem = _check_dtypes(node, spec, sources, ports, inputs, wiring)
     if dtype_problem:
         return dtype_problem
-    call = NodeCall(node.id, node.type, params, [i.output_shape for i in inputs],
-                    [i.dtype for i in inputs])
+    n_main = len(sources) - sum(port in spec.token_ports for port in ports)
+    call = NodeCall(node.id, node.type, params, [i.output_shape for i in inputs[:n_main]],
+                    [i.dtype for i in inputs[:n_main]],
+                    tokens={port: i.output_shape for port, i in zip(ports[n_main:],
+                                                                    inputs[n_main:])})
     try:
         shape = tuple(spec.shape(call))
     except ShapeError as err:
@@ -101,8 +149,22 @@ def _infer(node: Node, params: dict, wiring: Wiring, report: Report) -> "NodeInf
     too_large = _too_large(f"{node.type} '{node.id}'", shape, n_params, flops)
     if too_large:
         return Problem(node.id, None, too_large)
-    return NodeInfo(node.type, tuple(call.shapes), shape, n_params, flops,
-                    prod(shape) * BYTES_PER_VALUE[dtype], call.params, dtype, tuple(sources))
+    return NodeInfo(node.type, tuple(i.output_shape for i in inputs), shape, n_params, flops,
+                    prod(shape) * BYTES_PER_VALUE[dtype], call.params, dtype, tuple(sources),
+                    tuple(ports))
+
+
+def _sources_by_port(spec: LayerSpec, sources: list[str],
+                     numbers: list[int]) -> tuple[list[str], list[str]]:
+    """The sources and the name of the port each feeds. An empty optional port takes the
+    previous port's input (self-attention); token ports only count when connected."""
+    if spec.variadic or not sources:
+        return sources, [spec.ports[0] if spec.ports else "input"] * len(sources)
+    filled = [s for s, n in zip(sources, numbers) if n < len(spec.ports)]
+    filled += filled[-1:] * (len(spec.ports) - len(filled))
+    tokens = [(spec.all_ports[n], s) for s, n in zip(sources, numbers) if n >= len(spec.ports)]
+    return (filled + [s for _, s in tokens],
+            list(spec.ports[:len(filled)]) + [name for name, _ in tokens])
 
 
 def _too_large(label: str, shape: tuple, n_params: int, flops: int) -> str | None:
@@ -126,15 +188,17 @@ def _passed_dtype(spec: LayerSpec, dtypes: list[str]) -> str:
     return "float"
 
 
-def _check_dtypes(node, spec, sources, inputs, wiring) -> Problem | None:
+def _check_dtypes(node, spec, sources, ports, inputs, wiring) -> Problem | None:
     label = f"{node.type} '{node.id}'"
-    for port, (source, info) in enumerate(zip(sources, inputs)):
-        if spec.accepts == "float" and info.dtype == "long":
+    for index, (source, port, info) in enumerate(zip(sources, ports, inputs)):
+        accepts = "long" if port in spec.token_ports else spec.accepts
+        if accepts == "float" and info.dtype == "long":
             fix = Fix("insert_before", node.id, f"Insert Embedding before {node.id}",
-                      layer_type="Embedding", port=wiring.ports[node.id][port])
+                      layer_type="Embedding", port=wiring.ports[node.id][index]
+                      if spec.variadic else spec.all_ports.index(port))
             return Problem(node.id, "inputs", f"{label} expects float values, received long "
                                               "token ids: insert Embedding before it?", fix)
-        if spec.accepts == "long" and info.dtype != "long":
+        if accepts == "long" and info.dtype != "long":
             fix = None
             if wiring.nodes[source].type == "Input":
                 fix = Fix("set_param", source, f"Set {source} dtype to long", field="dtype",

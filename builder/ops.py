@@ -87,3 +87,60 @@ class Reparameterize(nn.Module):
         if not self.training:
             return mu
         return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+
+class Permute(nn.Module):
+    """Reorder the per-sample dims; `dims` number them from 1 as torch does (the batch, dim 0,
+    stays first): dims=(2, 3, 1) turns (N, C, H, W) into (N, H, W, C)."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = tuple(dims)
+
+    def forward(self, x):
+        return x.permute(0, *self.dims)
+
+
+class Transpose(nn.Module):
+    """Swap two dims (torch numbering, batch = 0): dim0=1, dim1=2 turns (N, C, L) into (N, L, C)."""
+
+    def __init__(self, dim0=1, dim1=2):
+        super().__init__()
+        self.dim0, self.dim1 = dim0, dim1
+
+    def forward(self, x):
+        return x.transpose(self.dim0, self.dim1)
+
+
+class PositionalEmbedding(nn.Module):
+    """A learned vector per position added to a batch-first sequence (GPT, BERT, ViT):
+    (N, T, E) + weight[:T]. Initialised like GPT-2 (normal, std 0.02)."""
+
+    def __init__(self, num_positions, embedding_dim):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(num_positions, embedding_dim) * 0.02)
+
+    def forward(self, x):
+        return x + self.weight[:x.shape[1]]  # (N, T, E) + (T, E)
+
+
+class Parameter(nn.Module):
+    """A learned tensor of per-sample shape `shape`, combined with the input: added, multiplied
+    (layer scale) or prepended along dim 1 (a class token in front of the steps)."""
+
+    def __init__(self, shape, combine="add", init="zeros"):
+        super().__init__()
+        self.combine = combine
+        if init == "normal":
+            values = torch.randn(*shape) * 0.02
+        else:
+            values = torch.full(tuple(shape), 1.0 if init == "ones" else 0.0)
+        self.weight = nn.Parameter(values)
+
+    def forward(self, x):
+        if self.combine == "add":
+            return x + self.weight
+        if self.combine == "multiply":
+            return x * self.weight
+        front = self.weight.expand(x.shape[0], *self.weight.shape)  # (N, *shape)
+        return torch.cat([front, x], dim=1)

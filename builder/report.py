@@ -53,6 +53,7 @@ class NodeInfo:
     resolved_params: dict
     dtype: str = "float"
     inputs: tuple[str, ...] = ()  # source node ids by port; an empty optional port repeats the last
+    ports: tuple[str, ...] = ()  # the port name each of `inputs` feeds
 
 
 @dataclass
@@ -62,6 +63,9 @@ class Report:
     order: list[str] = field(default_factory=list)  # topological, ties in file order
     input_ids: list[str] = field(default_factory=list)
     output_ids: list[str] = field(default_factory=list)
+    # Nodes inside blocks by hierarchical id ("layer1.0.conv1"); their costs are already counted
+    # in their block node's NodeInfo, so the totals below leave them out.
+    inner: dict[str, NodeInfo] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:

@@ -7,12 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 
 from builder.plain_values import PlainValueError, check_param_values, loads_plain
 from builder.report import Problem
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added `blocks`; version 1 files load unchanged
 MAX_NODES = 2000  # far above any teaching model; stops a pasted file from stalling the server
 MAX_EDGES = 8000
 MAX_FILE_BYTES = 5_000_000
@@ -59,12 +60,24 @@ class Position(_Strict):
     y: float
 
 
+class Block(_Strict):
+    """A named sub-graph (format version 2), used as a node type: its Input nodes are its ports,
+    its one output is its Output node (or its one dead end). `params` are its parameters and
+    their defaults; an inner param written "$name" takes the value of the block param `name`."""
+
+    params: dict[str, Any] = Field(default_factory=dict)
+    nodes: list[Node] = Field(default_factory=list, max_length=MAX_NODES)
+    edges: list[Edge] = Field(default_factory=list, max_length=MAX_EDGES)
+    layout: dict[str, Position] = Field(default_factory=dict)
+
+
 class Graph(_Strict):
-    version: int = FORMAT_VERSION
+    version: int = 1
     name: str = Field(default="untitled", max_length=200)
     nodes: list[Node] = Field(default_factory=list, max_length=MAX_NODES)
     edges: list[Edge] = Field(default_factory=list, max_length=MAX_EDGES)
     layout: dict[str, Position] = Field(default_factory=dict)
+    blocks: dict[str, Block] = Field(default_factory=dict, max_length=100)
 
     @field_validator("version")
     @classmethod
@@ -72,11 +85,18 @@ class Graph(_Strict):
         if not 1 <= version <= FORMAT_VERSION:
             shown = version if abs(version) < 10**9 else "this large"
             raise ValueError(f"version {shown} is not supported (this LayerLoom reads "
-                             f"version {FORMAT_VERSION})")
+                             f"versions 1 to {FORMAT_VERSION})")
         return version
 
+    @model_validator(mode="after")
+    def _blocks_need_version_2(self) -> "Graph":
+        if self.blocks and self.version < 2:
+            raise ValueError("blocks need format version 2: set \"version\": 2")
+        return self
+
     def to_dict(self) -> dict:
-        return self.model_dump(mode="json")
+        # A graph without blocks stays a version 1 file, readable by older LayerLoom.
+        return self.model_dump(mode="json", exclude=set() if self.blocks else {"blocks"})
 
     def node(self, node_id: str) -> Node | None:
         return next((n for n in self.nodes if n.id == node_id), None)
@@ -146,6 +166,8 @@ def _problem_from_error(error: dict, raw: dict) -> Problem:
                   f" (allowed: {allowed})"
     elif error["type"] == "missing":
         message = f"{path} is missing"
+    elif error["type"] == "value_error":  # our own validators: the message says it all
+        message = (f"{path}: " if path else "") + error["msg"].removeprefix("Value error, ")
     else:
         message = f"{path}: {error['msg'].removeprefix('Value error, ')}"
     if node_id is not None:
@@ -174,5 +196,9 @@ _MODELS = {"nodes": Node, "edges": Edge, "layout": Position}
 
 
 def _allowed_fields(loc: list) -> str:
-    model = _MODELS.get(loc[0]) if len(loc) > 1 else Graph
+    if loc[:1] == ["blocks"] and len(loc) > 2:  # blocks.<name>.<field>[...]
+        loc = loc[2:]
+        model = _MODELS.get(loc[0]) if len(loc) > 1 else Block
+    else:
+        model = _MODELS.get(loc[0]) if len(loc) > 1 else Graph
     return ", ".join(model.model_fields) if model else ""

@@ -6,6 +6,7 @@ import difflib
 import heapq
 from dataclasses import dataclass, field
 
+from builder.blocks import block_ports
 from builder.catalog import CATALOG
 from builder.report import Fix, Problem
 from builder.spec import Graph, Node
@@ -31,24 +32,36 @@ def wire(graph: Graph) -> Wiring:
                                                           "give each node its own id"))
         else:
             wiring.nodes[node.id] = node
-            _check_type(node, wiring)
+            _check_type(node, graph, wiring)
     incoming = _collect_edges(graph, wiring)
     for node_id, edges in incoming.items():
-        _check_ports(wiring.nodes[node_id], sorted(edges), wiring)
+        node = wiring.nodes[node_id]
+        spec = CATALOG.get(node.type)  # a block named like a layer type is refused elsewhere
+        if spec is None and node.type in graph.blocks:
+            spec = block_ports(graph.blocks[node.type])
+        _check_ports(node, spec, sorted(edges), wiring)
     _order(wiring, incoming)
     _find_ends(wiring, incoming)
     return wiring
 
 
-def _check_type(node: Node, wiring: Wiring) -> None:
-    if node.type in CATALOG:
+def _check_type(node: Node, graph: Graph, wiring: Wiring) -> None:
+    if node.type in CATALOG or node.type in graph.blocks:
         return
-    by_case = {name.lower(): name for name in CATALOG}
-    guess = by_case.get(node.type.lower()) or next(
-        iter(difflib.get_close_matches(node.type, CATALOG, n=1, cutoff=0.6)), None)
-    fix = Fix("set_type", node.id, f"Change type to {guess}", value=guess) if guess else None
-    hint = f" (did you mean '{guess}'?)" if guess else ""
-    wiring.problems.append(Problem(node.id, "type", f"unknown layer type '{node.type}'{hint}", fix))
+    # A fix never changes what a model computes behind the user's back: only a different
+    # spelling of the same type is a plain "Change type"; a merely similar name (ReLU7 -> ReLU6)
+    # is offered as what it is, a different layer.
+    same = {name.lower(): name for name in CATALOG}.get(node.type.lower())
+    similar = next(iter(difflib.get_close_matches(node.type, CATALOG, n=1, cutoff=0.6)), None)
+    message, fix = f"unknown layer type '{node.type}'", None
+    if same:
+        message += f" (did you mean '{same}'?)"
+        fix = Fix("set_type", node.id, f"Change type to {same}", value=same)
+    elif similar:
+        message += f" (the closest is '{similar}', a different layer: check it is what you mean)"
+        fix = Fix("set_type", node.id, f"Replace with {similar} (a different layer)",
+                  value=similar)
+    wiring.problems.append(Problem(node.id, "type", message, fix))
     wiring.broken.add(node.id)
 
 
@@ -70,8 +83,8 @@ def _collect_edges(graph: Graph, wiring: Wiring) -> dict[str, list[tuple[int, in
     return incoming
 
 
-def _check_ports(node: Node, edges: list[tuple[int, int, str]], wiring: Wiring) -> None:
-    spec = CATALOG.get(node.type)
+def _check_ports(node: Node, spec, edges: list[tuple[int, int, str]], wiring: Wiring) -> None:
+    """`spec`: the node's LayerSpec, or a block's BlockPorts (None: unknown type)."""
     if spec is None:
         return
     problems_before = len(wiring.problems)
@@ -81,14 +94,15 @@ def _check_ports(node: Node, edges: list[tuple[int, int, str]], wiring: Wiring) 
             _add(wiring, node.id, f"{label} needs at least {spec.min_inputs} inputs, "
                                   f"has {len(edges)}")
     else:
-        _check_fixed_ports(node, label, spec.ports, spec.min_inputs, edges, wiring)
+        _check_fixed_ports(node, label, spec, edges, wiring)
     if len(wiring.problems) > problems_before:
         wiring.broken.add(node.id)
     wiring.sources[node.id] = [source for _, _, source in edges]
     wiring.ports[node.id] = [port for port, _, _ in edges]
 
 
-def _check_fixed_ports(node, label, ports, min_inputs, edges, wiring) -> None:
+def _check_fixed_ports(node, label, spec, edges, wiring) -> None:
+    ports, filled = spec.all_ports, len(spec.ports)  # token ports are never filled from others
     if not ports and edges:
         _add(wiring, node.id, f"{label} takes no inputs, but '{edges[0][2]}' is connected to it")
         return
@@ -104,10 +118,11 @@ def _check_fixed_ports(node, label, ports, min_inputs, edges, wiring) -> None:
             _add(wiring, node.id, f"port '{ports[port]}' of {label} has {len(sources)} inputs "
                                   f"({', '.join(sources)}); merge them with Add or Concat first")
     for port, name in enumerate(ports):
-        if port < min_inputs and port not in by_port:
+        if port < spec.min_inputs and port not in by_port:
             what = "its input" if len(ports) == 1 else f"its '{name}' port"
             _add(wiring, node.id, f"{label} has nothing connected to {what}")
-        elif port >= min_inputs and port not in by_port and any(p > port for p in by_port):
+        elif (spec.min_inputs <= port < filled and port not in by_port
+              and any(port < p < filled for p in by_port)):
             _add(wiring, node.id, f"port '{name}' of {label} is empty while a later port is used")
 
 

@@ -12,6 +12,7 @@ def _same_shape(call: NodeCall):
 
 _ELEMENTWISE = {
     "ReLU": ("max(0, x): the default choice for hidden layers.", ()),
+    "ReLU6": ("ReLU capped at 6: min(max(0, x), 6). MobileNet's activation.", ()),
     "LeakyReLU": ("Like ReLU but lets a little through below zero.",
                   (ParamSpec("negative_slope", "float", 0.01, "Slope below zero.",
                              min=0.0, max=1.0),)),
@@ -22,12 +23,31 @@ _ELEMENTWISE = {
              (ParamSpec("approximate", "choice", "none", "'tanh' uses a faster approximation.",
                         choices=("none", "tanh")),)),
     "SiLU": ("x * sigmoid(x), also called swish.", ()),
+    "Mish": ("x * tanh(softplus(x)): a smooth ReLU, like SiLU.", ()),
+    "Hardswish": ("A cheap SiLU made of straight pieces (MobileNetV3).", ()),
+    "Hardsigmoid": ("A cheap Sigmoid made of straight pieces: 0 below -3, 1 above 3.", ()),
     "Sigmoid": ("Squashes to 0..1: probabilities, pixel reconstructions.", ()),
     "Tanh": ("Squashes to -1..1.", ()),
 }
 
 for _type, (_doc, _params) in _ELEMENTWISE.items():
     register(LayerSpec(_type, "Activation", _doc, _same_shape, params=_params))
+
+
+def _hardtanh_shape(call: NodeCall):
+    low, high = call.params["min_val"], call.params["max_val"]
+    if low >= high:
+        call.error(f"min_val ({low}) must be below max_val ({high})", "max_val")
+    return call.shape
+
+
+register(LayerSpec(
+    "Hardtanh", "Activation", "Clips values to min_val..max_val (ReLU6 is 0..6).",
+    _hardtanh_shape,
+    params=(ParamSpec("min_val", "float", -1.0, "Values below this become it.",
+                      min=-1e6, max=1e6),
+            ParamSpec("max_val", "float", 1.0, "Values above this become it.",
+                      min=-1e6, max=1e6))))
 
 
 def _softmax_shape(call: NodeCall):

@@ -54,7 +54,8 @@ def sliding_out(call: NodeCall, sizes: tuple[int, ...], dims: int, *, stride_def
             call.error("padding='same' needs stride 1 (torch rule)", "padding")
         return sizes
     pad = (0,) * dims if padding == "valid" else per_dim(call, "padding", dims)
-    out = tuple((size + 2 * p - d * (k - 1) - 1) // s + 1
+    ceil = call.params.get("ceil_mode", False)
+    out = tuple(_window_count(size, k, s, p, d, ceil)
                 for size, k, s, p, d in zip(sizes, kernel, stride, pad, dil))
     if min(out) < 1:
         span = " x ".join(map(str, sizes))
@@ -62,6 +63,17 @@ def sliding_out(call: NodeCall, sizes: tuple[int, ...], dims: int, *, stride_def
                    f"{span} input; use a smaller kernel, padding, or fewer pooling layers",
                    "kernel_size")
     return out
+
+
+def _window_count(size: int, kernel: int, stride: int, pad: int, dilation: int,
+                  ceil: bool) -> int:
+    """Windows along one axis. ceil_mode (pooling) counts a last partial window, except one
+    that would start in the right padding (torch's pooling_output_shape)."""
+    span = size + 2 * pad - dilation * (kernel - 1) - 1
+    if not ceil:
+        return span // stride + 1
+    count = -(-span // stride) + 1
+    return count - 1 if (count - 1) * stride >= size + pad else count
 
 
 def batch_dim(call: NodeCall, name: str, rank: int) -> int:

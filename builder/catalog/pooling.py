@@ -24,7 +24,9 @@ def _window_cost(params, inputs, out):
 
 
 def _pool_params():
-    return (kernel_param(2), stride_param(None), padding_param(allow_same=False))
+    return (kernel_param(2), stride_param(None), padding_param(allow_same=False),
+            ParamSpec("ceil_mode", "bool", False, "Keep a last window that sticks out past the "
+                      "edge (rounds the output size up)."))
 
 
 register(LayerSpec(

@@ -37,6 +37,7 @@ class NodeCall:
     shapes: list[Shape]
     dtypes: list[str]
     out_dtype: str | None = None  # set by rules whose output dtype is not the default
+    tokens: dict[str, Shape] = field(default_factory=dict)  # connected token ports' shapes
 
     @property
     def shape(self) -> Shape:
@@ -88,11 +89,14 @@ class LayerSpec:
 
     `ports` name the inputs in port order; the first `min_inputs` are required, an empty optional
     port takes the previous port's tensor (MultiheadAttention with one input is self-attention).
+    `token_ports` follow them: optional inputs of long token ids (a key-padding mask), never
+    filled from another port; an empty one is simply not used.
     `variadic` nodes (Add, Concat) take any number >= min_inputs, ordered by port.
     `accepts`: the input dtype ("float", "long" token ids, or "any" which passes it through).
     `constructor`: the code expression building the module (default nn.<type>), with
     `fixed_kwargs` always passed (batch_first=True). `forward` is the generated forward line's
-    right-hand side: {module} is the submodule, {inputs} the inputs, {<port>} one input.
+    right-hand side: {module} is the submodule, {inputs} the inputs, {<port>} one input; or a
+    function (params, connected port names) -> that template, for masks that params switch on.
     `cost(params, input_shapes, output_shape) -> (parameter count, forward FLOPs per sample)`.
     """
 
@@ -102,23 +106,31 @@ class LayerSpec:
     shape: Callable[[NodeCall], Shape]
     params: tuple[ParamSpec, ...] = ()
     ports: tuple[str, ...] = ("input",)
+    token_ports: tuple[str, ...] = ()
     min_inputs: int = 1
     variadic: bool = False
     accepts: Literal["float", "long", "any"] = "float"
     cost: Callable[[dict, list[Shape], Shape], tuple[int, int]] = elementwise_cost
     constructor: str = ""
     fixed_kwargs: dict = field(default_factory=dict)
-    forward: str = "{module}({inputs})"
+    forward: str | Callable[[dict, tuple[str, ...]], str] = "{module}({inputs})"
 
     @property
     def constructor_code(self) -> str:
         return self.constructor or f"nn.{self.type}"
 
+    @property
+    def all_ports(self) -> tuple[str, ...]:
+        return self.ports + self.token_ports
+
+    def forward_template(self, params: dict, ports: tuple[str, ...]) -> str:
+        return self.forward if isinstance(self.forward, str) else self.forward(params, ports)
+
     def to_json(self) -> dict:
         return {"type": self.type, "category": self.category, "doc": self.doc,
-                "params": [p.to_json() for p in self.params], "ports": list(self.ports),
-                "min_inputs": self.min_inputs,
-                "max_inputs": None if self.variadic else len(self.ports),
+                "params": [p.to_json() for p in self.params], "ports": list(self.all_ports),
+                "token_ports": list(self.token_ports), "min_inputs": self.min_inputs,
+                "max_inputs": None if self.variadic else len(self.all_ports),
                 "variadic": self.variadic, "accepts": self.accepts}
 
 

@@ -82,3 +82,35 @@ register(LayerSpec(
                   min=0.01, max=64.0),
         ParamSpec("mode", "choice", "nearest", "How new values are filled in.",
                   choices=tuple(_UPSAMPLE_RANKS)))))
+
+
+def _permute_shape(call: NodeCall):
+    dims, rank = call.params["dims"], len(call.shape)
+    if sorted(dims) != list(range(1, rank + 1)):
+        order = ", ".join(map(str, range(1, rank + 1)))
+        call.fail(f"dims to list {order} in a new order (the batch, dim 0, stays first)",
+                  received=f"{fmt(call.shape)} with dims {dims}", field="dims")
+    return tuple(call.shape[d - 1] for d in dims)
+
+
+register(LayerSpec(
+    "Permute", "Reshape", "Reorders dimensions: [2, 3, 1] turns (C, H, W) into (H, W, C).",
+    _permute_shape, accepts="any", cost=free_cost, constructor="Permute",
+    params=(ParamSpec("dims", "shape", [2, 1], "New order of the dims, numbered from 1 (0 is "
+                      "the batch, which stays first).", min=1, max=8),)))
+
+
+def _transpose_shape(call: NodeCall):
+    rank = len(call.shape)
+    first = batch_dim(call, "dim0", rank) - 1  # per-sample indices from here on
+    second = batch_dim(call, "dim1", rank) - 1
+    out = list(call.shape)
+    out[first], out[second] = out[second], out[first]
+    return tuple(out)
+
+
+register(LayerSpec(
+    "Transpose", "Reshape", "Swaps two dimensions, e.g. (channels, steps) <-> (steps, channels).",
+    _transpose_shape, accepts="any", cost=free_cost, constructor="Transpose",
+    params=(ParamSpec("dim0", "int", 1, "One dim to swap (0 is the batch).", min=-8, max=8),
+            ParamSpec("dim1", "int", 2, "The other dim to swap.", min=-8, max=8))))
