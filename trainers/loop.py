@@ -21,7 +21,7 @@ from trainers.callbacks import (HOOKS, Callback, Checkpointer, EarlyStopping, Gr
 from trainers.checkpoints import CheckpointError, load_weights
 from trainers.config import ConfigError, RunSpec, TrainConfig, apply_overrides
 from trainers.datasets import augment_batch, check_graph_fits, default_augment, load_dataset
-from trainers.devices import resolve_device
+from trainers.devices import prepare_device, resolve_device
 from trainers.health import HealthMonitor, make_alert
 from trainers.optim import Updater, lr_factor
 from trainers.tasks import BatchLog, Sums, Task, build_gan, make_task
@@ -41,6 +41,7 @@ class Trainer:
         self.config = config
         self.augment = augment
         self.device = resolve_device(config.device, config.amp, config.compile)
+        prepare_device(self.device)
         self.task = task or make_task(config)
         self.model = model.to(self.device)
         self.forward_model = torch.compile(self.model) if config.compile else self.model
