@@ -20,7 +20,7 @@ from trainers.checkpoints import CheckpointError
 from trainers.config import TASKS, ConfigError, RunSpec, default_config
 from trainers.datasets import DatasetError, dataset_info, list_datasets
 from trainers.devices import DeviceError
-from trainers.loop import TrainingError, train_run
+from trainers.loop import ENDED_BADLY, TrainingError, train_run
 from trainers.metrics import MetricsHistory
 
 USER_ERRORS = (GraphError, DatasetError, ConfigError, DeviceError, TrainingError, CheckpointError,
@@ -95,7 +95,7 @@ def train_command(args) -> int:
     if args.metrics_out:
         args.metrics_out.write_text(history.to_csv())
     print(json.dumps(final_line(result)))
-    return 0 if result["status"] != "diverged" else 1
+    return 1 if result["status"] in ENDED_BADLY else 0
 
 
 def parse_option(text: str) -> tuple[str, object]:
