@@ -103,3 +103,25 @@ def test_a_cpu_run_leaves_float32_precision_alone(precision_kept):
     torch.set_float32_matmul_precision("highest")
     prepare_device(torch.device("cpu"))
     assert torch.get_float32_matmul_precision() == "highest"
+
+
+def test_the_train_page_shows_live_gpu_use_a_gpu_batch_size_and_a_launch_bound_hint(monkeypatch):
+    from tests.test_train_page import open_page, rerun, set_widget
+    monkeypatch.setenv("LAYERLOOM_WORKER", "thread")
+    FakeCuda(gpus=2, used=[12 * GIB, 0]).install(monkeypatch)
+    app = open_page("cnn_seed")
+    device = next(box for box in app.selectbox if box.label == "Device")
+    labels = device.options  # as shown
+    assert labels[:2] == ["CPU", "GPU (auto: least busy of 2)"]
+    assert labels[2] == "Fake H100 (80 GiB) · 12.0 GiB of 80.0 GiB in use"
+    batch = next(s for s in app.select_slider if s.label == "Batch size")
+    assert batch.value == 64 and not [c for c in app.caption if "little work" in c.value]
+    set_widget(app, device.key, "cuda:1")
+    rerun(app)
+    batch = next(s for s in app.select_slider if s.label == "Batch size")
+    assert batch.value == 256
+    hint = [c.value for c in app.caption if "little work per step for a GPU" in c.value]
+    assert hint and "batch size of 1024 or more" in hint[0]
+    set_widget(app, batch.key, 1024)
+    rerun(app)
+    assert not [c for c in app.caption if "little work" in c.value]

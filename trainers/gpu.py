@@ -163,3 +163,27 @@ def short_of_memory(report, config: TrainConfig, data_bytes: int, device) -> str
         return None
     return (f"{device} has {memory_text(free)} free and this run needs about "
             f"{memory_text(need)}; try again when other runs have ended, or lower the batch size.")
+
+
+# Below this much arithmetic per training step (forward + backward, about 3x the forward's),
+# a GPU step is mostly kernel launches and waiting on the host: the seed CNN (5.3 MFLOP per
+# sample) spent the same ~2 ms per step on an H100 at batch 64 (1 GFLOP) as at 1024 (16 GFLOP).
+LAUNCH_BOUND_FLOPS = 10e9
+BIGGEST_HINTED_BATCH = 1024
+
+
+def launch_bound_hint(report, batch_size: int) -> str | None:
+    """A plain hint when a GPU would mostly wait on kernel launches with this model and batch
+    size; None when the step does enough work (or the graph has no FLOP count)."""
+    flops = int(report.total_flops or 0)
+    step_flops = 3 * flops * batch_size
+    if not flops or step_flops >= LAUNCH_BOUND_FLOPS:
+        return None
+    needed = 2 ** math.ceil(math.log2(LAUNCH_BOUND_FLOPS / (3 * flops)))
+    if needed <= BIGGEST_HINTED_BATCH:
+        advice = (f"a batch size of {needed} or more keeps it busy (raise the learning rate "
+                  "with it)")
+    else:
+        advice = "the CPU trains a model this small about as fast"
+    return (f"This model does little work per step for a GPU (about {step_flops / 1e6:,.0f} "
+            f"MFLOP at batch {batch_size}): the GPU mostly waits for the next step, so {advice}.")
