@@ -24,7 +24,7 @@ from trainers.config import TASKS, ConfigError, RunSpec, default_config
 from trainers.datasets import DatasetError, dataset_info, list_datasets
 from trainers.devices import DeviceError
 from trainers.limits import Limits, LimitsError
-from trainers.loop import TrainingError, train_run
+from trainers.loop import ENDED_BADLY, TrainingError, train_run
 from trainers.metrics import MetricsHistory
 
 USER_ERRORS = (GraphError, DatasetError, ConfigError, DeviceError, TrainingError, CheckpointError,
@@ -103,7 +103,7 @@ def train_command(args) -> int:
     if args.metrics_out:
         args.metrics_out.write_text(history.to_csv())
     print(json.dumps(final_line(result)))
-    return 0 if result["status"] != "diverged" else 1
+    return 1 if result["status"] in ENDED_BADLY else 0
 
 
 def check_model_limits(graph: dict, batch_size: int) -> None:

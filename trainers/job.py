@@ -77,6 +77,10 @@ class Job:
     def queue_position(self) -> int | None:
         return self._manager.queue_position(self)
 
+    def queue_reason(self) -> str | None:
+        """Why a queued GPU run waits (GPU slots or memory); None otherwise."""
+        return self._manager.queue_reason(self)
+
     def progress(self) -> Progress:
         with self._lock:
             total = self._total_steps or (self._steps_per_epoch and self._steps_per_epoch * self._epochs)

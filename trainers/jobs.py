@@ -17,6 +17,7 @@ from functools import partial
 from builder import validate
 from trainers.config import RunSpec
 from trainers.datasets import DatasetError, training_rows
+from trainers.gpu import GpuPool, dataset_bytes, estimate_gpu_bytes
 from trainers.job import Job, Progress
 from trainers.limits import Limits
 from trainers.process_worker import ProcessWorker
@@ -36,19 +37,27 @@ class JobRefused(ValueError):
 
 
 class JobManager:
-    """Runs at most `limits.max_jobs` jobs at once; the rest wait in FIFO order. A paused job
-    keeps its slot (its worker and memory stay until it is resumed or stopped).
+    """Runs at most `limits.max_jobs` CPU jobs at once; the rest wait in FIFO order. A paused
+    job keeps its slot (its worker and memory stay until it is resumed or stopped). GPU jobs
+    have their own slots and wait for their estimated memory (`gpus`, a trainers.gpu.GpuPool):
+    a CPU run never waits behind a GPU run, nor the other way round.
 
     run_fn: the worker protocol function (a callable for thread workers, or "module:function").
     worker: "thread", "process" or "auto" (default: limits.worker); process workers are warmed
         up here, at start-up.
     preflight: `spec -> list[str]`, reasons to refuse a run before anything is allocated
         (default: `check_spec` against the limits).
+    gpus: the GPU slots (default: `limits.max_gpu_jobs` per GPU of this machine, listed when
+        the first GPU run comes).
     """
 
     def __init__(self, limits: Limits | None = None, run_fn: RunFn = DEFAULT_RUN_FN, *,
-                 worker: str | None = None, preflight: Callable[[RunSpec], list[str]] | None = None):
+                 worker: str | None = None, preflight: Callable[[RunSpec], list[str]] | None = None,
+                 gpus: GpuPool | None = None):
         self.limits = limits or Limits.from_env()
+        self.gpus = gpus or GpuPool(self.limits.max_gpu_jobs)
+        self._gpu_need: dict[Job, int] = {}  # each GPU job's estimated memory, until it ends
+        self._gpu_placed: dict[Job, str] = {}  # the cuda:i each started GPU job runs on
         self._kind = worker or self.limits.worker
         self._run_fn = run_fn
         self._preflight = preflight or partial(check_spec, self.limits)
@@ -65,6 +74,10 @@ class JobManager:
     # --- submitting and queueing ------------------------------------------------------------
     def submit(self, spec: RunSpec, owner: str) -> Job:
         reasons = list(self._preflight(spec))
+        gpu_need = gpu_estimate(spec) if is_gpu(spec) else None
+        if gpu_need is not None and not reasons:
+            refusal = self.gpus.refusal(device_of(spec), gpu_need, spec.config.batch_size)
+            reasons += [refusal] if refusal else []
         with self._lock:
             if self._closed.is_set():
                 raise JobRefused(["The server is shutting down; no new runs are accepted."])
@@ -77,6 +90,8 @@ class JobManager:
             job = Job(f"run-{next(self._ids)}", spec, owner, self,
                       max_epochs=self.limits.epochs_allowed(dataset_size(spec)))
             self._by_owner[owner].append(job)
+            if gpu_need is not None:
+                self._gpu_need[job] = gpu_need
             self._forget_oldest_ended(owner)
             self._queue.append(job)
         self._start_waiting()
@@ -88,12 +103,20 @@ class JobManager:
             return list(self._by_owner.get(owner, ()))
 
     def queue_position(self, job: Job) -> int | None:
-        """1 for the next job to start; None when the job is not waiting."""
+        """1 for the next job to start (among the jobs waiting for the same kind of slot, CPU
+        or GPU); None when the job is not waiting."""
         with self._lock:
-            for position, queued in enumerate(self._queue, start=1):
+            same_kind = [q for q in self._queue if (q in self._gpu_need) == (job in self._gpu_need)]
+            for position, queued in enumerate(same_kind, start=1):
                 if queued is job:
                     return position
         return None
+
+    def queue_reason(self, job: Job) -> str | None:
+        """Why a waiting GPU job has not started (slots or memory); None for any other job."""
+        with self._lock:
+            need = self._gpu_need.get(job) if job in self._queue else None
+        return None if need is None else self.gpus.wait_reason(device_of(job.spec), need)
 
     def _forget_oldest_ended(self, owner: str) -> None:
         jobs = self._by_owner[owner]
@@ -107,11 +130,34 @@ class JobManager:
         """Start queued jobs while slots are free (outside the lock: a start may block briefly)."""
         while True:
             with self._lock:
-                if not self._queue or len(self._running) >= self.limits.max_jobs:
+                job = self._next_to_start()
+                if job is None:
                     return
-                job = self._queue.popleft()
+                self._queue.remove(job)
                 self._running.add(job)
             job._start(self._worker(self._kind_for(job.spec)))
+
+    def _next_to_start(self) -> Job | None:
+        """The first queued CPU job if a CPU slot is free, or the first GPU job once it has a
+        GPU (placed, its device set to that cuda:i); FIFO within each kind. Under the lock."""
+        cpu_running = sum(1 for job in self._running if job not in self._gpu_need)
+        first_gpu_job = True
+        for job in self._queue:
+            need = self._gpu_need.get(job)
+            if need is None:
+                if cpu_running < self.limits.max_jobs:
+                    return job
+                continue
+            if not first_gpu_job:
+                continue  # an earlier GPU job is still waiting: keep the order
+            first_gpu_job = False
+            gpu = self.gpus.place(device_of(job.spec), need)
+            if gpu is not None:
+                self._gpu_placed[job] = gpu
+                config = job.spec.config.model_copy(update={"device": gpu})
+                job.spec = job.spec.model_copy(update={"config": config})
+                return job
+        return None
 
     def _dequeue(self, job: Job) -> bool:
         """Take a job out of the queue before it started (Job.stop on a queued job)."""
@@ -124,6 +170,9 @@ class JobManager:
     def _job_ended(self, job: Job) -> None:
         with self._lock:
             self._running.discard(job)
+            need, gpu = self._gpu_need.pop(job, None), self._gpu_placed.pop(job, None)
+        if gpu is not None:
+            self.gpus.release(gpu, need)
         if not self._closed.is_set():
             self._start_waiting()
 
@@ -182,6 +231,16 @@ def check_spec(limits: Limits, spec: RunSpec) -> list[str]:
     """
     report = validate(spec.graph)
     return limits.check_run(report, dataset_size(spec), spec.config.epochs, spec.config.batch_size)
+
+
+def is_gpu(spec: RunSpec) -> bool:
+    return device_of(spec).startswith("cuda")
+
+
+def gpu_estimate(spec: RunSpec) -> int:
+    """The run's GPU memory in bytes, from shape inference (trainers.gpu)."""
+    report = validate(spec.graph)
+    return estimate_gpu_bytes(report, spec.config, dataset_bytes(report, dataset_size(spec)))
 
 
 def dataset_size(spec: RunSpec) -> int:

@@ -7,6 +7,7 @@ environment variable named next to it (documented in the README):
 | field             | variable                    | default | meaning                                |
 | ----------------- | --------------------------- | ------- | -------------------------------------- |
 | max_jobs          | LAYERLOOM_MAX_JOBS          | 2       | training jobs running at once          |
+| max_gpu_jobs      | LAYERLOOM_MAX_GPU_JOBS      | 4       | runs at once on each GPU (own slots)   |
 | threads_per_job   | LAYERLOOM_THREADS_PER_JOB   | 1       | torch threads per job                  |
 | run_memory_mb     | LAYERLOOM_RUN_MEMORY_MB     | 1536    | memory one run may add (process jobs)  |
 | max_params        | LAYERLOOM_MAX_PARAMS        | 10M     | parameters per model                   |
@@ -44,7 +45,8 @@ class LimitsError(ValueError):
 
 @dataclass(frozen=True)
 class Limits:
-    max_jobs: int = 2
+    max_jobs: int = 2  # CPU (and MPS) runs; GPU runs have their own slots (trainers.gpu)
+    max_gpu_jobs: int = 4
     threads_per_job: int = 1
     run_memory_mb: int = 1536
     max_params: int = DEFAULT_MAX_PARAMS
@@ -126,7 +128,8 @@ def env_name(field_name: str) -> str:
 
 
 _INT_FIELDS = ("max_jobs", "threads_per_job", "run_memory_mb", "max_params", "max_activation_mb",
-               "eval_memory_mb", "max_sample_epochs", "max_upload_mb", "runs_per_session")
+               "eval_memory_mb", "max_sample_epochs", "max_upload_mb", "runs_per_session",
+               "max_gpu_jobs")
 _EXPECTED = {name: "a whole number >= 1" for name in _INT_FIELDS} | {
     "worker": "one of " + ", ".join(WORKER_KINDS),
     "stop_grace_s": "a finite number of seconds > 0",

@@ -21,13 +21,14 @@ from trainers.callbacks import (HOOKS, Callback, Checkpointer, EarlyStopping, Gr
 from trainers.checkpoints import CheckpointError, load_weights
 from trainers.config import ConfigError, RunSpec, TrainConfig, apply_overrides
 from trainers.datasets import augment_batch, check_graph_fits, default_augment, load_dataset
-from trainers.devices import resolve_device
+from trainers.devices import prepare_device, resolve_device
+from trainers.gpu import EVAL_BATCH, short_of_memory
 from trainers.health import HealthMonitor, make_alert
 from trainers.optim import Updater, lr_factor
 from trainers.tasks import BatchLog, Sums, Task, build_gan, make_task
 
+ENDED_BADLY = ("diverged", "out_of_memory")  # statuses that fail the job, last good weights kept
 POINT_INTERVAL_S = 0.2  # how often a step point (and the only mid-epoch device read) happens
-EVAL_BATCH = 1024
 
 
 class TrainingError(RuntimeError):
@@ -41,6 +42,7 @@ class Trainer:
         self.config = config
         self.augment = augment
         self.device = resolve_device(config.device, config.amp, config.compile)
+        prepare_device(self.device)
         self.task = task or make_task(config)
         self.model = model.to(self.device)
         self.forward_model = torch.compile(self.model) if config.compile else self.model
@@ -72,14 +74,16 @@ class Trainer:
         self.augment_rng = torch.Generator(self.device).manual_seed(self.config.seed)
         self._apply_lr()
         self._call("on_train_start")
+        out_of_memory = False
         try:
             while self.epoch < self.config.epochs and not self.stopping:
                 if self._train_epoch(control):
                     self._end_epoch()
         except torch.OutOfMemoryError:
-            raise TrainingError(f"out of memory on {self.device}: lower the batch size or use a "
-                                "smaller model") from None
-        if self.status != "diverged":
+            out_of_memory = True  # handled outside: the traceback holds the batch's tensors
+        if out_of_memory:
+            self._out_of_memory()
+        if self.status not in ENDED_BADLY:
             self.capture_good_state()
         result = self._result()
         self._call("on_train_end", result)
@@ -165,6 +169,20 @@ class Trainer:
         self.stop("diverged", f"The loss became {loss} at step {self.step}; the run stopped and "
                               "kept the last good weights.")
 
+    def _out_of_memory(self) -> None:
+        """End the run with a plain message, back on its last good weights, and hand the
+        device memory it can back (other runs share the GPU)."""
+        self.stopping, self.status = True, "out_of_memory"
+        self.message = (f"{self.device} ran out of memory at step {self.step} (batch size "
+                        f"{self.config.batch_size}); the run stopped and kept the last good "
+                        "weights. Lower the batch size or use a smaller model.")
+        self._start_point()  # drop the logged batches' device tensors
+        for updater in self.updaters.values():
+            updater.optimizer.zero_grad(set_to_none=True)
+        self.load_state(self.good_state)
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
     def _end_epoch(self) -> None:
         train_loss, train_metric = self.task.summarise(self._epoch_sums)
         val_loss, val_metric = self.evaluate("val") if self.task.has_validation else (None, None)
@@ -248,9 +266,11 @@ class Trainer:
             method(self, *args)
 
     def _result(self) -> dict:
-        test_loss, test_metric = self.evaluate("test") if self.task.has_validation else (None, None)
-        # A diverged run is an error for the job (failed, with the message); other stops are not.
-        error = self.message if self.status == "diverged" else None
+        scored = self.task.has_validation and self.status != "out_of_memory"
+        test_loss, test_metric = self.evaluate("test") if scored else (None, None)
+        # A diverged or out-of-memory run is an error for the job (failed, with the message);
+        # other stops are not.
+        error = self.message if self.status in ENDED_BADLY else None
         return {"status": self.status, "message": self.message, "error": error, "epochs": self.epoch,
                 "steps": self.step, "seconds": round(time.perf_counter() - self.started, 3),
                 "metric": self.task.metric_name, "test_loss": test_loss, "test_metric": test_metric}
@@ -290,9 +310,22 @@ def train_run(spec: RunSpec | dict, control, emit: Callable[[dict], None], *,
             load_weights(spec.init_state, model)
         except (CheckpointError, OSError) as err:
             raise TrainingError(f"cannot start from {spec.init_state}: {err}") from None
+    if config.device.startswith("cuda"):
+        check_gpu_memory(spec.graph, bundle, config)
     callbacks = default_callbacks(emit, save_dir=save_dir, graph=spec.graph)
     trainer = Trainer(model, bundle, config, callbacks, task=task, augment=augment)
     return trainer.fit(control)
+
+
+def check_gpu_memory(graph: dict, bundle, config: TrainConfig) -> None:
+    """Refuse to start when the GPU has less free memory than the run needs (the job manager
+    counted only its own runs; other programs may use the GPU too)."""
+    device = resolve_device(config.device, config.amp, config.compile)
+    data = sum(getattr(bundle, f"{part}_{split}").nbytes for part in ("x", "y")
+               for split in ("train", "val", "test"))
+    problem = short_of_memory(validate(graph), config, data, device)
+    if problem:
+        raise TrainingError(problem)
 
 
 def build_model(graph: dict, bundle, config: TrainConfig) -> tuple[nn.Module, Task]:

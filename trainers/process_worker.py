@@ -191,19 +191,20 @@ def _child_main(run_fn: str, spec, control: RunControl, events, threads: int, me
 
 
 def _cap_memory(memory_mb: int, spec) -> None:
-    """Let this process grow by at most `memory_mb` beyond its size now (MemoryError past it).
+    """Let a CPU run's process grow by at most `memory_mb` beyond its size now (MemoryError past it).
 
-    Skipped for CUDA runs: the CUDA driver maps huge virtual ranges, so an address-space cap
-    would break it; the device reports its own out-of-memory errors.
+    Only CPU runs are capped, judged from the spec alone: asking torch whether CUDA is there
+    would initialise the driver, and a CUDA run needs no cap (the driver maps huge virtual
+    ranges, which an address-space cap would break; the device reports its own out-of-memory).
+    A CPU run never touches CUDA afterwards either (trainers.devices).
     """
-    import torch
+    if device_of(spec) != "cpu":
+        return
     try:
         import resource
         with open("/proc/self/statm") as f:
             current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     except (ImportError, OSError):  # not Linux: no cap rather than a wrong one
-        return
-    if not device_of(spec).startswith("cpu") and torch.cuda.is_available():
         return
     limit = current + memory_mb * MB
     resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))

@@ -143,8 +143,8 @@ def _status_line(run: Run) -> str:
 def _progress(run: Run) -> None:
     position = run.job.queue_position()
     if position is not None:
-        st.info(f"The server is busy: this run is number {position} in the queue and starts "
-                "as soon as a slot is free.")
+        st.info(run.job.queue_reason() or f"The server is busy: this run is number {position} "
+                "in the queue and starts as soon as a slot is free.")
         return
     progress = run.job.progress()
     parts = [f"epoch {progress.epoch} of {progress.epochs}"]

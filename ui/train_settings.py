@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from trainers.config import TASKS, ConfigError, TrainConfig, default_config, field_help, make_config
-from trainers.devices import available_devices
+from trainers.config import (TASKS, ConfigError, TrainConfig, default_batch_size, default_config,
+                             field_help, make_config)
+from trainers.devices import DeviceInfo, available_devices, gpu_memory_use
+from trainers.gpu import launch_bound_hint, memory_text
 from ui.kept_widgets import kept
 from ui.lesson import is_hidden, is_locked, lesson_settings
+from ui.state import current_report
 from ui.text import escape_markdown
 
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0)
@@ -27,7 +30,11 @@ def settings_panel(default_task: str) -> TrainConfig | None:
     task = _setting(st.selectbox, "Task", "task", TASKS, index=TASKS.index(default_task),
                     key=kept("train.task"), fallback=default_task)
     defaults = _defaults(task)
-    values = {"task": task, **_device_inputs(task, defaults), **_core_inputs(task, defaults)}
+    values = {"task": task, **_device_inputs(task, defaults)}
+    values |= _core_inputs(task, defaults, values["device"])
+    if values["device"].startswith("cuda") and (
+            hint := launch_bound_hint(current_report(), values["batch_size"])):
+        st.caption(escape_markdown(hint))
     with st.expander("More settings"):
         values |= _more_inputs(task, defaults, values["optimizer"])
     try:
@@ -43,7 +50,7 @@ def _device_inputs(task: str, defaults: TrainConfig) -> dict:
     ids = list(devices)
     device_id = _setting(st.selectbox, "Device", "device", ids, key=_key(task, "device"),
                          index=ids.index(defaults.device) if defaults.device in ids else 0,
-                         format_func=lambda d: devices[d].name, fallback=ids[0])
+                         format_func=lambda d: _device_label(devices[d]), fallback=ids[0])
     device = devices[device_id]
     values = {"device": device_id, "amp": "off", "compile": False}
     if len(device.amp_modes) > 1:
@@ -55,8 +62,22 @@ def _device_inputs(task: str, defaults: TrainConfig) -> dict:
     return values
 
 
-def _core_inputs(task: str, defaults: TrainConfig) -> dict:
-    """What people change most: optimizer, learning rate, batch size, epochs."""
+@st.cache_data(ttl=2, show_spinner=False)
+def _gpu_memory_use() -> dict[str, tuple[int, int]]:
+    return gpu_memory_use()
+
+
+def _device_label(device: DeviceInfo) -> str:
+    """The device's name, and for a GPU how much of its memory is in use right now."""
+    if not device.id.startswith("cuda:"):
+        return device.name
+    used, total = _gpu_memory_use().get(device.id, (0, device.memory_bytes or 0))
+    return f"{device.name} · {memory_text(used)} of {memory_text(total)} in use"
+
+
+def _core_inputs(task: str, defaults: TrainConfig, device: str) -> dict:
+    """What people change most: optimizer, learning rate, batch size (its own default and
+    remembered value on a GPU), epochs."""
     left, right = st.columns(2)
     optimizer = _setting(left.selectbox, "Optimizer", "optimizer", OPTIMIZERS, defaults=defaults,
                          index=OPTIMIZERS.index(defaults.optimizer), key=_key(task, "optimizer"))
@@ -64,9 +85,12 @@ def _core_inputs(task: str, defaults: TrainConfig) -> dict:
                       defaults=defaults, key=_key(task, "epochs"))
     lr = _setting(st.select_slider, "Learning rate", "lr", _with(LEARNING_RATES, defaults.lr),
                   defaults.lr, defaults=defaults, key=_key(task, "lr"), format_func=lambda v: f"{v:g}")
+    gpu = device.startswith("cuda")
+    batch_default = (defaults.batch_size if "batch_size" in lesson_settings()
+                     else default_batch_size(device))
     batch_size = _setting(st.select_slider, "Batch size", "batch_size",
-                          _with(BATCH_SIZES, defaults.batch_size), defaults.batch_size,
-                          defaults=defaults, key=_key(task, "batch_size"))
+                          _with(BATCH_SIZES, batch_default), batch_default, defaults=defaults,
+                          key=_key(task, "batch_size.gpu" if gpu else "batch_size"))
     return {"optimizer": optimizer, "lr": lr, "batch_size": batch_size, "epochs": epochs}
 
 
