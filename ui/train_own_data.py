@@ -1,0 +1,23 @@
+"""The Train page's "your own data" choices: images, text, points drawn by hand.
+
+Each kind draws its own inputs and returns `(dataset_options, bundle)` or None; the options name
+a file in the session's folder (ui/own_data_store.py), so a run trains on what was previewed.
+"""
+from __future__ import annotations
+
+from ui import train_own_images
+
+_KINDS = {  # dataset name -> (what the picker shows, the inputs)
+    train_own_images.NAME: ("Your images (zip of class folders, or pick files)…",
+                            train_own_images.images_choice),
+}
+OWN_DATA = tuple(_KINDS)
+
+
+def own_data_label(name: str) -> str:
+    return _KINDS[name][0]
+
+
+def own_data_choice(name: str):
+    """The inputs for own-data kind `name`; (options, bundle) once something loads, else None."""
+    return _KINDS[name][1]()
