@@ -22,7 +22,7 @@ from builder import ParamSpec
 from trainers.datasets.bundle import DatasetBundle, DatasetInfo, Samples, build_bundle
 from trainers.datasets.errors import DatasetError
 from trainers.datasets.safe_zip import Member, read_zip
-from trainers.datasets.upload_limits import MB, UploadLimits
+from trainers.datasets.upload_limits import MB, UploadLimits, read_upload
 
 NAME = "image_folder"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
@@ -44,7 +44,7 @@ def load_image_zip(data: bytes | str | Path, *, size: int = 32, channels: str = 
                    max_bytes: int | None = None) -> DatasetBundle:
     """The zip (its bytes or a path to it) as a classification bundle, one class per folder."""
     limits = limits or UploadLimits.from_env()
-    data = _read_bytes(data, max_bytes)
+    data = read_upload(data, max_bytes)
     members, notes, folders = read_zip(data, limits, wanted=_is_image_name)
     classes = _classes(members, folders)
     total = sum(len(files) for files in classes.values())
@@ -92,18 +92,6 @@ def _folder_name(class_name: str) -> str:
     if not cleaned:
         raise DatasetError("Every class needs a name.")
     return cleaned
-
-
-def _read_bytes(data: bytes | str | Path, max_bytes: int | None) -> bytes:
-    if isinstance(data, (str, Path)):
-        path = Path(data)
-        if not path.is_file():
-            raise DatasetError(f"There is no file at {path}.", option="path")
-        if max_bytes is not None and path.stat().st_size > max_bytes:
-            raise DatasetError(f"The file is {path.stat().st_size / MB:,.1f} MB; the limit is "
-                               f"{max_bytes / MB:,.1f} MB.")
-        return path.read_bytes()
-    return data
 
 
 def _is_image_name(path: tuple[str, ...]) -> bool:

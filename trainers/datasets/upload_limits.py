@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 from trainers.datasets.errors import DatasetError
 
@@ -59,3 +60,26 @@ class UploadLimits:
     def variable(field_name: str) -> str:
         """The environment variable that sets a field, for messages."""
         return _ENV[field_name]
+
+
+def read_upload(data: bytes | str | Path, max_bytes: int | None = None) -> bytes:
+    """The upload's bytes (given, or read from the path it was saved at), at most `max_bytes`
+    (default: the server's upload limit, LAYERLOOM_MAX_UPLOAD_MB); a huge file is refused by its
+    size before it is read."""
+    if max_bytes is None:
+        from trainers.limits import Limits  # the server-wide limits own the upload size
+        max_bytes = Limits.from_env().max_upload_mb * MB
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        if not path.is_file():
+            raise DatasetError(f"There is no file at {path}.", option="path")
+        _check_size(path.stat().st_size, max_bytes)
+        data = path.read_bytes()
+    _check_size(len(data), max_bytes)
+    return data
+
+
+def _check_size(size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise DatasetError(f"The file is {size / MB:,.1f} MB; the limit is {max_bytes / MB:,.1f} MB "
+                           "(LAYERLOOM_MAX_UPLOAD_MB).")
