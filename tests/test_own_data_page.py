@@ -77,3 +77,25 @@ def test_images_picked_per_class_become_a_dataset():
     assert any("(class 2 4, thumbs up 4)" in plain(e.label) for e in app.expander)
     assert app.session_state["train.own_data.bundles"]["image_folder"][1].class_names == [
         "class 2", "thumbs up"]
+
+
+def test_a_text_csv_trains_the_transformer_after_the_offered_fixes():
+    from tests.test_datasets_text_csv import reviews_csv
+    app = open_page("transformer_text", **{"train.dataset": "text_csv",
+                                           "train.classification.epochs": 1})
+    app.file_uploader(key="train.text.csv").upload("reviews.csv", reviews_csv(200), "text/csv")
+    rerun(app)
+    assert app.selectbox(key="train.text.text").value == "review"  # the longest text
+    assert app.selectbox(key="train.text.label").value == "mood"
+    assert app.number_input(key="train.text.max_length").value == 16  # the template's Input
+    assert any("Vocabulary: " in plain(caption.value) for caption in app.caption)
+    assert any("i loved this film" in text for text in app.dataframe[0].value["text"])
+    fix = next(b for b in app.button if b.key == "train.fix.0")
+    assert fix.label.startswith("Set embed num_embeddings to ")
+    click(app, "train.fix.0")
+    assert not [b for b in app.button if (b.key or "").startswith("train.fix.")]
+    click(app, "train.start")
+    job = latest_job(app)
+    assert job.spec.dataset == "text_csv" and job.spec.dataset_options["label"] == "mood"
+    assert job.wait(60), "the run did not finish"
+    assert job.status == "finished", job.error

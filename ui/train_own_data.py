@@ -5,11 +5,13 @@ a file in the session's folder (ui/own_data_store.py), so a run trains on what w
 """
 from __future__ import annotations
 
-from ui import train_own_images
+from ui import train_own_images, train_own_text
 
 _KINDS = {  # dataset name -> (what the picker shows, the inputs)
     train_own_images.NAME: ("Your images (zip of class folders, or pick files)…",
                             train_own_images.images_choice),
+    train_own_text.NAME: ("Your texts (CSV: a text column and a label column)…",
+                          train_own_text.text_choice),
 }
 OWN_DATA = tuple(_KINDS)
 
