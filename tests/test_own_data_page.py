@@ -99,3 +99,22 @@ def test_a_text_csv_trains_the_transformer_after_the_offered_fixes():
     assert job.spec.dataset == "text_csv" and job.spec.dataset_options["label"] == "mood"
     assert job.wait(60), "the run did not finish"
     assert job.status == "finished", job.error
+
+
+def test_points_placed_on_the_plane_train_the_playground_mlp():
+    from tests.test_datasets_points import two_blobs
+    app = open_page("mlp_playground", **{"train.dataset": "points",
+                                         "train.classification.epochs": 2})
+    assert any("at least 5 points of each class" in info.value for info in app.info)
+    app.session_state["train.points.list"] = two_blobs()  # what clicks on the pad add up to
+    rerun(app)
+    assert any("blue: 10 · red: 10" in caption.value for caption in app.caption)
+    assert not app.error, [e.value for e in app.error]
+    click(app, "train.start")
+    job = latest_job(app)
+    assert job.spec.dataset == "points"
+    assert job.wait(60), "the run did not finish"
+    assert job.status == "finished", job.error
+    click(app, "train.points.clear")
+    assert app.session_state["train.points.list"] == []
+    assert app.session_state["train.points.revision"] == 1

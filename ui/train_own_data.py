@@ -5,13 +5,15 @@ a file in the session's folder (ui/own_data_store.py), so a run trains on what w
 """
 from __future__ import annotations
 
-from ui import train_own_images, train_own_text
+from ui import train_own_images, train_own_points, train_own_text
 
 _KINDS = {  # dataset name -> (what the picker shows, the inputs)
     train_own_images.NAME: ("Your images (zip of class folders, or pick files)…",
                             train_own_images.images_choice),
     train_own_text.NAME: ("Your texts (CSV: a text column and a label column)…",
                           train_own_text.text_choice),
+    train_own_points.NAME: ("Your points (click a plane, as in TensorFlow Playground)…",
+                            train_own_points.points_choice),
 }
 OWN_DATA = tuple(_KINDS)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from builder import ParamSpec
 from builder.params import coerce
-from trainers.datasets import image_folder, text_table
+from trainers.datasets import image_folder, points, text_table
 from trainers.datasets.bundle import DatasetBundle
 from trainers.datasets.errors import DatasetError
 
@@ -25,6 +25,7 @@ LOADERS: dict[str, UploadKind] = {
     image_folder.NAME: UploadKind(image_folder.OPTIONS, ("path",), image_folder.load_image_zip),
     text_table.NAME: UploadKind(text_table.OPTIONS, ("path", "text", "label"),
                                 text_table.load_text_csv),
+    points.NAME: UploadKind(points.OPTIONS, ("path",), points.load_points),
 }
 
 
