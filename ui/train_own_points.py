@@ -27,22 +27,23 @@ def points_choice():
     """(dataset options, bundle) of the placed points, or None until there are enough."""
     points = st.session_state.setdefault(_POINTS, [])
     revision = st.session_state.setdefault(_REVISION, 0)
-    left, right = st.columns([3, 2])
-    count = right.number_input("Classes", 2, len(CLASS_NAMES), 2, key=kept("train.points.classes"))
+    count = st.session_state.get("train.points.classes", 2)
     classes = list(CLASS_NAMES[:int(count)])
-    active = right.segmented_control("Class to place", range(len(classes)), default=0,
-                                     format_func=classes.__getitem__,
-                                     key=kept("train.points.active"))
+    left, right = st.columns(2)
+    active = left.segmented_control("Class to place", range(len(classes)), default=0,
+                                    format_func=classes.__getitem__,
+                                    key=kept("train.points.active"))
     brush = right.segmented_control("Points per click", BRUSHES, default=5,
                                     key=kept("train.points.brush"))
-    right.button("Clear", icon=":material/delete:", key="train.points.clear", on_click=_replace,
-                 args=([],), disabled=not points)
-    with left:
-        sent = point_pad(points, colors=list(COLORS[:len(classes)]), active=active or 0,
-                         brush=brush or 1, revision=revision,
-                         max_points=UploadLimits.from_env().max_points, key="train.points.pad")
+    sent = point_pad(points, colors=list(COLORS[:len(classes)]), active=active or 0,
+                     brush=brush or 1, revision=revision,
+                     max_points=UploadLimits.from_env().max_points, key="train.points.pad")
     if sent is not None and sent != points:
         st.session_state[_POINTS] = points = sent
+    left, right = st.columns(2)
+    left.number_input("Classes", 2, len(CLASS_NAMES), 2, key=kept("train.points.classes"))
+    right.button("Clear", icon=":material/delete:", key="train.points.clear", on_click=_replace,
+                 args=([],), disabled=not points)
     points = [p for p in points if p[2] < len(classes)]  # fewer classes: their points rest
     counts = np.bincount([p[2] for p in points], minlength=len(classes))
     st.caption(" · ".join(f"{name}: {n}" for name, n in zip(classes, counts)))

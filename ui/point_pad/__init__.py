@@ -25,7 +25,7 @@ def _no_callback() -> None:
 def point_pad(points: list, *, colors: list[str], active: int, brush: int, revision: int,
               max_points: int, key: str = "point_pad") -> list | None:
     """The points after the person's clicks, or None when the browser sent nothing new."""
-    result = _pad(key=key, height=330, on_points_change=_no_callback,
+    result = _pad(key=key, height=310, on_points_change=_no_callback,
                   data={"points": points, "colors": colors, "active": active, "brush": brush,
                         "revision": revision})
     return points_from_state(result.get("points"), revision, len(colors), max_points)
