@@ -177,3 +177,33 @@ def test_a_cifar_archive_missing_a_batch_names_it(tmp_path):
     path.write_bytes(b"garbage")
     with pytest.raises(DatasetError, match="is damaged"):
         downloads.read_cifar_archive(path)
+
+
+def test_files_a_teacher_put_in_the_data_folder_are_used_offline(tmp_path, monkeypatch):
+    """README's "Offline copies": the publisher's files, under their own names, in
+    $LAYERLOOM_DATA_DIR; with LAYERLOOM_OFFLINE=1 nothing is downloaded."""
+    rng = np.random.default_rng(3)
+    arrays = (rng.integers(0, 256, (200, 28, 28)), np.arange(200) % 10,
+              rng.integers(0, 256, (100, 28, 28)), np.arange(100) % 10)
+    folder = tmp_path / "teacher"
+    folder.mkdir()
+    files = []
+    for original, array in zip(downloads.FASHION_FILES, arrays):
+        data = gzip.compress(idx_bytes(array))
+        (folder / original.filename).write_bytes(data)  # train-images-idx3-ubyte.gz, ...
+        files.append(RemoteFile(original.url, hashlib.sha256(data).hexdigest(), len(data)))
+    from trainers.datasets import catalog
+    from trainers.datasets.bundle import DatasetEntry
+    entry = catalog._REGISTRY["fashion_mnist"]  # the real files' sizes, swapped for these
+    monkeypatch.setitem(catalog._REGISTRY, "fashion_mnist", DatasetEntry(
+        entry.info, downloads._make_idx_set(tuple(files), downloads.FASHION_CLASSES, "fashion_mnist")))
+    monkeypatch.setenv(downloads.CACHE_ENV, str(folder))
+    monkeypatch.setenv(downloads.OFFLINE_ENV, "1")
+    asked = serve(monkeypatch, {})
+    bundle = load_dataset("fashion_mnist", n_train=150, n_test=100)
+    assert asked == [] and bundle.class_names[9] == "ankle boot"
+    assert len(bundle.x_test) == 100 and bundle.info.input_shape == (1, 28, 28)
+
+    (folder / files[0].filename).write_bytes(b"cut short")
+    with pytest.raises(DatasetError, match="train-images-idx3-ubyte.gz has 9 bytes.*replace it"):
+        load_dataset("fashion_mnist", n_train=150, n_test=100)

@@ -79,7 +79,12 @@ def _open_url(url: str):
 def fetch(remote: RemoteFile, dataset: str) -> Path:
     """The cached file, downloading it first if needed; only a file whose SHA-256 matches is kept."""
     path = cache_dir() / remote.filename
-    if path.exists():  # only ever written after its checksum matched (atomic rename below)
+    if path.exists():  # written here after its checksum matched, or put there by a teacher
+        size = path.stat().st_size
+        if size != remote.size:  # a copy cut short, or another file under the same name
+            raise DatasetError(f"{path} has {size:,} bytes, but {remote.filename} from "
+                               f"{remote.url} has {remote.size:,}; replace it with that file "
+                               "(or delete it to download it again).")
         return path
     needs_internet = (f"'{dataset}' needs internet to download {remote.filename} the first time; "
                       f"use the offline sets instead ({OFFLINE_SETS})")
