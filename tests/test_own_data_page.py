@@ -8,7 +8,6 @@ from tests.test_datasets_image_folder import image_bytes, make_zip, two_classes
 from tests.test_train_page import (button, click, latest_job, open_page, plain, rerun,
                                    set_widget, thread_workers)  # noqa: F401 - fixture
 
-SESSION_DIR = Path("/tmp/layerloom-sessions")
 
 
 def chart_keys(app) -> list[str]:
@@ -118,3 +117,20 @@ def test_points_placed_on_the_plane_train_the_playground_mlp():
     click(app, "train.points.clear")
     assert app.session_state["train.points.list"] == []
     assert app.session_state["train.points.revision"] == 1
+
+
+def test_a_sessions_uploads_are_deleted_when_its_jobs_end():
+    """The folder every own-data file is saved in goes with the session (ui/runs.py's policy)."""
+    import time
+
+    from tests.test_train_page import RecordingManager
+    from ui.runs import _PendingEnds, _session_dir
+    app = open_page("cnn_seed", **{"train.dataset": "image_folder"})
+    upload_zip(app, make_zip(two_classes(5)))
+    owner = app.session_state["layerloom.owner"]
+    saved = Path(app.session_state["train.own_data.last_upload"]["images.zip"][1])
+    assert saved.parent == _session_dir(owner) and saved.exists()
+    manager = RecordingManager()
+    _PendingEnds(manager, session_active=lambda session: False).schedule(owner, "gone", 0.01)
+    time.sleep(0.5)
+    assert manager.ended == [owner] and not saved.parent.exists()
