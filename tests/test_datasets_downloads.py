@@ -81,7 +81,7 @@ def test_a_file_with_the_wrong_checksum_is_refused_and_not_kept(monkeypatch):
     serve(monkeypatch, {good.url: b"the fake bytes"})
     with pytest.raises(DatasetError, match="failed its checksum.*It was not kept"):
         downloads.fetch(good, "mnist")
-    assert not list(downloads.cache_dir().iterdir())
+    assert not list(downloads.cache_dir().rglob("*.gz*"))
 
 
 def test_a_server_sending_too_much_is_cut_off(monkeypatch):
@@ -177,3 +177,43 @@ def test_a_cifar_archive_missing_a_batch_names_it(tmp_path):
     path.write_bytes(b"garbage")
     with pytest.raises(DatasetError, match="is damaged"):
         downloads.read_cifar_archive(path)
+
+
+def test_files_a_teacher_put_in_the_data_folder_are_used_offline(tmp_path, monkeypatch):
+    """README's "Offline copies": the publisher's files, under their own names, in
+    $LAYERLOOM_DATA_DIR/<dataset>/; with LAYERLOOM_OFFLINE=1 nothing is downloaded."""
+    rng = np.random.default_rng(3)
+    arrays = (rng.integers(0, 256, (200, 28, 28)), np.arange(200) % 10,
+              rng.integers(0, 256, (100, 28, 28)), np.arange(100) % 10)
+    folder = tmp_path / "teacher"
+    (folder / "fashion_mnist").mkdir(parents=True)
+    files = []
+    for original, array in zip(downloads.FASHION_FILES, arrays):
+        data = gzip.compress(idx_bytes(array))
+        (folder / "fashion_mnist" / original.filename).write_bytes(data)  # train-images-idx3-ubyte.gz, ...
+        files.append(RemoteFile(original.url, hashlib.sha256(data).hexdigest(), len(data)))
+    from trainers.datasets import catalog
+    from trainers.datasets.bundle import DatasetEntry
+    entry = catalog._REGISTRY["fashion_mnist"]  # the real files' sizes, swapped for these
+    monkeypatch.setitem(catalog._REGISTRY, "fashion_mnist", DatasetEntry(
+        entry.info, downloads._make_idx_set(tuple(files), downloads.FASHION_CLASSES, "fashion_mnist")))
+    monkeypatch.setenv(downloads.CACHE_ENV, str(folder))
+    monkeypatch.setenv(downloads.OFFLINE_ENV, "1")
+    asked = serve(monkeypatch, {})
+    bundle = load_dataset("fashion_mnist", n_train=150, n_test=100)
+    assert asked == [] and bundle.class_names[9] == "ankle boot"
+    assert len(bundle.x_test) == 100 and bundle.info.input_shape == (1, 28, 28)
+
+    (folder / "fashion_mnist" / files[0].filename).write_bytes(b"cut short")
+    with pytest.raises(DatasetError, match="train-images-idx3-ubyte.gz has 9 bytes.*replace it"):
+        load_dataset("fashion_mnist", n_train=150, n_test=100)
+
+
+def test_mnist_and_fashion_keep_their_same_named_files_apart(monkeypatch):
+    mnist, fashion = b"mnist labels", b"fashion labels!"
+    asked = serve(monkeypatch, {"https://a.test/labels.gz": mnist, "https://b.test/labels.gz": fashion})
+    for url, data, dataset in (("https://a.test/labels.gz", mnist, "mnist"),
+                               ("https://b.test/labels.gz", fashion, "fashion_mnist")):
+        file = RemoteFile(url, hashlib.sha256(data).hexdigest(), len(data))
+        assert downloads.fetch(file, dataset).read_bytes() == data
+    assert len(asked) == 2

@@ -18,6 +18,7 @@ from ui.lesson import current_lesson, is_hidden, is_locked
 from ui.runs import limits, save_session_file
 from ui.state import current_graph, current_report
 from ui.text import escape_markdown
+from ui.train_own_data import OWN_DATA, own_data_choice, own_data_label
 from viz.datasets import (examples_frame, image_samples_figure, preview_kind, scatter_figure,
                           sequence_figure)
 
@@ -44,16 +45,18 @@ def data_panel() -> DataChoice | None:
     """Dataset picker, options and preview; None when nothing usable is picked yet."""
     st.subheader("Data")
     catalog = {info.name: info for info in list_datasets()}
-    names = list(catalog) + [CSV_CHOICE]
+    names = list(catalog) + [CSV_CHOICE, *OWN_DATA]
     default = _default_dataset(names)
     if is_hidden("dataset"):
         name = default
         st.markdown(f"**Dataset:** {escape_markdown(_dataset_label(catalog.get(name)))} (set by the lesson)")
     else:
         name = st.selectbox("Dataset", names, index=names.index(default), key=kept("train.dataset"),
-                            format_func=lambda n: _dataset_label(catalog.get(n)),
+                            format_func=lambda n: (own_data_label(n) if n in OWN_DATA
+                                                   else _dataset_label(catalog.get(n))),
                             help="The examples the network learns from.", disabled=is_locked("dataset"))
-    choice = _csv_choice() if name == CSV_CHOICE else _catalog_choice(catalog[name])
+    choice = (_csv_choice() if name == CSV_CHOICE else _own_choice(name) if name in OWN_DATA
+              else _catalog_choice(catalog[name]))
     if choice is not None:
         _show_preview(choice)
     return choice
@@ -84,6 +87,12 @@ def _default_dataset(names: list[str]) -> str:
 
 def _dataset_label(info) -> str:
     return "Upload a CSV file…" if info is None else info.title  # online sets say "(download)"
+
+
+def _own_choice(name: str) -> DataChoice | None:
+    """People's own images, text or points (ui/train_own_data.py)."""
+    loaded = own_data_choice(name)
+    return None if loaded is None else DataChoice(name, loaded[0], loaded[1].info, loaded[1])
 
 
 def _catalog_choice(info) -> DataChoice | None:

@@ -23,6 +23,7 @@ class DatasetInfo:
     description: str  # one line, for students
     online_only: bool = False
     options: tuple[ParamSpec, ...] = ()  # adjustable settings (size, noise...), as layer params
+    vocab_size: int | None = None  # token sets: ids run from 0 to vocab_size - 1
 
 
 @dataclass
@@ -90,7 +91,8 @@ def build_bundle(info: DatasetInfo, samples: Samples, *, seed: int,
     x_dtype = torch.int64 if info.input_dtype == "long" else torch.float32
     y_dtype = torch.int64 if classification else torch.float32
     info = replace(info, input_shape=tuple(x.shape[1:]), target_shape=tuple(y.shape[1:]),
-                   num_classes=len(samples.class_names) if classification else None)
+                   num_classes=len(samples.class_names) if classification else None,
+                   vocab_size=max(samples.vocab) + 1 if samples.vocab else None)
 
     def as_tensor(values: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(values)).to(dtype)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from builder import ParamSpec
 from builder.params import coerce
-from trainers.datasets import downloads, images, sequences, text, toy2d
+from trainers.datasets import downloads, images, sequences, text, toy2d, uploads
 from trainers.datasets.bundle import DatasetBundle, DatasetEntry, DatasetInfo, build_bundle
 from trainers.datasets.errors import DatasetError
 from trainers.datasets.tabular import load_csv
@@ -68,6 +68,8 @@ def load_dataset(name: str, *, seed: int = 0, **options) -> DatasetBundle:
         raise DatasetError(f"seed must be a whole number >= 0, got {seed!r}", option="seed")
     if name == CSV_DATASET:
         return _load_saved_csv(seed, options)
+    if name in uploads.LOADERS:  # people's own images, text, points (trainers.datasets.uploads)
+        return uploads.load_upload(name, seed, options)
     entry = _entry(name)
     samples = entry.make(seed=seed, **resolve_options(entry.info, options))
     return build_bundle(entry.info, samples, seed=seed)

@@ -25,7 +25,7 @@ def check_graph_fits(report: Report, info: DatasetInfo, task: str) -> list[Probl
         return [Problem(extra[0], None, f"'{info.name}' gives one input per example, but this graph "
                         f"has {len(report.input_ids)} Inputs ({', '.join(report.input_ids)}); "
                         "remove all but one.")]
-    problems = _input_problems(report, first, info)
+    problems = _input_problems(report, first, info) or _vocab_problems(report, info)
     if problems or not report.valid:
         return problems
     return [problem for output in report.output_ids
@@ -64,6 +64,23 @@ def _input_problems(report: Report, input_id: str, info: DatasetInfo) -> list[Pr
             f"dtype {info.input_dtype}."),
             Fix("set_param", input_id, f"Set {input_id} dtype to {info.input_dtype}",
                 field="dtype", value=info.input_dtype)))
+    return problems
+
+
+def _vocab_problems(report: Report, info: DatasetInfo) -> list[Problem]:
+    """Every Embedding must have a row for each token id the data holds."""
+    if not info.vocab_size:
+        return []
+    problems = []
+    for node_id, node in report.nodes.items():
+        rows = node.resolved_params.get("num_embeddings") if node.type == "Embedding" else None
+        if rows is not None and rows < info.vocab_size:
+            problems.append(Problem(node_id, "num_embeddings", (
+                f"Embedding '{node_id}' has {rows} rows, but '{info.name}' has "
+                f"{info.vocab_size} different token ids; it needs num_embeddings >= "
+                f"{info.vocab_size}."),
+                Fix("set_param", node_id, f"Set {node_id} num_embeddings to {info.vocab_size}",
+                    field="num_embeddings", value=info.vocab_size)))
     return problems
 
 

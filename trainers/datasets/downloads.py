@@ -22,7 +22,7 @@ from builder import ParamSpec
 from trainers.datasets.bundle import DatasetEntry, DatasetInfo, Samples
 from trainers.datasets.errors import DatasetError
 
-CACHE_ENV = "LAYERLOOM_DATA_DIR"  # where downloads are kept; default ~/.cache/layerloom/datasets
+CACHE_ENV = "LAYERLOOM_DATA_DIR"  # downloads go to <it>/<dataset>/; default ~/.cache/layerloom/datasets
 OFFLINE_ENV = "LAYERLOOM_OFFLINE"  # "1": never try the network (a classroom without internet)
 TIMEOUT_S = 30
 CHUNK = 1 << 20
@@ -78,8 +78,17 @@ def _open_url(url: str):
 
 def fetch(remote: RemoteFile, dataset: str) -> Path:
     """The cached file, downloading it first if needed; only a file whose SHA-256 matches is kept."""
-    path = cache_dir() / remote.filename
-    if path.exists():  # only ever written after its checksum matched (atomic rename below)
+    # One folder per set: MNIST and Fashion-MNIST publish files under the same names.
+    path = cache_dir() / dataset / remote.filename
+    legacy = cache_dir() / remote.filename  # where earlier versions kept them, all in one folder
+    if not path.exists() and legacy.exists() and legacy.stat().st_size == remote.size:
+        return legacy
+    if path.exists():  # written here after its checksum matched, or put there by a teacher
+        size = path.stat().st_size
+        if size != remote.size:  # a copy cut short, or another file under the same name
+            raise DatasetError(f"{path} has {size:,} bytes, but {remote.filename} from "
+                               f"{remote.url} has {remote.size:,}; replace it with that file "
+                               "(or delete it to download it again).")
         return path
     needs_internet = (f"'{dataset}' needs internet to download {remote.filename} the first time; "
                       f"use the offline sets instead ({OFFLINE_SETS})")

@@ -1,0 +1,136 @@
+"""The Train page's own-data choices, driven through AppTest: upload, preview per class, the
+fit check against the graph, and a real (tiny) run on the uploaded files."""
+from pathlib import Path
+
+import pytest
+
+from tests.test_datasets_image_folder import image_bytes, make_zip, two_classes
+from tests.test_train_page import (button, click, latest_job, open_page, plain, rerun,
+                                   set_widget, thread_workers)  # noqa: F401 - fixture
+
+
+
+def chart_keys(app) -> list[str]:
+    """The user keys of the page's plotly charts (Streamlit's element ids end with them)."""
+    return [chart.proto.id.rsplit("-", 1)[-1] for chart in app.get("plotly_chart")]
+
+
+def upload_zip(app, data: bytes, name: str = "pets.zip"):
+    app.file_uploader(key="train.images.zip").upload(name, data, "application/zip")
+    return rerun(app)
+
+
+def test_a_zip_of_two_classes_previews_per_class_fits_the_cnn_and_trains():
+    app = open_page("cnn_seed", **{"train.dataset": "image_folder", "train.classification.epochs": 1})
+    assert any("Upload a .zip" in info.value for info in app.info)
+    upload_zip(app, make_zip(two_classes(8)))
+    # The graph's Input is [1, 28, 28]: size and channels start from it, so the graph fits.
+    assert app.number_input(key="train.images.size").value == 28
+    assert app.selectbox(key="train.images.channels").value == "1"
+    assert any("Training images per class (cats 6, dogs 6)" in plain(e.label) for e in app.expander)
+    assert "train.images.grid" in chart_keys(app)
+    assert ["Set fc2 out_features to 2"] == [e.label for e in app.button if e.key == "train.fix.0"]
+    click(app, "train.fix.0")  # two classes: the offered fix resizes the output
+    assert not app.error, [e.value for e in app.error]
+    saved = Path(app.session_state["train.own_data.last_upload"]["images.zip"][1])
+    assert saved.exists() and saved.parent.parent.name == "layerloom-sessions"
+    click(app, "train.start")
+    job = latest_job(app)
+    assert job.spec.dataset == "image_folder" and job.spec.dataset_options["path"] == str(saved)
+    assert job.wait(60), "the run did not finish"
+    assert job.status == "finished", job.error
+
+
+def test_colour_images_offer_the_input_shape_taken_from_the_data():
+    app = open_page("cnn_seed", **{"train.dataset": "image_folder"})
+    upload_zip(app, make_zip(two_classes(8)))
+    set_widget(app, "train.images.channels", "3")
+    rerun(app)
+    fix = next(b for b in app.button if b.label == "Set x shape to [3, 28, 28]")
+    fix.click()
+    rerun(app)
+    nodes = {node["id"]: node for node in app.session_state["layerloom.graph"]["nodes"]}
+    assert nodes["x"]["params"]["shape"] == [3, 28, 28]
+
+
+def test_a_hostile_zip_is_refused_by_name_and_start_stays_off():
+    app = open_page("cnn_seed", **{"train.dataset": "image_folder"})
+    upload_zip(app, make_zip(two_classes(3) | {"../../evil.png": image_bytes()}), "evil.zip")
+    assert "evil.zip: The zip member '../../evil.png' points outside" in plain(app.error[0].value)
+    assert button(app, "train.start").disabled
+
+
+def test_images_picked_per_class_become_a_dataset():
+    app = open_page("cnn_seed", **{"train.dataset": "image_folder"})
+    app.radio(key="train.images.source").set_value("Images picked per class")
+    rerun(app)
+    app.text_input(key="train.images.class_name.0").input("thumbs up")
+    app.file_uploader(key="train.images.files.0").set_value(
+        [(f"u{i}.png", image_bytes("L", value=250), "image/png") for i in range(6)])
+    rerun(app)
+    assert any("Pick some images for class 2" in plain(info.value) for info in app.info)
+    app.file_uploader(key="train.images.files.1").set_value(
+        [(f"d{i}.jpg", image_bytes("RGB", fmt="JPEG", value=(5, 5, 5)), "image/jpeg")
+         for i in range(6)])
+    rerun(app)
+    assert any("(class 2 4, thumbs up 4)" in plain(e.label) for e in app.expander)
+    assert app.session_state["train.own_data.bundles"]["image_folder"][1].class_names == [
+        "class 2", "thumbs up"]
+
+
+def test_a_text_csv_trains_the_transformer_after_the_offered_fixes():
+    from tests.test_datasets_text_csv import reviews_csv
+    app = open_page("transformer_text", **{"train.dataset": "text_csv",
+                                           "train.classification.epochs": 1})
+    app.file_uploader(key="train.text.csv").upload("reviews.csv", reviews_csv(200), "text/csv")
+    rerun(app)
+    assert app.selectbox(key="train.text.text").value == "review"  # the longest text
+    assert app.selectbox(key="train.text.label").value == "mood"
+    assert app.number_input(key="train.text.max_length").value == 16  # the template's Input
+    assert any("Vocabulary: " in plain(caption.value) for caption in app.caption)
+    assert any("i loved this film" in text for text in app.dataframe[0].value["text"])
+    fix = next(b for b in app.button if b.key == "train.fix.0")
+    assert fix.label.startswith("Set embed num_embeddings to ")
+    click(app, "train.fix.0")
+    assert not [b for b in app.button if (b.key or "").startswith("train.fix.")]
+    click(app, "train.start")
+    job = latest_job(app)
+    assert job.spec.dataset == "text_csv" and job.spec.dataset_options["label"] == "mood"
+    assert job.wait(60), "the run did not finish"
+    assert job.status == "finished", job.error
+
+
+def test_points_placed_on_the_plane_train_the_playground_mlp():
+    from tests.test_datasets_points import two_blobs
+    app = open_page("mlp_playground", **{"train.dataset": "points",
+                                         "train.classification.epochs": 2})
+    assert any("at least 5 points of each class" in info.value for info in app.info)
+    app.session_state["train.points.list"] = two_blobs()  # what clicks on the pad add up to
+    rerun(app)
+    assert any("blue: 10 · red: 10" in caption.value for caption in app.caption)
+    assert not app.error, [e.value for e in app.error]
+    click(app, "train.start")
+    job = latest_job(app)
+    assert job.spec.dataset == "points"
+    assert job.wait(60), "the run did not finish"
+    assert job.status == "finished", job.error
+    click(app, "train.points.clear")
+    assert app.session_state["train.points.list"] == []
+    assert app.session_state["train.points.revision"] == 1
+
+
+def test_a_sessions_uploads_are_deleted_when_its_jobs_end():
+    """The folder every own-data file is saved in goes with the session (ui/runs.py's policy)."""
+    import time
+
+    from tests.test_train_page import RecordingManager
+    from ui.runs import _PendingEnds, _session_dir
+    app = open_page("cnn_seed", **{"train.dataset": "image_folder"})
+    upload_zip(app, make_zip(two_classes(5)))
+    owner = app.session_state["layerloom.owner"]
+    saved = Path(app.session_state["train.own_data.last_upload"]["images.zip"][1])
+    assert saved.parent == _session_dir(owner) and saved.exists()
+    manager = RecordingManager()
+    _PendingEnds(manager, session_active=lambda session: False).schedule(owner, "gone", 0.01)
+    time.sleep(0.5)
+    assert manager.ended == [owner] and not saved.parent.exists()
