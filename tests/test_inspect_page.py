@@ -77,7 +77,7 @@ def test_without_runs_the_page_points_to_train():
 
 def test_image_classifier_shows_prediction_internals_and_mistakes(apps):
     app = opened(apps, "mlp_digits")
-    assert tab_labels(app) == ["Prediction", "Feature maps", "Saliency", "Activations & gradients",
+    assert tab_labels(app) == ["Prediction", "First-layer weights", "Saliency", "Activations & gradients",
                                "Mistakes"]
     prediction = app.markdown[0].value
     assert "**True:**" in prediction and "**Predicted:**" in prediction

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from trainers.datasets import DatasetBundle, DatasetError, load_dataset
+from trainers import probes
 from trainers.probes import predict_proba
 from ui.runs import Run, session_runs
 from ui.text import escape_markdown
@@ -40,6 +41,19 @@ class Subject:
     @property
     def is_tokens(self) -> bool:
         return not self.x.is_floating_point()
+
+    @property
+    def kind(self) -> str:
+        """How one example is drawn: "image", "tokens", "table" (a row of features) or "sequence"."""
+        if self.is_image:
+            return "image"
+        if self.is_tokens:
+            return "tokens"
+        return "table" if self.x.dim() == 2 else "sequence"
+
+    def inputs(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The model's inputs for a batch of examples (a GAN graph also reads generator noise)."""
+        return probes.model_inputs(self.model, x)
 
     def class_name(self, index: int) -> str:
         return self.class_names[index] if self.class_names else str(index)

@@ -47,9 +47,16 @@ def tile_origin(index: int, columns: int, cell_height: int, cell_width: int) -> 
 
 
 def image_grid_figure(batch, *, columns: int = 8, captions: Sequence[str] | None = None,
-                      title: str | None = None, uirevision: str | None = None) -> go.Figure:
-    """A grid of images (grayscale or RGB, values in [0, 1]), optionally captioned per tile."""
+                      title: str | None = None, uirevision: str | None = None,
+                      keep_columns: bool = False) -> go.Figure:
+    """A grid of images (grayscale or RGB, values in [0, 1]), optionally captioned per tile.
+
+    `keep_columns`: a grid of fewer images than `columns` keeps its tile size (empty cells fill
+    the row) instead of stretching one image across the figure."""
     images = as_images(batch)
+    if keep_columns and len(images) < columns:
+        blank = np.full((columns - len(images), *images.shape[1:]), np.nan, dtype=np.float32)
+        images = np.concatenate([images, blank])
     count, height, width, channels = images.shape
     row_gap = max(GAP, height // 2) if captions else GAP
     mosaic = tile(images, columns, row_gap)

@@ -135,6 +135,7 @@ def decision_boundary_figure(points, labels, predict: Callable[[np.ndarray], np.
             marker={"color": colors[index], "size": 6, "line": {"width": 0.5, "color": "white"}}))
     figure.update_yaxes(scaleanchor="x")
     figure.update_layout(title="Decision boundary", uirevision=uirevision,
+                         xaxis_title="input 1", yaxis_title="input 2", legend_title_text="class",
                          margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return figure
 

@@ -15,11 +15,15 @@ def _as_probabilities(outputs: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """The model's raw outputs (N, ...) on the CPU, computed in batches."""
+    with probing(model):
+        return torch.cat([model(x[i:i + batch_size]).float().cpu() for i in range(0, len(x), batch_size)])
+
+
 def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """Class probabilities (N, C) on the CPU, computed in batches."""
-    with probing(model):
-        chunks = [model(x[i:i + batch_size]).float().cpu() for i in range(0, len(x), batch_size)]
-    return _as_probabilities(torch.cat(chunks))
+    return _as_probabilities(predict(model, x, batch_size))
 
 
 def classification_summary(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
