@@ -11,6 +11,7 @@ from torch import nn
 from trainers.datasets import DatasetBundle, DatasetError, load_dataset
 from trainers import probes
 from trainers.probes import predict_proba
+from ui.kept_widgets import following
 from ui.runs import Run, session_runs
 from ui.text import escape_markdown
 
@@ -77,7 +78,8 @@ def choose_run() -> Run | None:
     by_number = {run.number: run for run in runs}  # widget options are copied: keep them plain
     # No status in the labels: the browser keeps a keyed selectbox's first labels for options
     # that stay the same, so "running" would outlive the run. The page shows it beneath.
-    number = st.selectbox("Run", list(by_number)[::-1], key="inspect.run",
+    number = st.selectbox("Run", list(by_number)[::-1],
+                          key=following("inspect.run", runs[-1].number, by_number),
                           format_func=lambda n: f"{by_number[n].name} · {by_number[n].dataset}")
     return by_number[number]
 

@@ -36,18 +36,19 @@ class RunCurves:
     changes: Sequence[tuple[float, str]] = ()  # (x, "lr 0.1 → 0.01") markers
 
 
-def run_curves(name: str, snapshot, steps_per_epoch: float) -> RunCurves:
+def run_curves(name: str, snapshot, steps_per_epoch: float, start_epoch: float = 0.0) -> RunCurves:
     """A run's curves from a `trainers.metrics.MetricsSnapshot` (read by attribute, so this
-    package needs nothing from trainers). The n-th finished epoch sits at x = n."""
+    package needs nothing from trainers). The n-th finished epoch sits at x = start_epoch + n:
+    a run forked from another's weights after 12 epochs goes on from x = 12."""
     per_epoch = max(float(steps_per_epoch), 1.0)
     epochs = snapshot.epochs
-    changes = [(event["step"] / per_epoch, change_label(event.get("changes") or {}))
+    changes = [(start_epoch + event["step"] / per_epoch, change_label(event.get("changes") or {}))
                for event in snapshot.events if event.get("kind") == "config_changed"]
     return RunCurves(
         name=name,
-        step_x=[row["step"] / per_epoch for row in snapshot.steps],
+        step_x=[start_epoch + row["step"] / per_epoch for row in snapshot.steps],
         step_loss=[row["loss"] for row in snapshot.steps],
-        epoch_x=list(range(1, len(epochs) + 1)),
+        epoch_x=[start_epoch + n for n in range(1, len(epochs) + 1)],
         val_loss=[row.get("val_loss") for row in epochs],
         train_metric=[row.get("train_metric") for row in epochs],
         val_metric=[row.get("val_metric") for row in epochs],
