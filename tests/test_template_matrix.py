@@ -1,6 +1,8 @@
 """Every template, end to end in the app (AppTest): load it, the Train page offers its dataset and
 task with no problem, a short run finishes, and every Inspect tab draws a figure without an
-exception. Driven by the template registry, so a new template is covered automatically."""
+exception, with titled axes. Driven by the template registry, so a new template is covered
+automatically."""
+import json
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,18 @@ def thread_workers():
 
 def _widget(widgets, key: str):
     return next((w for w in widgets if w.key == key), None)
+
+
+def untitled_axes(chart) -> list[str]:
+    """"x" or "y" when no axis of that direction has a title in a chart with visible axes."""
+    layout = json.loads(chart.proto.spec)["layout"]
+    missing = []
+    for direction in ("x", "y"):
+        axes = [axis for name, axis in layout.items() if name.startswith(f"{direction}axis")] or [{}]
+        axes = [axis for axis in axes if axis.get("visible", True) is not False]
+        if axes and not any((axis.get("title") or {}).get("text") for axis in axes):
+            missing.append(direction)
+    return missing
 
 
 def train_page_for(template) -> AppTest:
@@ -65,6 +79,10 @@ def test_template_trains_and_every_inspect_tab_draws(template):
         app.run()
         assert not app.exception, f"{label}: {app.exception}"
         assert not app.error, f"{label}: {[e.value for e in app.error]}"
-        assert app.get("plotly_chart"), f"{template.name}'s {label} tab draws no figure"
+        charts = app.get("plotly_chart")
+        assert charts, f"{template.name}'s {label} tab draws no figure"
+        for chart in charts:
+            title = json.loads(chart.proto.spec)["layout"].get("title")
+            assert not untitled_axes(chart), f"{label}: a chart without axis titles ({title})"
         assert not app.get("json"), f"{label} prints raw JSON where a figure fits"
         assert not app.dataframe, f"{label} shows a number table where a figure fits"

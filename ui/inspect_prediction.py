@@ -14,6 +14,8 @@ from viz.images import image_grid_figure
 from viz.inputs import feature_bars_figure, forecast_figure, predicted_vs_actual_figure, sequence_figure
 
 GAN_SHOWN = 8  # generated images scored beside the real one
+NARROW_PX = 200  # a quarter of the page
+INPUT_PX = 260  # the example's column beside its prediction: a third of the page
 
 
 def prediction_view(subject: Subject, index: int) -> None:
@@ -25,8 +27,8 @@ def show_input(subject: Subject, index: int) -> None:
     """The example itself, drawn as what it is."""
     title = f"Test #{index}"
     if subject.kind == "image":
-        st.plotly_chart(image_grid_figure(subject.x[index:index + 1].numpy(), title=title),
-                        key="inspect.sample")
+        st.plotly_chart(image_grid_figure(subject.x[index:index + 1].numpy(), title=title,
+                                          width_px=INPUT_PX), key="inspect.sample")
     elif subject.kind == "tokens":
         tokens = subject.tokens(index)
         words = [tokens[i] for i in subject.word_positions(index)]
@@ -95,9 +97,10 @@ def _discriminator(subject: Subject, index: int) -> None:
                 "they score high).")
     left, right = st.columns([1, 3])
     left.plotly_chart(image_grid_figure(real.numpy(), captions=[f"real · {scores[0]:.0%}"],
-                                        title=f"Test #{index}"), key="inspect.sample")
+                                        title=f"Test #{index}", width_px=NARROW_PX), key="inspect.sample")
     right.plotly_chart(image_grid_figure(fakes.numpy(), columns=4, captions=[f"{s:.0%} real" for s in scores[1:]],
-                                         title="Generated from random noise (discriminator's verdict)"),
+                                         title="Generated from random noise (discriminator's verdict)",
+                                         width_px=3 * NARROW_PX),
                        key="inspect.fakes")
 
 

@@ -109,8 +109,14 @@ def _run_data(name: str, options: tuple, seed: int) -> DatasetBundle:
 def choose_sample(subject: Subject) -> int:
     """The test example to look at: by index, by class, at random, or one the model gets wrong."""
     modes = SAMPLE_MODES if subject.task == "classification" else SAMPLE_MODES[::2]
-    mode = st.segmented_control("Pick a test example", modes, default=modes[0],
-                                key="inspect.mode") or modes[0]
+    how, which = st.columns(2)  # side by side: a projector's 720 px keep room for the views
+    mode = how.segmented_control("Pick a test example", modes, default=modes[0],
+                                 key="inspect.mode") or modes[0]
+    with which:
+        return _pick(subject, mode)
+
+
+def _pick(subject: Subject, mode: str) -> int:
     count = len(subject.x)
     if mode == "By class":
         wanted = st.selectbox("Class", range(_class_count(subject)),

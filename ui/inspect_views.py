@@ -11,7 +11,7 @@ from trainers import probes
 from ui.inspect_source import Subject
 from ui.text import escape_markdown
 from viz import inspect as figures
-from viz.images import image_grid_figure
+from viz.images import FULL_WIDTH_PX, image_grid_figure
 from viz.inputs import feature_bars_figure, sequence_figure
 from viz.training import decision_boundary_figure
 
@@ -129,11 +129,12 @@ def classification_view(subject: Subject) -> None:
     elif subject.is_image:
         st.plotly_chart(image_grid_figure(subject.x[[m["index"] for m in mistakes]].numpy(),
                                           captions=[_verdict(subject, m) for m in mistakes],
-                                          columns=MISTAKE_COLUMNS, keep_columns=True,
+                                          columns=MISTAKE_COLUMNS, keep_columns=True, width_px=FULL_WIDTH_PX,
                                           title="Most confident mistakes: true → predicted (confidence)"),
                         key="inspect.mistakes")
     else:
-        st.markdown("**Most confident mistakes** (pick *A mistake* above to look at one):\n"
+        st.markdown("**Most confident mistakes**, true → predicted (confidence); pick *A mistake* "
+                    "above to look at one:\n"
                     + "\n".join(f"- {_example_text(subject, m['index'])}: {_verdict(subject, m)}"
                                  for m in mistakes))
 

@@ -12,6 +12,7 @@ from viz.text import plain
 
 GAP = 1  # pixels of background between tiles
 TYPICAL_WIDTH_PX = 420  # a half-page column: the figure's height keeps the mosaic's aspect there
+FULL_WIDTH_PX = 780  # the page's whole width (1280 px projector, centred layout)
 
 
 def as_images(batch) -> np.ndarray:
@@ -48,11 +49,12 @@ def tile_origin(index: int, columns: int, cell_height: int, cell_width: int) -> 
 
 def image_grid_figure(batch, *, columns: int = 8, captions: Sequence[str] | None = None,
                       title: str | None = None, uirevision: str | None = None,
-                      keep_columns: bool = False) -> go.Figure:
+                      keep_columns: bool = False, width_px: int = TYPICAL_WIDTH_PX) -> go.Figure:
     """A grid of images (grayscale or RGB, values in [0, 1]), optionally captioned per tile.
 
     `keep_columns`: a grid of fewer images than `columns` keeps its tile size (empty cells fill
-    the row) instead of stretching one image across the figure."""
+    the row) instead of stretching one image across the figure. `width_px`: about how wide the
+    figure is drawn; its height keeps the mosaic's aspect at that width."""
     images = as_images(batch)
     if keep_columns and len(images) < columns:
         blank = np.full((columns - len(images), *images.shape[1:]), np.nan, dtype=np.float32)
@@ -76,7 +78,7 @@ def image_grid_figure(batch, *, columns: int = 8, captions: Sequence[str] | None
     figure.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     top_margin = 40 if title else 10
     # Without a height, plotly draws 450 px and the square-pixel mosaic floats in blank space.
-    height = top_margin + 10 + round(TYPICAL_WIDTH_PX * mosaic.shape[0] / mosaic.shape[1])
+    height = top_margin + 10 + round(width_px * mosaic.shape[0] / mosaic.shape[1])
     figure.update_layout(title=plain(title) if title else None, plot_bgcolor="rgba(0,0,0,0)",
                          margin={"l": 10, "r": 10, "t": top_margin, "b": 10}, height=height,
                          uirevision=uirevision)

@@ -13,6 +13,7 @@ from viz.training import PALETTE
 
 MAX_LINES = 4  # a sequence with more features than this is drawn as a heatmap, not as lines
 MARGIN = {"l": 10, "r": 10, "t": 50, "b": 10}
+LEGEND_BELOW = {"orientation": "h", "y": -0.3, "yanchor": "top"}  # under the x-axis title
 
 
 def sequence_figure(steps, *, title: str, value_title: str = "value",
@@ -49,8 +50,8 @@ def forecast_figure(window, predicted: float, actual: float, *, title: str) -> g
         go.Scatter(x=[after], y=[predicted], mode="markers", name="predicted",
                    marker={"color": PALETTE[1], "size": 13, "symbol": "x"}),
     ])
-    figure.update_layout(title=plain(title), xaxis_title="time step", yaxis_title="value", height=320,
-                         margin=MARGIN, legend={"orientation": "h", "y": -0.25})
+    figure.update_layout(title=plain(title), xaxis_title="time step", yaxis_title="value", height=340,
+                         margin=MARGIN, legend=LEGEND_BELOW)
     return figure
 
 
@@ -84,5 +85,5 @@ def predicted_vs_actual_figure(predicted, actual, *, highlight: int | None = Non
                                     name=f"test #{highlight}",
                                     marker={"color": PALETTE[1], "size": 13, "symbol": "x"}))
     figure.update_layout(title=plain(title), xaxis_title="actual", yaxis_title="predicted",
-                         height=360, margin=MARGIN, legend={"orientation": "h", "y": -0.25})
+                         height=360, margin=MARGIN, legend=LEGEND_BELOW)
     return figure

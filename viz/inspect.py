@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.images import image_grid_figure
+from viz.images import FULL_WIDTH_PX, image_grid_figure
 from viz.text import plain
 
 MAX_EPOCH_POINTS = 200  # per line of the gradient chart, however long the run
@@ -32,7 +32,7 @@ def feature_maps_figure(maps, node_id: str, *, columns: int = 8) -> go.Figure:
     """One tile per channel of a (C, H, W) activation, captioned with the channel index."""
     maps = np.asarray(maps, dtype=np.float32)[:MAX_CHANNELS]
     shown = f"first {len(maps)} channels" if len(maps) == MAX_CHANNELS else f"{len(maps)} channels"
-    return image_grid_figure(_unit_range(maps), columns=columns,
+    return image_grid_figure(_unit_range(maps), columns=columns, width_px=FULL_WIDTH_PX,
                              captions=[f"ch {i}" for i in range(len(maps))],
                              title=f"Feature maps of {node_id} ({shown})")
 
@@ -43,7 +43,8 @@ def filters_figure(filters, node_id: str, *, columns: int = 8) -> go.Figure:
     if filters.shape[1] not in (1, 3):
         filters = filters.mean(axis=1, keepdims=True)  # (out, in, kh, kw) -> (out, 1, kh, kw)
     scaled = _blocky(_unit_range(filters), FILTER_TILE_PX)
-    return image_grid_figure(scaled, columns=columns, captions=[f"filter {i}" for i in range(len(scaled))],
+    return image_grid_figure(scaled, columns=columns, width_px=FULL_WIDTH_PX,
+                             captions=[f"filter {i}" for i in range(len(scaled))],
                              title=f"Filters of {node_id}")
 
 
@@ -56,7 +57,8 @@ def dense_weights_figure(weights, image_shape: Sequence[int], node_id: str, *, c
         images = images.mean(axis=1, keepdims=True)
     scaled = _blocky(_unit_range(images), FILTER_TILE_PX)
     shown = f"first {len(images)} units" if len(images) == MAX_CHANNELS else f"{len(images)} units"
-    return image_grid_figure(scaled, columns=columns, captions=[f"unit {i}" for i in range(len(images))],
+    return image_grid_figure(scaled, columns=columns, width_px=FULL_WIDTH_PX,
+                             captions=[f"unit {i}" for i in range(len(images))],
                              title=f"Weights of {node_id} as images ({shown}; light = positive)")
 
 
@@ -85,8 +87,10 @@ def attention_figure(weights, tokens: Sequence[str], node_id: str) -> go.Figure:
                          row=index // columns + 1, col=index % columns + 1)
     figure.update_yaxes(autorange="reversed", dtick=1)
     figure.update_xaxes(dtick=1, tickangle=-90)
-    for row in range(1, rows + 1):  # which side attends to which, once per row
-        figure.update_yaxes(title_text="query (attends from)", row=row, col=1)
+    for row in range(1, rows + 1):  # which side attends to which, once per row; the other
+        figure.update_yaxes(title_text="query (attends from)", row=row, col=1)  # panels share it
+        for col in range(2, columns + 1):
+            figure.update_yaxes(showticklabels=False, row=row, col=col)
     figure.update_xaxes(title_text="key (attended to)", row=rows)
     # One colour scale for every panel, up to the largest weight: over 16 tokens a uniform
     # row is 0.06 each, which a 0-to-1 scale would paint all the same pale blue.
@@ -107,6 +111,9 @@ def activation_stats_figure(rows: Sequence[Mapping]) -> go.Figure:
     figure.add_trace(go.Bar(x=[plain(r["node"]) for r in rectified],
                             y=[100 * r["dead_fraction"] for r in rectified], name="% dead",
                             marker_color="#d62728"), row=1, col=2)
+    if not rectified:
+        figure.add_annotation(text="no ReLU layers in this model", showarrow=False,
+                              xref="x2 domain", yref="y2 domain", x=0.5, y=0.5)
     figure.update_yaxes(title_text="activation value", row=1, col=1)
     figure.update_yaxes(title_text="% of units never active", range=[0, 100], row=1, col=2)
     figure.update_xaxes(title_text="layer (node id)")
@@ -198,5 +205,6 @@ def token_saliency_figure(tokens: Sequence[str], scores) -> go.Figure:
                                   text=[words], texttemplate="%{text}", colorscale="Oranges",
                                   showscale=False))
     figure.update_xaxes(title_text="token (position:word)")
+    figure.update_yaxes(visible=False)  # one row: the words themselves
     figure.update_layout(title="Which words mattered (darker: moved the prediction more)", height=200, margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return figure

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from viz.images import image_grid_figure
+from viz.images import TYPICAL_WIDTH_PX, image_grid_figure
 from viz.text import plain
 
 MAX_POINTS = 300
@@ -141,16 +141,16 @@ def decision_boundary_figure(points, labels, predict: Callable[[np.ndarray], np.
     return figure
 
 
-def samples_figure(images, *, title: str = "Generated samples") -> go.Figure:
+def samples_figure(images, *, title: str = "Generated samples", width_px: int = TYPICAL_WIDTH_PX) -> go.Figure:
     """Images a generator or decoder produced (N, C, H, W) in [0, 1]."""
-    return image_grid_figure(images, columns=8, title=title, uirevision="samples")
+    return image_grid_figure(images, columns=8, title=title, uirevision="samples", width_px=width_px)
 
 
-def reconstruction_figure(originals, reconstructions) -> go.Figure:
+def reconstruction_figure(originals, reconstructions, *, width_px: int = TYPICAL_WIDTH_PX) -> go.Figure:
     """Inputs (top row) above the model's reconstructions of them (bottom row)."""
     originals, reconstructions = np.asarray(originals), np.asarray(reconstructions)
     return image_grid_figure(np.concatenate([originals, reconstructions]),
-                             columns=len(originals), uirevision="reconstructions",
+                             columns=len(originals), uirevision="reconstructions", width_px=width_px,
                              title="Top: inputs · bottom: reconstructions")
 
 
