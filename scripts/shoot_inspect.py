@@ -3,7 +3,8 @@ Build -> Templates -> the template, Train -> a short run, Inspect -> each tab.
 
     .venv/bin/python scripts/shoot_inspect.py --out /tmp/inspect-shots [--size 1280x720] [names...]
 
-Each PNG is the whole page; the script prints every exception box and browser console error it
+Each tab is shot twice: as the projector shows it (scrolled to the tab) and as a tall page
+with all of it (NAME.tall.png); the script prints every exception box and browser console error it
 sees, and exits 1 if there were any. Look at the PNGs afterwards."""
 import argparse
 import re
@@ -14,57 +15,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from builder.templates import list_templates  # noqa: E402
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_server, wait_for_app  # noqa: E402
+from tests.template_walk import EXCEPTION_BOX, inspect_tabs, train_template  # noqa: E402
 
-SHORT = {"N samples": 400}  # dataset options set where the dataset has them
+SAMPLES = 400  # dataset size where the dataset has the option
 EPOCHS = 5
 TALL_PX = 2600
-
-
-def fill(page, label: str, value) -> None:
-    field = page.get_by_role("spinbutton", name=label)
-    if field.count():
-        field.fill(str(value))
-        field.press("Enter")
-        wait_for_app(page)
-
-
-def train(page, template: str) -> None:
-    page.get_by_role("link", name="Build").click()
-    wait_for_app(page)
-    page.get_by_role("tab", name="Templates").click()
-    page.locator(f".st-key-build-template-{template} button").click()
-    wait_for_app(page)
-    page.get_by_role("link", name="Train").click()
-    wait_for_app(page)
-    if page.get_by_text("Dataset options").count():
-        page.get_by_text("Dataset options").click()
-        for label, value in SHORT.items():
-            fill(page, label, value)
-    fill(page, "Epochs", EPOCHS)
-    page.get_by_role("button", name="Start training").click()
-    page.get_by_text(re.compile(r"Run 1 · .* (finished|stopped|failed)")).first.wait_for(timeout=300_000)
 
 
 def shoot(page, out: Path, template: str, size: dict) -> int:
     """Each tab at the projector's size, scrolled to the tab's content, and the whole tab on a
     page as tall as it needs (Streamlit scrolls inside the page, so a full-page shot would not)."""
     problems = 0
-    page.get_by_role("link", name="Inspect").click()
-    wait_for_app(page)
-    tabs = [t.inner_text() for t in page.get_by_role("tab").all()]
-    for number, tab in enumerate(tabs):
-        page.get_by_role("tab", name=tab, exact=True).click()
-        wait_for_app(page)
+    for number, tab in enumerate(inspect_tabs(page)):
         page.wait_for_timeout(800)
-        slug = re.sub(r"\W+", "_", tab)
-        path = out / f"{template}-{number}-{slug}.png"
+        path = out / f"{template}-{number}-{re.sub(r'[^A-Za-z]+', '_', tab)}.png"
         page.get_by_role("tab", name=tab, exact=True).scroll_into_view_if_needed()
         page.screenshot(path=str(path))
         page.set_viewport_size({"width": size["width"], "height": TALL_PX})
         page.wait_for_timeout(800)
         page.screenshot(path=str(path.with_suffix(".tall.png")))
         page.set_viewport_size(size)
-        boxes = page.locator('[data-testid="stException"]')
+        boxes = page.locator(EXCEPTION_BOX)
         if boxes.count():
             problems += 1
             print(f"{path}: EXCEPTION {boxes.first.inner_text()[:300]!r}")
@@ -95,7 +66,7 @@ def main() -> int:
             page.on("pageerror", lambda e: errors.append(str(e)[:300]))
             page.goto(url)
             wait_for_app(page)
-            train(page, name)
+            train_template(page, name, samples=SAMPLES, epochs=EPOCHS)
             problems += shoot(page, out, name, {"width": width, "height": height}) + len(errors)
             for error in errors:
                 print(f"{name}: browser console error: {error}")

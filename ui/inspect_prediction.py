@@ -10,6 +10,7 @@ from trainers import probes
 from ui.draw_pad import draw_pad
 from ui.inspect_source import Subject
 from viz import inspect as figures
+from viz.datasets import scatter_figure
 from viz.images import image_grid_figure
 from viz.inputs import feature_bars_figure, forecast_figure, predicted_vs_actual_figure, sequence_figure
 
@@ -33,6 +34,12 @@ def show_input(subject: Subject, index: int) -> None:
         tokens = subject.tokens(index)
         words = [tokens[i] for i in subject.word_positions(index)]
         st.markdown(f"**{title}:** " + " ".join(f"`{w}`" for w in words))
+    elif subject.kind == "table" and subject.x.shape[1] == 2 and subject.task == "classification":
+        # a point in the plane, among the others
+        figure = scatter_figure(subject.x.numpy(), subject.y.numpy(), subject.class_names, highlight=index)
+        figure.update_layout(title=title, margin={"t": 40}, legend={"orientation": "h", "y": -0.3,
+                                                                      "yanchor": "top"})
+        st.plotly_chart(figure, key="inspect.sample")
     elif subject.kind == "table":
         st.plotly_chart(feature_bars_figure(subject.x[index].numpy(), subject.feature_names, title=title),
                         key="inspect.sample")
@@ -41,7 +48,7 @@ def show_input(subject: Subject, index: int) -> None:
 
 
 def _classification(subject: Subject, index: int) -> None:
-    left, right = st.columns([1, 2])
+    left, right = st.columns([1, 2] if subject.kind in ("image", "tokens") else [1, 1])
     with left:
         show_input(subject, index)
     with right:

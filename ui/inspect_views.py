@@ -17,7 +17,6 @@ from viz.training import decision_boundary_figure
 
 STATS_BATCH = 128  # test examples behind activation statistics
 CONVOLUTIONS = ("Conv2d", "ConvTranspose2d")  # the layers that make feature maps
-MISTAKE_COLUMNS = 4  # wide tiles: their captions ("horizontal bar 97%") must not run together
 
 
 def spatial_nodes(subject: Subject) -> list[str]:
@@ -127,9 +126,12 @@ def classification_view(subject: Subject) -> None:
     if not mistakes:
         st.success("No mistakes on the test split.")
     elif subject.is_image:
+        captions = [_verdict(subject, m) for m in mistakes]
+        # as many tiles a row as their captions leave room for (about 5 px a character)
+        columns = max(3, min(8, FULL_WIDTH_PX // (5 * max(map(len, captions)) + 16)))
         st.plotly_chart(image_grid_figure(subject.x[[m["index"] for m in mistakes]].numpy(),
-                                          captions=[_verdict(subject, m) for m in mistakes],
-                                          columns=MISTAKE_COLUMNS, keep_columns=True, width_px=FULL_WIDTH_PX,
+                                          captions=captions, columns=columns, keep_columns=True,
+                                          width_px=FULL_WIDTH_PX,
                                           title="Most confident mistakes: true → predicted (confidence)"),
                         key="inspect.mistakes")
     else:

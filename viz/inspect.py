@@ -161,8 +161,8 @@ def confusion_figure(confusion, class_names: Sequence[str]) -> go.Figure:
                                   hovertemplate="true %{y}<br>predicted %{x}<br>%{z}<extra></extra>"))
     crowded = len(names) * max(map(len, names), default=1) > 40  # the labels would touch
     figure.update_layout(title="Confusion matrix", xaxis_title="predicted class", yaxis_title="true class",
-                         xaxis={"tickangle": -45 if crowded else 0, "automargin": True, "dtick": 1},
-                         yaxis={"autorange": "reversed", "automargin": True, "dtick": 1},
+                         xaxis={"tickangle": -45 if crowded else 0, "automargin": True, "type": "category"},
+                         yaxis={"autorange": "reversed", "automargin": True, "type": "category"},
                          height=max(360, 160 + 32 * len(names)),
                          margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return figure
@@ -178,7 +178,8 @@ def class_bars_figure(values, class_names: Sequence[str], *, title: str, highlig
     figure = go.Figure(go.Bar(x=names, y=values, marker_color=colors))
     figure.update_layout(title=title, yaxis={"range": [0, 100] if percent else None,
                                              "title": "%" if percent else "value"},
-                         xaxis={"title": "class", "tickangle": -45 if crowded else 0, "automargin": True},
+                         xaxis={"title": "class", "tickangle": -45 if crowded else 0, "automargin": True,
+                                "type": "category"},  # class "3" is a name, not a number
                          margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return figure
 
