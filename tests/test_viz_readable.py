@@ -99,3 +99,10 @@ def test_dense_weights_are_drawn_as_images_of_the_input():
     figure = figures.dense_weights_figure(weights, (1, 8, 8), "fc1")
     assert len(figure.layout.annotations) == 32 and "fc1" in figure.layout.title.text
     assert np.nanmax(figure.data[0].z) == 1.0
+
+
+def test_weight_histograms_compare_shapes_not_layer_sizes():
+    rng = np.random.default_rng(0)
+    figure = figures.weight_histogram_figure({"small": rng.normal(size=(4, 4)),
+                                              "big": rng.normal(size=(400, 400))})
+    assert [sum(trace.y) for trace in figure.data] == [pytest.approx(100), pytest.approx(100)]

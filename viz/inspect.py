@@ -143,13 +143,15 @@ def gradient_flow_figure(grad_norms: Sequence[Mapping[str, float]]) -> go.Figure
 
 
 def weight_histogram_figure(weights: Mapping[str, np.ndarray], bins: int = 40) -> go.Figure:
-    """One histogram per weight tensor (biases and norms left out), overlaid and semi-transparent."""
+    """One histogram per weight tensor (biases and norms left out), overlaid and semi-transparent.
+    Each counts its share of the tensor's weights, so a small layer's shape shows beside a big one's."""
     figure = go.Figure()
     for name, values in weights.items():
         counts, edges = np.histogram(np.asarray(values, dtype=np.float32).ravel(), bins=bins)
-        figure.add_trace(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, name=plain(name), opacity=0.6))
+        figure.add_trace(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=100 * counts / max(counts.sum(), 1),
+                                name=plain(name), opacity=0.6))
     figure.update_layout(title="Weight distributions", barmode="overlay", xaxis_title="weight value",
-                         yaxis_title="count", margin={"l": 10, "r": 10, "t": 50, "b": 10})
+                         yaxis_title="% of the layer's weights", margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return figure
 
 
