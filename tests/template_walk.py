@@ -40,6 +40,7 @@ def inspect_tabs(page):
     """Open Inspect, then each of its tabs in turn; yields the tab's label once it has drawn."""
     page.get_by_role("link", name="Inspect").click()
     wait_for_app(page)
+    page.get_by_role("tab", name="Prediction").wait_for(timeout=60_000)  # after the data loads
     labels = [tab.inner_text() for tab in page.get_by_role("tab").all()]
     for label in labels:
         page.get_by_role("tab", name=label, exact=True).click()
