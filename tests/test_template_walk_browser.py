@@ -25,7 +25,8 @@ def test_every_inspect_tab_of_the_template_shows_a_figure(app_url, page, templat
     seen = []
     for label in inspect_tabs(page):
         page.wait_for_function(f"() => ({VISIBLE_CHARTS_JS})() > 0", timeout=30_000)
-        assert not page.locator(EXCEPTION_BOX).count(), f"{label}: {page.locator(EXCEPTION_BOX).first.inner_text()}"
+        boxes = page.locator(EXCEPTION_BOX)
+        assert not boxes.count(), f"{label}: {boxes.first.inner_text()}"
         seen.append(label)
     assert seen == WALKS[template]
     assert not page.console_errors, page.console_errors

@@ -15,7 +15,8 @@ SHOWN = 8  # inputs shown with their reconstructions
 def generative_view(subject: Subject, index: int) -> None:
     model = subject.model
     if subject.task == "gan":
-        st.plotly_chart(samples_figure(probes.generate(model, count=16).numpy(), width_px=FULL_WIDTH_PX), key="inspect.gan")
+        samples = probes.generate(model, count=16).numpy()
+        st.plotly_chart(samples_figure(samples, width_px=FULL_WIDTH_PX), key="inspect.gan")
         return
     originals = subject.x[index:index + SHOWN]
     with torch.no_grad():

@@ -105,7 +105,8 @@ def _discriminator(subject: Subject, index: int) -> None:
     left, right = st.columns([1, 3])
     left.plotly_chart(image_grid_figure(real.numpy(), captions=[f"real · {scores[0]:.0%}"],
                                         title=f"Test #{index}", width_px=NARROW_PX), key="inspect.sample")
-    right.plotly_chart(image_grid_figure(fakes.numpy(), columns=4, captions=[f"{s:.0%} real" for s in scores[1:]],
+    right.plotly_chart(image_grid_figure(fakes.numpy(), columns=4,
+                                         captions=[f"{s:.0%} real" for s in scores[1:]],
                                          title="Generated from random noise (discriminator's verdict)",
                                          width_px=3 * NARROW_PX),
                        key="inspect.fakes")

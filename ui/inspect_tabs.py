@@ -18,7 +18,7 @@ def inspect_tabs(subject: Subject, index: int) -> dict[str, Callable[[], None]]:
     """Tab label -> its view, in the order shown; "Prediction" comes first."""
     task, types = subject.task, {node.type for node in subject.model.graph.nodes}
     tabs = {"Prediction": lambda: prediction_view(subject, index)}
-    if task in ("autoencoder", "vae", "gan"):
+    if task == "gan" or (task in ("autoencoder", "vae") and subject.kind == "image"):
         tabs["Generated"] = lambda: generative_view(subject, index)
     if spatial_nodes(subject):
         tabs["Feature maps"] = lambda: feature_maps_view(subject, index)

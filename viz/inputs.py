@@ -22,12 +22,12 @@ def sequence_figure(steps, *, title: str, value_title: str = "value",
     heatmap (20 steps of 100 features read as a picture, not as a table of numbers)."""
     steps = np.asarray(steps, dtype=np.float32)  # (T, F)
     time = np.arange(1, len(steps) + 1)
-    names = [plain(n) for n in feature_names] if feature_names else [f"feature {i}" for i in range(steps.shape[1])]
-    if steps.shape[1] <= MAX_LINES:
+    count = steps.shape[1]
+    names = [plain(n) for n in feature_names] if feature_names else [f"feature {i}" for i in range(count)]
+    if count <= MAX_LINES:
         figure = go.Figure([go.Scatter(x=time, y=steps[:, i], mode="lines+markers", name=names[i],
-                                       line={"color": PALETTE[i % len(PALETTE)]})
-                            for i in range(steps.shape[1])])
-        figure.update_layout(yaxis_title=value_title, showlegend=steps.shape[1] > 1)
+                                       line={"color": PALETTE[i % len(PALETTE)]}) for i in range(count)])
+        figure.update_layout(yaxis_title=value_title, showlegend=count > 1)
     else:
         middle = 0.0 if colorscale == "RdBu_r" else None
         figure = go.Figure(go.Heatmap(z=steps.T, x=time, colorscale=colorscale, zmid=middle,

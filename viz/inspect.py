@@ -209,5 +209,6 @@ def token_saliency_figure(tokens: Sequence[str], scores) -> go.Figure:
                                   showscale=False))
     figure.update_xaxes(title_text="token (position:word)")
     figure.update_yaxes(visible=False)  # one row: the words themselves
-    figure.update_layout(title="Which words mattered (darker: moved the prediction more)", height=200, margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    figure.update_layout(title="Which words mattered (darker: moved the prediction more)", height=200,
+                         margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return figure
