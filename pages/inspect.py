@@ -8,10 +8,8 @@ the views refresh with its latest weights every few seconds.
 import streamlit as st
 
 from trainers.eval_budget import EvalTooLarge
-from ui.inspect_generative import generative_view
 from ui.inspect_source import choose_run, choose_sample, load_subject
-from ui.inspect_views import (attention_view, boundary_view, classification_view, feature_maps_view,
-                              internals_view, prediction_view, saliency_view)
+from ui.inspect_tabs import inspect_tabs
 from ui.router import ensure_routed
 from ui.text import escape_markdown
 
@@ -34,22 +32,7 @@ def views() -> None:
     if subject is None:
         return
     index = choose_sample(subject)
-    classifying = subject.task == "classification"
-    tabs = {"Prediction": lambda: prediction_view(subject, index)}
-    if subject.task in ("autoencoder", "vae", "gan"):
-        tabs["Generated"] = lambda: generative_view(subject, index)
-    if subject.is_image:
-        tabs["Feature maps"] = lambda: feature_maps_view(subject, index)
-    if subject.is_tokens or any(t in ("MultiheadAttention", "TransformerEncoderLayer")
-                                for t in (n.type for n in subject.model.graph.nodes)):
-        tabs["Attention"] = lambda: attention_view(subject, index)
-    if classifying and (subject.is_image or subject.is_tokens):
-        tabs["Saliency"] = lambda: saliency_view(subject, index)
-    tabs["Activations & gradients"] = lambda: internals_view(subject)
-    if classifying:
-        tabs["Mistakes"] = lambda: classification_view(subject)
-    if classifying and subject.x.dim() == 2 and subject.x.shape[1] == 2:
-        tabs["Decision boundary"] = lambda: boundary_view(subject)
+    tabs = inspect_tabs(subject, index)
     # Only the open tab's view runs: each costs a probe, and the page reruns every few seconds
     # while the run trains.
     for tab, show in zip(st.tabs(list(tabs), key=VIEW_KEY, on_change="rerun"), tabs.values()):

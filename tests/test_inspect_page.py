@@ -14,7 +14,8 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TASKS = {t.name: t.task for t in list_templates()}
 DIGITS_SEED = 7  # not the seed 0 the Train page's preview loads with: its test split differs
 SETTINGS = {"mlp_playground": {"train.option.moons.n_samples": 300},
-            "mlp_digits": {"train.classification.seed": DIGITS_SEED}}
+            "mlp_digits": {"train.classification.seed": DIGITS_SEED},
+            "gru_forecast": {"train.option.sine.n_samples": 300}}
 
 
 def trained_app(template: str) -> AppTest:
@@ -77,7 +78,7 @@ def test_without_runs_the_page_points_to_train():
 
 def test_image_classifier_shows_prediction_internals_and_mistakes(apps):
     app = opened(apps, "mlp_digits")
-    assert tab_labels(app) == ["Prediction", "Feature maps", "Saliency", "Activations & gradients",
+    assert tab_labels(app) == ["Prediction", "First-layer weights", "Saliency", "Activations & gradients",
                                "Mistakes"]
     prediction = app.markdown[0].value
     assert "**True:**" in prediction and "**Predicted:**" in prediction
@@ -132,6 +133,47 @@ def test_playground_net_shows_its_decision_boundary(apps):
     assert "Decision boundary" in tab_labels(app)
     open_tab(app, "Decision boundary")
     assert len(app.get("plotly_chart")) == 1
+
+
+def chart_specs(app: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+def test_mistakes_are_captioned_true_then_predicted(apps):
+    app = open_tab(opened(apps, "mlp_digits"), "Mistakes")
+    gallery = next(s for s in chart_specs(app) if "mistakes" in s["layout"]["title"]["text"])
+    captions = [a["text"] for a in gallery["layout"]["annotations"]]
+    assert captions and all(" → " in c and c.endswith("%)") for c in captions)
+    true_label = captions[0].split(" → ")[0]
+    assert true_label in [str(i) for i in range(10)]
+    open_tab(app, "Prediction")
+
+
+def test_token_saliency_leaves_the_padding_out(apps):
+    app = open_tab(opened(apps, "transformer_text"), "Saliency")
+    [figure] = chart_specs(app)
+    words = [html.unescape(w) for w in figure["data"][0]["text"][0]]
+    assert words and "<pad>" not in words
+    open_tab(app, "Prediction")
+
+
+def test_gan_prediction_scores_a_real_image_and_generated_ones(apps):
+    app = opened(apps, "gan")
+    assert tab_labels(app) == ["Prediction", "Generated", "First-layer weights", "Activations & gradients"]
+    assert "The discriminator finds real test #0" in app.markdown[0].value
+    titles = [s["layout"]["title"]["text"] for s in chart_specs(app)]
+    assert titles == ["Test #0", "Generated from random noise (discriminator's verdict)"]
+    for label in tab_labels(app)[1:]:
+        open_tab(app, label)
+        assert chart_specs(app)
+
+
+def test_forecaster_shows_its_forecast_and_predicted_against_actual(apps):
+    app = opened(apps, "gru_forecast")
+    assert "**True:**" in app.markdown[0].value and "**Predicted:**" in app.markdown[0].value
+    titles = [s["layout"]["title"]["text"] for s in chart_specs(app)]
+    assert titles == ["Test #0: the window and what comes next", "Predicted vs actual on the test split"]
+    assert not app.get("json") and not app.dataframe
 
 
 def test_drawing_pad_accepts_only_a_finite_grid_of_the_input_size():

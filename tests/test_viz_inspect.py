@@ -2,6 +2,7 @@
 import numpy as np
 
 from viz import inspect as figures
+from viz.images import CAPTION_PX, FULL_WIDTH_PX
 
 
 def test_feature_maps_are_capped_scaled_per_channel_and_captioned():
@@ -39,7 +40,8 @@ def test_small_kernels_are_enlarged_so_captions_sit_between_rows():
     first_column = mosaic[:, 0]  # runs through the first tile of each of the two rows
     assert (~np.isnan(first_column)).sum() == 2 * figures.FILTER_TILE_PX
     top = int(np.flatnonzero(~np.isnan(first_column))[0])  # the caption's room above the tile
-    assert top >= figures.FILTER_TILE_PX // 2
+    screen_px_per_pixel = FULL_WIDTH_PX / mosaic.shape[1]
+    assert top * screen_px_per_pixel >= CAPTION_PX  # enough for a line of text, on screen
     kernel = kernels[0, 0]
     scaled = (kernel - kernel.min()) / (kernel.max() - kernel.min())
     np.testing.assert_allclose(mosaic[top:top + 12, :12], np.kron(scaled, np.ones((4, 4))), atol=1e-6)

@@ -22,6 +22,12 @@ DEAD_SHARE = 0.5  # alert when more than half of a ReLU layer's units never swit
 PLATEAU_EPOCHS = 4  # epochs before judging that the loss is not falling
 PLATEAU_GAIN = 0.01  # "not falling": less than 1% below the first epoch's loss
 OVERFIT_EPOCHS = 3  # validation loss rising this many epochs in a row while training loss falls
+OVERFIT_GAP = 0.1  # ... and training ahead: its loss at least 10% below the validation loss
+SCORES = frozenset({"accuracy", "r2"})  # metrics where higher is better and 1 is perfect
+UNDERFIT_EPOCHS = 5  # epochs (more than UNDERFIT_WINDOW) before judging a stall below a good score
+UNDERFIT_SCORE = 0.8  # "low": training and validation score both below this
+UNDERFIT_WINDOW = 3  # "flat": the training loss fell less than UNDERFIT_GAIN over these epochs
+UNDERFIT_GAIN = 0.02
 PROBE_SAMPLES = 64
 PROBE_BUDGET = 0.02  # the dead-ReLU probe may take at most this share of the training time
 
@@ -51,10 +57,15 @@ ALERTS: dict[str, tuple[str, str]] = {  # code: (message template, advice)
                        "Restart with a smaller learning rate, LeakyReLU, or BatchNorm before the "
                        "ReLU."),
     "overfitting": ("The validation loss has risen {epochs} epochs in a row while the training "
-                    "loss kept falling (validation {val:.4g} vs training {train:.4g}): the model "
-                    "is memorising the training set.",
+                    "loss kept falling, well below it (validation {val:.4g} vs training "
+                    "{train:.4g}): the model is memorising the training set.",
                     "Add Dropout, weight decay or data augmentation, use a smaller model, or turn "
                     "on early stopping."),
+    "underfitting": ("The model has stalled at a low {metric} (training {train:.2f}, validation "
+                     "{val:.2f}) and its loss has hardly fallen in the last {window} epochs: it "
+                     "is underfitting, not yet able to learn the pattern.",
+                     "Train for more epochs, raise the learning rate (try 3x), or give the model "
+                     "more capacity: wider layers or one more hidden layer."),
     "bad_change": ("The new settings were not applied: {problem}.",
                    "The run goes on with its previous settings."),
 }
@@ -99,12 +110,26 @@ class HealthMonitor(Callback):
             yield "loss_stuck", {"epochs": len(losses), "last": losses[-1]}
         elif len(losses) >= PLATEAU_EPOCHS and min(losses[1:]) > (1 - PLATEAU_GAIN) * losses[0]:
             yield "loss_flat", {"epochs": len(losses), "first": losses[0], "last": losses[-1]}
+        yield from self._fit_findings()
+
+    def _fit_findings(self):
+        """Overfitting (training well ahead and pulling away) or underfitting (both stalled low)."""
+        last = self.history[-1]
         recent = self.history[-(OVERFIT_EPOCHS + 1):]
         if len(recent) == OVERFIT_EPOCHS + 1 and recent[0]["val_loss"] is not None:
             val = [r["val_loss"] for r in recent]
             train = [r["train_loss"] for r in recent]
-            if all(b > a for a, b in zip(val, val[1:])) and train[-1] < train[0]:
+            train_ahead = train[-1] < (1 - OVERFIT_GAP) * val[-1] and (
+                last.get("metric") not in SCORES or last["train_metric"] > last["val_metric"])
+            if all(b > a for a, b in zip(val, val[1:])) and train[-1] < train[0] and train_ahead:
                 yield "overfitting", {"epochs": OVERFIT_EPOCHS, "val": val[-1], "train": train[-1]}
+        if (len(self.history) >= UNDERFIT_EPOCHS and last.get("metric") in SCORES
+                and last.get("val_metric") is not None):
+            scores = (last["train_metric"], last["val_metric"])
+            before = self.history[-UNDERFIT_WINDOW - 1]["train_loss"]
+            if max(scores) < UNDERFIT_SCORE and last["train_loss"] > (1 - UNDERFIT_GAIN) * before:
+                yield "underfitting", {"metric": last["metric"], "train": scores[0], "val": scores[1],
+                                       "window": UNDERFIT_WINDOW}
 
     @staticmethod
     def _gradient_findings(norms: dict[str, float]):

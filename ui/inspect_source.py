@@ -9,8 +9,10 @@ import torch
 from torch import nn
 
 from trainers.datasets import DatasetBundle, DatasetError, load_dataset
+from trainers import probes
 from trainers.eval_budget import EvalTooLarge, guard, rows_that_fit
 from trainers.probes import predict_proba
+from ui.kept_widgets import following
 from ui.runs import Run, session_runs
 from ui.text import escape_markdown
 
@@ -42,6 +44,19 @@ class Subject:
     def is_tokens(self) -> bool:
         return not self.x.is_floating_point()
 
+    @property
+    def kind(self) -> str:
+        """How one example is drawn: "image", "tokens", "table" (a row of features) or "sequence"."""
+        if self.is_image:
+            return "image"
+        if self.is_tokens:
+            return "tokens"
+        return "table" if self.x.dim() == 2 else "sequence"
+
+    def inputs(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The model's inputs for a batch of examples (a GAN graph also reads generator noise)."""
+        return probes.model_inputs(self.model, x)
+
     def class_name(self, index: int) -> str:
         return self.class_names[index] if self.class_names else str(index)
 
@@ -64,7 +79,8 @@ def choose_run() -> Run | None:
     by_number = {run.number: run for run in runs}  # widget options are copied: keep them plain
     # No status in the labels: the browser keeps a keyed selectbox's first labels for options
     # that stay the same, so "running" would outlive the run. The page shows it beneath.
-    number = st.selectbox("Run", list(by_number)[::-1], key="inspect.run",
+    number = st.selectbox("Run", list(by_number)[::-1],
+                          key=following("inspect.run", runs[-1].number, by_number),
                           format_func=lambda n: f"{by_number[n].name} · {by_number[n].dataset}")
     return by_number[number]
 
@@ -99,8 +115,14 @@ def _run_data(name: str, options: tuple, seed: int) -> DatasetBundle:
 def choose_sample(subject: Subject) -> int:
     """The test example to look at: by index, by class, at random, or one the model gets wrong."""
     modes = SAMPLE_MODES if subject.task == "classification" else SAMPLE_MODES[::2]
-    mode = st.segmented_control("Pick a test example", modes, default=modes[0],
-                                key="inspect.mode") or modes[0]
+    how, which = st.columns(2)  # side by side: a projector's 720 px keep room for the views
+    mode = how.segmented_control("Pick a test example", modes, default=modes[0],
+                                 key="inspect.mode") or modes[0]
+    with which:
+        return _pick(subject, mode)
+
+
+def _pick(subject: Subject, mode: str) -> int:
     count = len(subject.x)
     if mode == "By class":
         wanted = st.selectbox("Class", range(_class_count(subject)),

@@ -1,105 +1,61 @@
-"""The Inspect page's views. Each takes the Subject (model snapshot + test data) and the chosen
-test example; the probes come from `trainers.probes`, the figures from `viz`."""
+"""The Inspect page's views of a model's insides and its mistakes. Each takes the Subject (model
+snapshot + test data) and the chosen test example; the probes come from `trainers.probes`, the
+figures from `viz`. The first tab's view is in `ui.inspect_prediction`."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 import torch
 
 from trainers import probes
 from trainers.eval_budget import rows_that_fit
-from ui.draw_pad import draw_pad
 from ui.inspect_source import Subject
+from ui.text import escape_markdown
 from viz import inspect as figures
-from viz.images import image_grid_figure
+from viz.images import FULL_WIDTH_PX, image_grid_figure
+from viz.inputs import feature_bars_figure, sequence_figure
 from viz.training import decision_boundary_figure
 
 STATS_BATCH = 128  # test examples behind activation statistics
-MISTAKE_COLUMNS = 4  # wide tiles: their captions ("horizontal bar 97%") must not run together
+CONVOLUTIONS = ("Conv2d", "ConvTranspose2d")  # the layers that make feature maps
 
 
-def prediction_view(subject: Subject, index: int) -> None:
-    """The example, its label, the model's prediction and every class's probability."""
-    x = subject.x[index:index + 1]
-    left, right = st.columns([1, 2])
-    with left:
-        _show_input(subject, index)
-    with right:
-        if subject.task == "classification":
-            probs = probes.predict_proba(subject.model, x)[0].numpy()
-            predicted = int(probs.argmax())
-            truth = int(subject.y[index])
-            verdict = "✅ right" if predicted == truth else "❌ wrong"
-            st.markdown(f"**True:** {subject.class_name(truth)} · **Predicted:** "
-                        f"{subject.class_name(predicted)} ({probs[predicted]:.0%}) · {verdict}")
-            names = [subject.class_name(i) for i in range(len(probs))]
-            st.plotly_chart(figures.class_bars_figure(probs, names, title="Class probabilities",
-                                                      highlight=predicted), key="inspect.probs")
-        else:
-            with torch.no_grad():
-                output = subject.model(x)
-            output = output[0] if isinstance(output, tuple) else output
-            st.write("Model output:", np.round(output[0].float().numpy(), 4).tolist(),
-                     "· target:", np.round(np.asarray(subject.y[index]), 4).tolist())
-    if subject.is_image and subject.task == "classification" and subject.x.shape[1] == 1:
-        _drawing_view(subject)
-
-
-def _show_input(subject: Subject, index: int) -> None:
-    if subject.is_image:
-        st.plotly_chart(image_grid_figure(subject.x[index:index + 1].numpy(), title=f"Test #{index}"),
-                        key="inspect.sample")
-    elif subject.is_tokens:
-        tokens = subject.tokens(index)
-        words = [tokens[i] for i in subject.word_positions(index)]
-        st.markdown(f"**Test #{index}:** " + " ".join(f"`{w}`" for w in words))
-    elif subject.x.dim() == 2:  # one value per feature: a short table, a row each
-        st.dataframe(pd.DataFrame({"value": subject.x[index].numpy()},
-                                  index=subject.feature_names or range(subject.x.shape[1])))
-    else:  # a sequence: one row per step
-        st.dataframe(pd.DataFrame(subject.x[index].numpy()), height=180)
-
-
-def _drawing_view(subject: Subject) -> None:
-    st.subheader("Draw your own")
-    height, width = subject.x.shape[-2:]
-    pad, result = st.columns([1, 2])
-    with pad:
-        pixels = draw_pad(int(height), int(width), key="inspect.draw")
-    with result:
-        if pixels is None:
-            st.caption("Draw in the box (white ink on black, like the training images); the "
-                       "prediction updates after every stroke.")
-            return
-        probs = probes.predict_proba(subject.model, torch.from_numpy(pixels)[None, None])[0].numpy()
-        names = [subject.class_name(i) for i in range(len(probs))]
-        st.plotly_chart(figures.class_bars_figure(probs, names, highlight=int(probs.argmax()),
-                                                  title=f"Your drawing looks like: {names[probs.argmax()]}"),
-                        key="inspect.draw.probs")
+def spatial_nodes(subject: Subject) -> list[str]:
+    """Nodes whose output is a stack of 2-D maps in a model with convolutions, the Inputs left
+    out (a dense decoder's final Reshape to an image is a picture, not feature maps)."""
+    nodes = subject.model.report.nodes
+    if not any(info.type in CONVOLUTIONS for info in nodes.values()):
+        return []
+    return [n for n, info in nodes.items()
+            if info.output_shape and len(info.output_shape) == 3 and n not in subject.model.input_ids]
 
 
 def feature_maps_view(subject: Subject, index: int) -> None:
     """Step through the layers whose output is a stack of 2-D maps; the first layer's filters."""
-    spatial = [n for n, info in subject.model.report.nodes.items()
-               if info.output_shape and len(info.output_shape) == 3 and n not in subject.model.input_ids]
-    if not spatial:
-        st.info("This model has no layer with 2-D feature maps (convolutions make them).")
-        return
+    spatial = spatial_nodes(subject)
     nodes = subject.model.report.nodes
     node = st.select_slider(f"Layer ({len(spatial)} with feature maps: slide to step through them)",
                             spatial, key="inspect.fmap.layer",
                             format_func=lambda n: f"{n} · {nodes[n].type} · "
                                                   + "×".join(map(str, nodes[n].output_shape)))
-    maps = probes.feature_maps(subject.model, (subject.x[index:index + 1],), node)
+    maps = probes.feature_maps(subject.model, subject.inputs(subject.x[index:index + 1]), node)
     st.plotly_chart(figures.feature_maps_figure(maps.numpy(), node), key="inspect.fmaps")
     filters = probes.first_layer_filters(subject.model)
     if filters is not None:
         st.plotly_chart(figures.filters_figure(filters[1].numpy(), filters[0]), key="inspect.filters")
 
 
+def dense_weights_view(subject: Subject) -> None:
+    """A dense network on images has no feature maps; its first layer's weights are pictures."""
+    node, weights, image_shape = probes.first_dense_on_image(subject.model)
+    st.plotly_chart(figures.dense_weights_figure(weights.numpy(), image_shape, node), key="inspect.dense")
+    st.caption(f"Each unit of {node} multiplies every pixel by one weight and adds them up: drawn "
+               "in the image's shape, its weights show the pattern that excites it most (light) "
+               "and the one that silences it (dark).")
+
+
 def attention_view(subject: Subject, index: int) -> None:
-    maps = probes.attention_maps(subject.model, (subject.x[index:index + 1],))
+    maps = probes.attention_maps(subject.model, subject.inputs(subject.x[index:index + 1]))
     if not maps:
         st.info("This model has no attention layer (MultiheadAttention or TransformerEncoderLayer).")
         return
@@ -118,14 +74,22 @@ def attention_view(subject: Subject, index: int) -> None:
 
 
 def saliency_view(subject: Subject, index: int) -> None:
+    """Which parts of the example moved the prediction, drawn on the example's own shape."""
     x = subject.x[index:index + 1]
-    if subject.is_tokens:
-        scores = probes.saliency(subject.model, x)
-        st.plotly_chart(figures.token_saliency_figure(subject.tokens(index), scores.numpy()),
+    if subject.kind == "tokens":
+        shown = subject.word_positions(index) or list(range(x.shape[1]))  # padding hidden
+        scores = probes.saliency(subject.model, x).numpy()
+        tokens = subject.tokens(index)
+        st.plotly_chart(figures.token_saliency_figure([tokens[i] for i in shown], scores[shown]),
                         key="inspect.saliency")
         return
-    if not subject.is_image:
-        st.info("Saliency maps are drawn for image and text inputs.")
+    if subject.kind != "image":
+        attribution = probes.saliency(subject.model, x).numpy()
+        title = "What the prediction looked at (|gradient| of the score)"
+        figure = (feature_bars_figure(attribution, subject.feature_names, title=title, value_title="|gradient|")
+                  if subject.kind == "table" else
+                  sequence_figure(attribution, title=title, value_title="|gradient|", colorscale="Hot_r"))
+        st.plotly_chart(figure, key="inspect.saliency")
         return
     method = st.radio("Method", ["Gradient", "Integrated gradients"], horizontal=True, key="inspect.sal.method",
                       help="Gradient: how much each pixel nudges the score. Integrated gradients: "
@@ -137,7 +101,7 @@ def saliency_view(subject: Subject, index: int) -> None:
 def internals_view(subject: Subject) -> None:
     """Activation statistics on a batch of test examples, gradient flow and weight histograms."""
     count = rows_that_fit(subject.model, STATS_BATCH)  # every node's output is kept for each
-    rows = probes.activation_stats(subject.model, (subject.x[:count],))
+    rows = probes.activation_stats(subject.model, subject.inputs(subject.x[:count]))
     st.plotly_chart(figures.activation_stats_figure(rows), key="inspect.stats")
     st.caption(f"Over the first {min(count, len(subject.x))} test examples. A unit after a "
                "ReLU counts as dead when none of them makes it positive.")
@@ -156,7 +120,7 @@ def classification_view(subject: Subject) -> None:
     summary = probes.classification_summary(subject.model, subject.x, subject.y)
     names = [subject.class_name(i) for i in range(len(summary["confusion"]))]
     st.metric("Test accuracy", f"{summary['accuracy']:.1%}")
-    left, right = st.columns(2)
+    left, right = st.columns([3, 2])
     left.plotly_chart(figures.confusion_figure(summary["confusion"], names), key="inspect.confusion")
     right.plotly_chart(figures.class_bars_figure(np.nan_to_num(summary["per_class_accuracy"]), names,
                                                  title="Accuracy per class"), key="inspect.perclass")
@@ -164,15 +128,31 @@ def classification_view(subject: Subject) -> None:
     if not mistakes:
         st.success("No mistakes on the test split.")
     elif subject.is_image:
+        captions = [_verdict(subject, m) for m in mistakes]
+        # as many tiles a row as their captions leave room for (about 5 px a character)
+        columns = max(3, min(8, FULL_WIDTH_PX // (5 * max(map(len, captions)) + 16)))
         st.plotly_chart(image_grid_figure(subject.x[[m["index"] for m in mistakes]].numpy(),
-                                          captions=[f"{subject.class_name(m['predicted'])} {m['confidence']:.0%}"
-                                                    for m in mistakes],
-                                          columns=MISTAKE_COLUMNS,
-                                          title="Most confident mistakes (predicted, confidence)"),
+                                          captions=captions, columns=columns, keep_columns=True,
+                                          width_px=FULL_WIDTH_PX,
+                                          title="Most confident mistakes: true → predicted (confidence)"),
                         key="inspect.mistakes")
     else:
-        st.dataframe(pd.DataFrame([{**m, "true": subject.class_name(m["true"]),
-                                    "predicted": subject.class_name(m["predicted"])} for m in mistakes]))
+        st.markdown("**Most confident mistakes**, true → predicted (confidence); pick *A mistake* "
+                    "above to look at one:\n"
+                    + "\n".join(f"- {_example_text(subject, m['index'])}: {_verdict(subject, m)}"
+                                 for m in mistakes))
+
+
+def _verdict(subject: Subject, mistake: dict) -> str:
+    return (f"{subject.class_name(mistake['true'])} → {subject.class_name(mistake['predicted'])} "
+            f"({mistake['confidence']:.0%})")
+
+
+def _example_text(subject: Subject, index: int) -> str:
+    if subject.kind != "tokens":
+        return f"test #{index}"
+    tokens = subject.tokens(index)
+    return f"test #{index} “{escape_markdown(' '.join(tokens[i] for i in subject.word_positions(index)))}”"
 
 
 def boundary_view(subject: Subject) -> None:

@@ -4,6 +4,8 @@ Streamlit forgets a keyed widget's value as soon as a run does not draw that wid
 trip to Build or Inspect would reset the Train page's dataset and settings. Widgets whose key
 goes through `kept(key)` get their value back when the page is drawn again; `keep_values()`,
 called once at the end of the page, stores the values of this run.
+
+Selectors of runs follow the newest run unless the person picked one: `following(key, ...)`.
 """
 import streamlit as st
 
@@ -26,3 +28,19 @@ def keep_values() -> None:
     for key in st.session_state.get(_KEYS, ()):
         if key in st.session_state:
             values[key] = st.session_state[key]
+
+
+_FOLLOWED = "layerloom.followed_defaults"
+
+
+def following(key: str, default, options) -> str:
+    """`key`, for a selector whose default moves on (the newest run): the widget shows `default`
+    unless the person picked something else since the last default; a pick no longer among
+    `options` (a dropped run) falls back to it too. Draw the widget without index or default."""
+    followed = st.session_state.setdefault(_FOLLOWED, {})
+    current = st.session_state.get(key)
+    picks = current if isinstance(current, list) else [current]
+    if current is None or current == followed.get(key) or any(p not in options for p in picks):
+        st.session_state[key] = default
+    followed[key] = default
+    return key

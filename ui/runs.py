@@ -42,6 +42,7 @@ from trainers.config import RunSpec, TrainConfig
 from trainers.jobs import Job, JobManager
 from trainers.limits import Limits
 from trainers.metrics import MetricsSnapshot
+from ui.notices import notify
 from viz.training import RunCurves, run_curves
 
 _OWNER = "layerloom.owner"
@@ -58,11 +59,13 @@ class Run:
     config: TrainConfig
     job: Job
     forked_from: int | None = None  # the run number whose weights this run started from
+    start_epoch: float = 0.0  # where on the parent's epoch axis a fork took its weights
 
     @property
     def name(self) -> str:
-        """"Run 3 · adam lr 0.001" — short enough for a legend, telling runs apart."""
-        return f"Run {self.number} · {self.config.optimizer} lr {self.config.lr:g}"
+        """"Run 3 · adam lr 0.001", and each setting changed on resume: "lr 0.003→0.03"."""
+        settings = settings_label(self.config, self.job.metrics().events)
+        return f"Run {self.number} · {self.config.optimizer} {settings}"
 
     @property
     def finished(self) -> bool:
@@ -73,7 +76,15 @@ class Run:
         `viz.training.loss_figure` / `metric_figure`."""
         progress = self.job.progress()
         steps_per_epoch = (progress.total_steps or 0) / max(progress.epochs, 1)
-        return run_curves(self.name, snapshot or self.job.metrics(), steps_per_epoch or 1.0)
+        return run_curves(self.name, snapshot or self.job.metrics(), steps_per_epoch or 1.0,
+                          self.start_epoch)
+
+    def epoch_now(self) -> float:
+        """Where the run's latest weights sit on its (parent's) epoch axis."""
+        progress = self.job.progress()
+        steps_per_epoch = (progress.total_steps or 0) / max(progress.epochs, 1)
+        done = progress.step / steps_per_epoch if steps_per_epoch else progress.epoch
+        return self.start_epoch + done
 
     def weights_bytes(self) -> bytes | None:
         """The latest good weights as a safetensors file; None before the first weights."""
@@ -82,6 +93,18 @@ class Run:
             return None
         return safetensors.torch.save({name: tensor.contiguous() for name, tensor
                                        in weights.items()})
+
+
+def settings_label(config: TrainConfig, events: list[dict]) -> str:
+    """"lr 0.003→0.03" after a resume with a new lr; other settings appear once they changed."""
+    values = {"lr": [config.lr]}
+    for event in (e for e in events if e.get("kind") == "config_changed"):
+        for field, value in event["changes"].items():
+            history = values.setdefault(field, [getattr(config, field)])
+            if value != history[-1]:
+                history.append(value)
+    return " · ".join(f"{field} " + "→".join(f"{v:g}" if isinstance(v, float) else str(v) for v in history)
+                      for field, history in values.items() if field == "lr" or len(history) > 1)
 
 
 @st.cache_resource(show_spinner=False)
@@ -109,12 +132,14 @@ def latest_run() -> Run | None:
 
 
 def start_run(graph: dict, dataset: str, dataset_options: dict, config: TrainConfig, *,
-              init_state: str | None = None, forked_from: int | None = None) -> Run:
+              init_state: str | None = None, forked_from: int | None = None,
+              start_epoch: float = 0.0) -> Run:
     """Queue a new run of `graph` on `dataset`; it starts as soon as the server has room.
 
     The graph is deep-copied, so later edits on the Build page leave the run alone. Raises
     `trainers.jobs.JobRefused` (its `reasons` say why) when the server refuses the run. Beyond
-    the server's runs per session, the oldest finished runs are forgotten.
+    the server's runs per session, the oldest finished runs are forgotten, each with a notice
+    naming it (`next_to_drop()` says beforehand which one would go).
     """
     runs = session_runs()
     spec = RunSpec(graph=copy.deepcopy(graph), dataset=dataset,
@@ -122,10 +147,20 @@ def start_run(graph: dict, dataset: str, dataset_options: dict, config: TrainCon
     job = job_manager().submit(spec, owner=_owner())
     run = Run(number=_next_number(runs), graph=spec.graph, dataset=dataset,
               dataset_options=spec.dataset_options, config=config, job=job,
-              forked_from=forked_from)
+              forked_from=forked_from, start_epoch=start_epoch)
     runs.append(run)
-    _forget_oldest_finished(runs)
+    for dropped in _forget_oldest_finished(runs):
+        notify("warning", f"{dropped.name} was dropped: this server keeps "
+                          f"{limits().runs_per_session} runs per session, the newest.")
     return run
+
+
+def next_to_drop() -> Run | None:
+    """The run that starting one more would drop (the oldest finished one at the limit)."""
+    runs = session_runs()
+    if len(runs) < limits().runs_per_session:
+        return None
+    return next((run for run in runs if run.finished), None)
 
 
 def fork_run(parent: Run, config: TrainConfig) -> Run:
@@ -137,7 +172,7 @@ def fork_run(parent: Run, config: TrainConfig) -> Run:
         raise NoWeightsYet(f"{parent.name} has no weights yet; let it train a little first.")
     path = save_session_file(weights, ".safetensors")
     return start_run(parent.graph, parent.dataset, parent.dataset_options, config,
-                     init_state=str(path), forked_from=parent.number)
+                     init_state=str(path), forked_from=parent.number, start_epoch=parent.epoch_now())
 
 
 def save_session_file(data: bytes, suffix: str) -> Path:
@@ -155,13 +190,16 @@ class NoWeightsYet(RuntimeError):
     """A fork was asked of a run that has no weights to start from."""
 
 
-def _forget_oldest_finished(runs: list[Run]) -> None:
-    """Keep the session's list as long as the server keeps jobs per session."""
+def _forget_oldest_finished(runs: list[Run]) -> list[Run]:
+    """Keep the session's list as long as the server keeps jobs per session; the runs dropped."""
+    dropped = []
     while len(runs) > limits().runs_per_session:
         oldest_done = next((run for run in runs if run.finished), None)
         if oldest_done is None:
-            return
+            break
         runs.remove(oldest_done)
+        dropped.append(oldest_done)
+    return dropped
 
 
 def _session_dir(owner: str) -> Path:

@@ -10,6 +10,7 @@ import streamlit as st
 from builder import load_graph
 from trainers.datasets import load_dataset
 from trainers.script_export import SUPPORTED_TASKS, training_project_files, zip_project
+from ui.kept_widgets import following
 from ui.runs import Run, session_runs
 from viz.training import loss_figure, metric_figure
 
@@ -43,8 +44,8 @@ def _runs_table(runs: list[Run]) -> pd.DataFrame:
 
 def _overlay(runs: list[Run]) -> None:
     by_number = {run.number: run for run in runs}
-    default = [run.number for run in runs[-2:]]
-    chosen = st.multiselect("Compare runs", list(by_number), default=default, key=_OVERLAY,
+    newest = [run.number for run in runs[-2:]]
+    chosen = st.multiselect("Compare runs", list(by_number), key=following(_OVERLAY, newest, by_number),
                             format_func=lambda n: by_number[n].name,
                             help="Overlay the curves of two or more runs on one chart.")
     curves = [by_number[n].curves() for n in chosen]
@@ -59,26 +60,31 @@ def _overlay(runs: list[Run]) -> None:
 
 def _downloads(runs: list[Run]) -> None:
     by_number = {run.number: run for run in runs}
-    number = st.selectbox("Download from", list(by_number), index=len(runs) - 1,
-                          format_func=lambda n: by_number[n].name, key="train.download_run")
-    run = by_number[number]
+    number = st.selectbox("Download from", list(by_number), format_func=lambda n: by_number[n].name,
+                          key=following("train.download_run", runs[-1].number, by_number))
+    run_downloads(by_number[number], key="train.download")
+
+
+def run_downloads(run: Run, *, key: str) -> None:
+    """The run's metrics, weights, graph and training project as download buttons."""
     stem = f"run{run.number}-{run.graph.get('name', 'graph')}"
     metrics, weights, graph = st.columns(3)
     # Files are made only when a button is pressed (deferred), not on every rerun of the page.
     metrics.download_button("Metrics (CSV)", run.job.metrics_csv, f"{stem}-metrics.csv",
                             mime="text/csv", on_click="ignore", icon=":material/table:",
-                            width="stretch")
+                            width="stretch", key=f"{key}.metrics")
     weights.download_button("Weights (safetensors)", lambda: run.weights_bytes() or b"",
                             f"{stem}.safetensors", on_click="ignore", width="stretch",
                             icon=":material/download:", disabled=run.job.weights() is None,
-                            help="The latest good weights, loadable with safetensors.")
+                            help="The latest good weights, loadable with safetensors.",
+                            key=f"{key}.weights")
     graph.download_button("Graph (JSON)", json.dumps(run.graph, indent=2), f"{stem}.json",
                           mime="application/json", on_click="ignore", width="stretch",
-                          icon=":material/account_tree:")
+                          icon=":material/account_tree:", key=f"{key}.graph")
     exportable = run.config.task in SUPPORTED_TASKS
     st.download_button("Training project (zip)", lambda: training_project_zip(run, stem), f"{stem}.zip",
                        mime="application/zip", on_click="ignore", icon=":material/rocket_launch:",
-                       disabled=not exportable,
+                       disabled=not exportable, key=f"{key}.project",
                        help=("model.py, data, settings and a train.py that runs with `python train.py` "
                              "or on many GPUs with `torchrun --nproc_per_node=N train.py`."
                              if exportable else f"Not available for {run.config.task} runs yet: the "

@@ -21,9 +21,11 @@ from trainers.config import ConfigError, TrainConfig
 from trainers.eval_budget import EvalTooLarge, guard
 from trainers.jobs import JobRefused
 from trainers.probes import predict_proba
-from ui.runs import NoWeightsYet, Run, fork_run, latest_run, save_session_file, start_run
+from ui.runs import (NoWeightsYet, Run, fork_run, latest_run, limits, next_to_drop, save_session_file,
+                     start_run)
 from ui.text import escape_markdown
 from ui.train_data import CSV_CHOICE, DataChoice, dataset_bundle
+from ui.train_history import run_downloads
 from viz.training import (decision_boundary_figure, loss_figure, metric_figure,
                           reconstruction_figure, samples_figure)
 
@@ -50,6 +52,7 @@ def start_buttons(graph: dict, data: DataChoice | None, config: TrainConfig | No
                 data and data.options, config)
     elif request == "fork" and config is not None and latest_run() is not None:
         _submit(fork_run, latest_run(), config)
+    _warn_before_a_drop()
     st.button("Start training", type="primary", disabled=not ready, key="train.start",
               icon=":material/play_arrow:", width="stretch", on_click=_file_request,
               args=("start",))
@@ -60,6 +63,18 @@ def start_buttons(graph: dict, data: DataChoice | None, config: TrainConfig | No
                   on_click=_file_request, args=("fork",),
                   help="A new run of that run's graph and data, starting from its latest "
                        "weights, with the settings above.")
+
+
+def _warn_before_a_drop() -> None:
+    """At the session's run limit, say which run the next one drops and offer its files first."""
+    doomed = next_to_drop()
+    if doomed is None:
+        return
+    with st.container(border=True, key="train.drop_warning"):
+        st.warning(escape_markdown(f"Starting another run drops {doomed.name}: this server keeps "
+                                   f"{limits().runs_per_session} runs per session. Download its "
+                                   "files first if you need them."), icon=":material/warning:")
+        run_downloads(doomed, key="train.drop")
 
 
 def _file_request(kind: str) -> None:

@@ -32,8 +32,9 @@ def image_samples_figure(x, labels: Sequence[str]) -> go.Figure:
     return image_grid_figure(np.asarray(x), columns=8, captions=list(labels))
 
 
-def scatter_figure(x, y, class_names: Sequence[str] | None = None) -> go.Figure:
-    """2-D points coloured by class."""
+def scatter_figure(x, y, class_names: Sequence[str] | None = None, *,
+                   highlight: int | None = None) -> go.Figure:
+    """2-D points coloured by class; the point at index `highlight` marked with a large star."""
     points, labels = np.asarray(x, dtype=np.float32), np.asarray(y)
     figure = go.Figure()
     for index in np.unique(labels).astype(int):
@@ -42,8 +43,14 @@ def scatter_figure(x, y, class_names: Sequence[str] | None = None) -> go.Figure:
             x=points[chosen, 0], y=points[chosen, 1], mode="markers",
             name=plain(_label_text(index, class_names)),
             marker={"size": 6, "color": PALETTE[index % len(PALETTE)]}))
+    if highlight is not None:
+        figure.add_trace(go.Scatter(x=[points[highlight, 0]], y=[points[highlight, 1]], mode="markers",
+                                    name=f"test #{highlight}",
+                                    marker={"size": 18, "symbol": "star", "color": "black",
+                                            "line": {"width": 1.5, "color": "white"}}))
     figure.update_yaxes(scaleanchor="x")
-    figure.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=320)
+    figure.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=320,
+                         xaxis_title="input 1", yaxis_title="input 2")
     return figure
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from viz.images import image_grid_figure
+from viz.images import TYPICAL_WIDTH_PX, image_grid_figure
 from viz.text import plain
 
 MAX_POINTS = 300
@@ -36,18 +36,19 @@ class RunCurves:
     changes: Sequence[tuple[float, str]] = ()  # (x, "lr 0.1 → 0.01") markers
 
 
-def run_curves(name: str, snapshot, steps_per_epoch: float) -> RunCurves:
+def run_curves(name: str, snapshot, steps_per_epoch: float, start_epoch: float = 0.0) -> RunCurves:
     """A run's curves from a `trainers.metrics.MetricsSnapshot` (read by attribute, so this
-    package needs nothing from trainers). The n-th finished epoch sits at x = n."""
+    package needs nothing from trainers). The n-th finished epoch sits at x = start_epoch + n:
+    a run forked from another's weights after 12 epochs goes on from x = 12."""
     per_epoch = max(float(steps_per_epoch), 1.0)
     epochs = snapshot.epochs
-    changes = [(event["step"] / per_epoch, change_label(event.get("changes") or {}))
+    changes = [(start_epoch + event["step"] / per_epoch, change_label(event.get("changes") or {}))
                for event in snapshot.events if event.get("kind") == "config_changed"]
     return RunCurves(
         name=name,
-        step_x=[row["step"] / per_epoch for row in snapshot.steps],
+        step_x=[start_epoch + row["step"] / per_epoch for row in snapshot.steps],
         step_loss=[row["loss"] for row in snapshot.steps],
-        epoch_x=list(range(1, len(epochs) + 1)),
+        epoch_x=[start_epoch + n for n in range(1, len(epochs) + 1)],
         val_loss=[row.get("val_loss") for row in epochs],
         train_metric=[row.get("train_metric") for row in epochs],
         val_metric=[row.get("val_metric") for row in epochs],
@@ -135,20 +136,21 @@ def decision_boundary_figure(points, labels, predict: Callable[[np.ndarray], np.
             marker={"color": colors[index], "size": 6, "line": {"width": 0.5, "color": "white"}}))
     figure.update_yaxes(scaleanchor="x")
     figure.update_layout(title="Decision boundary", uirevision=uirevision,
+                         xaxis_title="input 1", yaxis_title="input 2", legend_title_text="class",
                          margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return figure
 
 
-def samples_figure(images, *, title: str = "Generated samples") -> go.Figure:
+def samples_figure(images, *, title: str = "Generated samples", width_px: int = TYPICAL_WIDTH_PX) -> go.Figure:
     """Images a generator or decoder produced (N, C, H, W) in [0, 1]."""
-    return image_grid_figure(images, columns=8, title=title, uirevision="samples")
+    return image_grid_figure(images, columns=8, title=title, uirevision="samples", width_px=width_px)
 
 
-def reconstruction_figure(originals, reconstructions) -> go.Figure:
+def reconstruction_figure(originals, reconstructions, *, width_px: int = TYPICAL_WIDTH_PX) -> go.Figure:
     """Inputs (top row) above the model's reconstructions of them (bottom row)."""
     originals, reconstructions = np.asarray(originals), np.asarray(reconstructions)
     return image_grid_figure(np.concatenate([originals, reconstructions]),
-                             columns=len(originals), uirevision="reconstructions",
+                             columns=len(originals), uirevision="reconstructions", width_px=width_px,
                              title="Top: inputs · bottom: reconstructions")
 
 

@@ -51,6 +51,23 @@ def first_layer_filters(model: nn.Module) -> tuple[str, torch.Tensor] | None:
     return None
 
 
+def first_dense_on_image(model: nn.Module) -> tuple[str, torch.Tensor, tuple[int, ...]] | None:
+    """The first Linear that reads an image Input flattened (an MLP on images): its node id, its
+    (out, C*H*W) weights and the image's (C, H, W) shape; None when there is no such layer."""
+    report = model.report
+    images = {node_id: tuple(report.nodes[node_id].output_shape) for node_id in model.input_ids
+              if len(report.nodes[node_id].output_shape) == 3}
+    for node in model.graph.nodes:
+        info = report.nodes[node.id]
+        if node.type != "Linear" or not info.inputs:
+            continue
+        source = report.nodes[info.inputs[0]]
+        if source.type == "Flatten" and source.inputs and source.inputs[0] in images:
+            weight = model.node_module(node.id).weight.detach().float().cpu()
+            return node.id, weight, images[source.inputs[0]]
+    return None
+
+
 def activation_stats(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> list[dict]:
     """Per node: mean, std and, after rectifiers, the fraction of units dead on every sample."""
     modules = node_modules(model)

@@ -16,12 +16,17 @@ def _as_probabilities(outputs: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    """Class probabilities (N, C) on the CPU, in batches of at most `batch_size` that fit the
-    server's evaluation budget (trainers.eval_budget)."""
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """The model's raw outputs (N, ...) on the CPU, in batches of at most `batch_size` that fit
+    the server's evaluation budget (trainers.eval_budget)."""
     with probing(model):
-        outputs = [model(x[rows]).float().cpu() for rows in chunks(model, len(x), most=batch_size)]
-    return _as_probabilities(torch.cat(outputs))
+        return torch.cat([model(x[rows]).float().cpu()
+                          for rows in chunks(model, len(x), most=batch_size)])
+
+
+def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """Class probabilities (N, C) on the CPU, computed in batches."""
+    return _as_probabilities(predict(model, x, batch_size))
 
 
 def classification_summary(model: nn.Module, x: torch.Tensor, y: torch.Tensor,

@@ -62,12 +62,45 @@ def sample_prior(model: nn.Module, like: torch.Tensor, count: int = 16, seed: in
     return decode(model, like, node_id, codes)
 
 
+def model_inputs(model: nn.Module, data: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """Every Input of the graph for a batch of `data`: `data` where an Input takes its shape, seeded
+    noise elsewhere (a GAN graph's generator reads noise `z` beside the discriminator's `image`)."""
+    generator = torch.Generator().manual_seed(seed)
+    inputs = []
+    for node_id in model.input_ids:
+        shape = tuple(model.report.nodes[node_id].output_shape)
+        inputs.append(data if shape == tuple(data.shape[1:])
+                      else torch.randn(len(data), *shape, generator=generator).to(data.device))
+    return tuple(inputs)
+
+
+def _gan_outputs(outputs) -> tuple[torch.Tensor, torch.Tensor]:
+    """(generated images, discriminator logits (N,)) from the whole GAN graph's outputs."""
+    outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+    scores = [o for o in outputs if o[0].numel() == 1]
+    images = [o for o in outputs if o[0].numel() > 1]
+    if len(scores) != 1 or len(images) != 1:
+        raise ValueError("a GAN graph has one output of images (the generator's) and one score "
+                         "per image (the discriminator's)")
+    return images[0], scores[0].reshape(-1)
+
+
 @torch.no_grad()
 def generate(model: nn.Module, count: int = 16, seed: int = 0) -> torch.Tensor:
-    """A GAN graph's generator output for random noise (its first Input is the noise `z`)."""
+    """A GAN graph's generator output for random noise (the Inputs that take no image)."""
     generator = torch.Generator().manual_seed(seed)
     shapes = [model.report.nodes[node_id].output_shape for node_id in model.input_ids]
     inputs = [torch.randn(count, *shape, generator=generator) for shape in shapes]
     with probing(model):
         outputs = model(*inputs)
+    if isinstance(outputs, tuple) and len(outputs) == 2:
+        return _gan_outputs(outputs)[0].float().cpu()
     return (outputs[0] if isinstance(outputs, tuple) else outputs).float().cpu()
+
+
+@torch.no_grad()
+def realness(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """A GAN graph's discriminator verdict on `images` (N, C, H, W): P(real) per image, (N,)."""
+    with probing(model):
+        _, logits = _gan_outputs(model(*model_inputs(model, images)))
+    return torch.sigmoid(logits.float()).cpu()
