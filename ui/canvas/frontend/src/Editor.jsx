@@ -37,8 +37,11 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType,
   const [selectedEdges, setSelectedEdges] = useState(() => new Set());
   const selectAfterRebuild = useRef(null);
   useEffect(() => {
-    setNodes((previous) => buildNodes(graph, report, catalogByType, previous, selectAfterRebuild.current));
+    // Read the ref now: the updater runs later, when React renders (reading the ref there found
+    // it already cleared, so a new layer was never selected).
+    const selectId = selectAfterRebuild.current;
     selectAfterRebuild.current = null;
+    setNodes((previous) => buildNodes(graph, report, catalogByType, previous, selectId));
   }, [graph, report, catalogByType]);
   const edges = useMemo(() => buildEdges(graph, report, selectedEdges), [graph, report, selectedEdges]);
   const selectedIds = nodes.filter((n) => n.selected).map((n) => n.id);

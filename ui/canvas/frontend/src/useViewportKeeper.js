@@ -79,7 +79,10 @@ export default function useViewportKeeper({ flow, paneRef, nodes, selectedId, cu
   const latest = useRef({});
   latest.current = {
     selectedId, fit, ensureVisible,
-    readableWhole: () => fitZoom(flow.getNodesBounds(flow.getNodes()), paneSize()) >= READABLE_ZOOM,
+    readableWhole: () => {
+      const pane = paneSize();
+      return !pane || fitZoom(flow.getNodesBounds(flow.getNodes()), pane) >= READABLE_ZOOM;
+    },
   };
   useEffect(() => {
     const pane = paneRef.current;
