@@ -32,6 +32,7 @@ export function buildNodes(graph, report, catalogByType, previous, selectId) {
       type: 'layer',
       position: graph.layout[node.id] || { x: 0, y: 0 },
       measured: old?.measured,
+      zIndex: problems[node.id] ? 1 : 0, // its problem list may reach over the layer below
       selected: selectId ? node.id === selectId : Boolean(old?.selected),
       data: {
         node,
@@ -48,7 +49,7 @@ export function buildNodes(graph, report, catalogByType, previous, selectId) {
 }
 
 function sameNode(a, b) {
-  return a.selected === b.selected && a.position.x === b.position.x && a.position.y === b.position.y
+  return a.selected === b.selected && a.zIndex === b.zIndex && a.position.x === b.position.x && a.position.y === b.position.y
     && a.data.node === b.data.node && a.data.spec === b.data.spec
     && a.data.feedsNothing === b.data.feedsNothing
     && JSON.stringify([a.data.info, a.data.problems, a.data.ports])
