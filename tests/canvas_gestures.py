@@ -6,6 +6,12 @@ def node(page, node_id):
     return page.locator(f'.react-flow__node[data-id="{node_id}"]')
 
 
+def field(page, node_id, name):
+    """A parameter field of `node_id`: selecting the layer opens it in the details panel."""
+    node(page, node_id).locator(".ll-node-header").click()
+    return page.locator(f'.ll-details[data-node-id="{node_id}"]').get_by_label(name, exact=True)
+
+
 def edge_label(page, source, target, port=0):
     return page.locator(f'.ll-edge-label[data-edge="{source}->{target}:{port}"]')
 

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from builder.templates import load_template
 from tests.conftest import open_page, wait_for_app
-from tests.canvas_gestures import connect, drop_from_palette, edge_label, node
+from tests.canvas_gestures import connect, drop_from_palette, edge_label, field, node
 from ui import share
 
 pytestmark = pytest.mark.browser
@@ -81,7 +81,8 @@ def load_template_from_gallery(page, name: str):
     wait_for_app(page)
 
 
-def free_spot(page, dx: float = 0.5, dy: float = 0.8):
+def free_spot(page, dx: float = 0.12, dy: float = 0.8):
+    """A point on the empty left margin of the pane (the graph runs down its middle)."""
     box = page.locator(".ll-flow").bounding_box()
     return box["x"] + box["width"] * dx, box["y"] + box["height"] * dy
 
@@ -105,9 +106,9 @@ def test_drop_a_layer_and_connect_it(build):
 
 
 def test_editing_a_parameter_updates_shapes_and_totals(build):
-    field = node(build, "fc1").get_by_label("out_features")
-    field.fill("32")
-    field.press("Enter")
+    out_features = field(build, "fc1", "out_features")
+    out_features.fill("32")
+    out_features.press("Enter")
     expect(edge_label(build, "fc1", "relu1")).to_have_text("(32)", timeout=PYTHON_TIMEOUT_MS)
     expect_row(build, "fc1", "(32,)", "2,080")  # 64 * 32 weights + 32 biases
     expect(metric(build, "Parameters")).to_have_text("2.4 K")  # 2,080 + 32 * 10 + 10
@@ -210,13 +211,12 @@ def test_a_share_link_opens_the_graph_in_a_new_session(build):
 
 
 def test_an_edit_survives_a_trip_to_the_train_page(build):
-    field = node(build, "fc1").get_by_label("out_features")
-    field.fill("48")
-    field.press("Enter")
+    out_features = field(build, "fc1", "out_features")
+    out_features.fill("48")
+    out_features.press("Enter")
     expect_row(build, "fc1", "(48,)")
     build.get_by_role("link", name="Train").click()
     wait_for_app(build, timeout_ms=90_000)
     build.get_by_role("link", name="Build").click()
-    expect(node(build, "fc1").get_by_label("out_features")).to_have_value(
-        "48", timeout=PYTHON_TIMEOUT_MS)
+    expect(field(build, "fc1", "out_features")).to_have_value("48", timeout=PYTHON_TIMEOUT_MS)
     expect_row(build, "fc1", "(48,)", "3,120")  # 64 * 48 + 48

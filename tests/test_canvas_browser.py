@@ -13,7 +13,8 @@ import pytest
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
-from tests.canvas_gestures import centre, connect, drop_from_palette, edge_label, mouse_drag, node
+from tests.canvas_gestures import (centre, connect, drop_from_palette, edge_label, field, mouse_drag,
+                                   node)
 from tests.conftest import open_page, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -103,18 +104,18 @@ def test_connect_two_layers_by_dragging_between_handles(canvas):
 
 
 def test_editing_a_parameter_updates_the_shape_labels(canvas):
-    field = node(canvas, "fc1").get_by_label("out_features")
-    field.fill("64")
-    field.press("Enter")
+    out_features = field(canvas, "fc1", "out_features")
+    out_features.fill("64")
+    out_features.press("Enter")
     wait_for_python(canvas, lambda g, _: g["nodes"][1]["params"]["out_features"] == 64)
     expect(edge_label(canvas, "fc1", "act")).to_have_text("(64)")
 
 
 def test_a_bad_value_stays_in_the_field_with_a_message_and_is_not_sent(canvas):
-    field = node(canvas, "fc1").get_by_label("out_features")
-    field.fill("0")
-    field.press("Enter")
-    expect(node(canvas, "fc1").get_by_role("alert")).to_have_text("out_features must be at least 1")
+    out_features = field(canvas, "fc1", "out_features")
+    out_features.fill("0")
+    out_features.press("Enter")
+    expect(canvas.locator(".ll-details").get_by_role("alert")).to_have_text("out_features must be at least 1")
     canvas.wait_for_timeout(500)
     graph, _ = python_side(canvas)
     assert graph["nodes"][1]["params"]["out_features"] == 32
@@ -163,7 +164,7 @@ def test_keyboard_only_adds_a_layer_connected_after_the_selection(canvas):
 
 
 def test_a_problem_shows_on_its_node_and_its_one_click_fix_reaches_python(canvas):
-    shape = node(canvas, "x").get_by_label("shape")
+    shape = field(canvas, "x", "shape")
     shape.fill("1, 8, 8")
     shape.press("Enter")
     fix = node(canvas, "fc1").get_by_role("button", name="Insert Flatten before fc1")
@@ -184,3 +185,69 @@ def test_select_an_edge_and_delete_it_with_the_toolbar(canvas):
     graph = wait_for_python(canvas, lambda g, _: not has_edge(g, "fc1", "act"))
     assert [n["id"] for n in graph["nodes"]] == ["x", "fc1", "act"]  # the layers stay
     expect(canvas.locator('[data-testid="rf__edge-fc1->act:0"]')).to_have_count(0)
+
+
+def test_clicks_on_the_palette_build_a_chain_each_new_layer_selected_and_in_view(canvas):
+    node(canvas, "act").locator(".ll-node-header").click()
+    wait_for_python(canvas, lambda _, info: info["selected"] == "act")
+    chain = [("ReLU", "relu_1"), ("Linear", "linear_1"), ("Dropout", "dropout_1")]
+    previous = "act"
+    for layer_type, new_id in chain:
+        canvas.locator(f'.ll-palette-entry[data-type="{layer_type}"]').click()
+        wait_for_python(canvas, lambda g, info, new_id=new_id: info["selected"] == new_id)
+        expect(canvas.locator(".ll-palette-hint").first).to_have_text(f"Adds after {new_id}, connected")
+        expect(canvas.locator(f'.ll-details[data-node-id="{new_id}"]')).to_be_visible()
+        pane = canvas.locator(".ll-flow").bounding_box()
+        added = node(canvas, new_id).bounding_box()
+        assert pane["y"] <= added["y"] and added["y"] + added["height"] <= pane["y"] + pane["height"]
+        previous = new_id
+    graph, _ = python_side(canvas)
+    assert [(e["source"], e["target"]) for e in graph["edges"]][-3:] == [
+        ("act", "relu_1"), ("relu_1", "linear_1"), ("linear_1", "dropout_1")]  # a chain, no fork
+    assert previous == "dropout_1"
+
+
+def test_handles_are_big_enough_to_hit_and_the_ports_of_add_are_apart(canvas):
+    canvas.locator('.ll-palette-entry[data-type="Add"]').click()
+    wait_for_python(canvas, lambda g, _: any(n["id"] == "add_1" for n in g["nodes"]))
+    ports = node(canvas, "add_1").locator(".react-flow__handle.target")
+    expect(ports).to_have_count(2)
+    first, second = (ports.nth(i).bounding_box() for i in range(2))
+    for handle in (first, second, node(canvas, "fc1").locator(".react-flow__handle.source").bounding_box()):
+        assert handle["width"] >= 16 and handle["height"] >= 16, handle  # on screen, at this zoom
+    gap = (second["x"] - first["x"]) - first["width"]  # empty space between the two hit targets
+    assert gap >= 8, (first, second)
+    expect(node(canvas, "add_1").locator(".ll-ports")).to_have_text("in 1in 2")
+
+
+def test_full_layer_descriptions_on_hover_and_in_the_details_panel(canvas):
+    from builder import CATALOG
+    entry = canvas.locator('.ll-palette-entry[data-type="BatchNorm2d"]')
+    doc = entry.locator(".ll-palette-doc")
+    clipped = "e => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1"
+    assert doc.evaluate(clipped), "the resting palette shows one line per entry"
+    entry.hover()
+    assert not doc.evaluate(clipped), "hovering shows the whole description"
+    assert doc.inner_text() == CATALOG["BatchNorm2d"].doc
+    node(canvas, "fc1").locator(".ll-node-header").click()
+    expect(canvas.locator(".ll-details")).to_contain_text(CATALOG["Linear"].doc)
+
+
+def test_the_graph_downloads_as_svg_and_png_with_shapes_on_the_edges(canvas, tmp_path):
+    import xml.etree.ElementTree as ElementTree
+    with canvas.expect_download() as download:
+        canvas.get_by_role("button", name="Download SVG").click()
+    assert download.value.suggested_filename == "harness.svg"
+    svg = ElementTree.fromstring(Path(download.value.path()).read_text())
+    texts = ["".join(t.itertext()) for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    assert {"Inputx", "Linearfc1", "ReLUact"} <= set(texts), texts  # type + id per layer
+    assert texts.count("(16)") == 1 and texts.count("(32)") == 2, texts  # two edge labels + act's output
+    assert len(list(svg.iter("{http://www.w3.org/2000/svg}path"))) >= 2  # the edges
+    with canvas.expect_download() as download:
+        canvas.get_by_role("button", name="Download PNG").click()
+    SHOTS.mkdir(exist_ok=True)
+    download.value.save_as(SHOTS / "export.png")  # for a human to look at
+    png = (SHOTS / "export.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width == 2 * int(svg.get("width")) and height == 2 * int(svg.get("height"))

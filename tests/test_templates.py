@@ -28,8 +28,9 @@ EXPECTED = {
     "gan": ("digits", "gan", {"z": ([16], "float"), "image": ([1, 8, 8], "float")}, [[1, 8, 8], [1]]),
 }
 NAMES = list(EXPECTED)
-# The canvas draws a node 190-260 px wide; a Conv2d with its six parameter fields is 271 px tall.
-NODE_WIDTH_PX, NODE_HEIGHT_PX = 260, 280
+# The canvas draws a compact node at least 110 px wide and about 41 px tall (its title line; the
+# parameters live in the details panel); stored layouts come from its top-to-bottom auto-layout.
+NODE_WIDTH_PX, NODE_HEIGHT_PX = 110, 40
 
 
 def test_index_lists_exactly_the_template_files():

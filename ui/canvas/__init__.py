@@ -17,7 +17,8 @@ What travels between Python and the browser:
 - Python -> browser (`data`): the graph, the layer catalog, the validation report, the revision.
 - Browser -> Python, as component state (keep it; it survives reruns):
   `graph`: `{"revision": int, "edit": str, "graph": {...}}` after every committed edit (drag-stop,
-  connect, delete, parameter blur/Enter, undo/redo) — never on mouse moves, since every value the
+  connect, delete, parameter blur/Enter, undo/redo, and the automatic top-to-bottom arrangement of
+  a graph that arrives unreadable or overlapping) — never on mouse moves, since every value the
   browser sets costs a script rerun. `edit` is unique per edit, so the wrapper reports each one once.
   `selected`: the selected node id or None.
 - Browser -> Python, as a one-shot trigger: `action`, e.g.

@@ -10,7 +10,7 @@ export default function DetailsPanel({ node, spec, report, inputShapes }) {
   const actions = useEditorActions();
   const info = report?.nodes?.[node.id] || null;
   return (
-    <aside className="ll-details" aria-label="Layer details">
+    <aside className="ll-details" aria-label="Layer details" data-node-id={node.id}>
       <h2 style={{ color: categoryColour(spec?.category) }}>{node.type}</h2>
       <p className="ll-details-id">{node.id}{spec ? ` · ${spec.category}` : ''}</p>
       <p>{spec ? spec.doc : 'This layer type is not in the catalog.'}</p>

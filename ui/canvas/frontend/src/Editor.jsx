@@ -1,20 +1,24 @@
 // The editor: owns the graph (with undo history), the React Flow element state and every edit
-// action, and lays out palette | canvas | details. Python hears about committed edits only.
+// action, and lays out palette | toolbar, canvas, status | details. Python hears about committed
+// edits only.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { applyNodeChanges, useReactFlow } from '@xyflow/react';
 import * as ops from './graphOps.js';
-import { autoLayout } from './autoLayout.js';
+import { DEFAULT_SIZE, autoLayout } from './autoLayout.js';
 import { buildEdges, buildNodes } from './flowElements.js';
 import useGraphHistory from './useGraphHistory.js';
 import useShortcuts from './useShortcuts.js';
+import useViewportKeeper from './useViewportKeeper.js';
+import { downloadPng, downloadSvg } from './exportImage.js';
 import { EditorActions } from './editorActions.js';
 import Palette from './Palette.jsx';
-import FlowCanvas, { FIT_VIEW } from './FlowCanvas.jsx';
+import FlowCanvas from './FlowCanvas.jsx';
+import Toolbar from './Toolbar.jsx';
 import DetailsPanel from './DetailsPanel.jsx';
 import StatusBar from './StatusBar.jsx';
 
 export default function Editor({ initialGraph, revision, catalog, catalogByType, report,
-  pythonSelected, setStateValue, setTriggerValue }) {
+  pythonSelected, setStateValue, setTriggerValue, presenting, setPresenting, paletteOpen, togglePalette, foldPalette }) {
   const flow = useReactFlow();
   const paneRef = useRef(null);
   const editorRef = useRef(null);
@@ -33,12 +37,28 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType,
   const [selectedEdges, setSelectedEdges] = useState(() => new Set());
   const selectAfterRebuild = useRef(null);
   useEffect(() => {
-    setNodes((previous) => buildNodes(graph, report, catalogByType, previous, selectAfterRebuild.current));
+    // Read the ref now: the updater runs later, when React renders (reading the ref there found
+    // it already cleared, so a new layer was never selected).
+    const selectId = selectAfterRebuild.current;
     selectAfterRebuild.current = null;
+    setNodes((previous) => buildNodes(graph, report, catalogByType, previous, selectId));
   }, [graph, report, catalogByType]);
   const edges = useMemo(() => buildEdges(graph, report, selectedEdges), [graph, report, selectedEdges]);
   const selectedIds = nodes.filter((n) => n.selected).map((n) => n.id);
   const selectedId = selectedIds.length === 1 ? selectedIds[0] : null;
+  const [notice, setNotice] = useState(null);
+  const view = useViewportKeeper({
+    flow, paneRef, nodes, selectedId, currentGraph,
+    arrange: useCallback((positions) => {
+      commit(ops.moveNodes(currentGraph(), positions));
+      setNotice((folded) => `${folded ? `${folded} ` : ''}Arranged top to bottom to fit the canvas (Undo puts the layers back).`);
+    }, [commit, currentGraph]),
+    paletteWidth: useCallback(() => editorRef.current?.querySelector('.ll-palette')?.offsetWidth || 0, []),
+    foldPalette: useCallback(() => {
+      foldPalette();
+      setNotice('The palette folded away to show the whole graph readably: Layers brings it back.');
+    }, [foldPalette]),
+  });
 
   // Starts from what Python holds, so a fresh mount (new revision) clears a stale selection but
   // costs no rerun when nothing was selected.
@@ -52,16 +72,22 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType,
   // Actions read the moment's selection and sizes through a ref, so the actions object (shared
   // with every node through context) stays the same while nodes move and re-render.
   const live = useRef();
-  live.current = { nodes, selectedIds, selectedId, selectedEdges, catalogByType, setTriggerValue };
+  live.current = { selectedIds, selectedId, selectedEdges, catalogByType, setTriggerValue, view };
   const actions = useMemo(() => {
-    const select = (next, id) => { selectAfterRebuild.current = id; commit(next); };
-    const fitView = () => flow.fitView({ ...FIT_VIEW, duration: 200 });
+    // The new layer takes the selection (so click, click, click builds a chain) and is scrolled
+    // into view once React Flow has drawn it.
+    const select = (next, id) => {
+      selectAfterRebuild.current = id;
+      commit(next);
+      window.requestAnimationFrame(() => window.requestAnimationFrame(() => live.current.view.ensureVisible(id)));
+    };
+    const fitView = () => live.current.view.fit();
     return {
       addLayer: (type, position = null) => {
         const spec = live.current.catalogByType[type];
         if (!spec) return;
         const after = position ? null : live.current.selectedId;
-        const at = position || placeNextTo(currentGraph(), after, flow, paneRef.current);
+        const at = position || placeNextTo(currentGraph(), after, flow, paneRef.current, live.current.view.sizeOf);
         const { graph: next, id } = ops.addNode(currentGraph(), spec, at, after);
         select(next, id);
       },
@@ -82,11 +108,12 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType,
         select(next, id);
       },
       layout: () => {
-        const heights = Object.fromEntries(live.current.nodes.map((n) => [n.id, n.measured?.height || 160]));
-        commit(ops.moveNodes(currentGraph(), autoLayout(currentGraph(), (id) => heights[id])));
+        commit(ops.moveNodes(currentGraph(), live.current.view.arrangeForPane()));
         window.requestAnimationFrame(fitView);
       },
       fit: fitView,
+      exportSvg: () => downloadSvg(paneRef.current, flow, currentGraph().name),
+      exportPng: () => downloadPng(paneRef.current, flow, currentGraph().name),
       undo: history.undo,
       redo: history.redo,
     };
@@ -111,39 +138,50 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType,
   return (
     <EditorActions.Provider value={actions}>
       <div className="ll-editor" ref={editorRef}>
-        <Palette catalog={catalog} onAdd={actions.addLayer} connectAfter={selectedId} />
-        <div className="ll-main">
-          <FlowCanvas
-            paneRef={paneRef}
-            nodes={nodes}
-            edges={edges}
-            onNodesChange={onNodesChange}
-            onEdgesChange={onEdgesChange}
-            canUndo={history.canUndo}
-            canRedo={history.canRedo}
-            hasSelection={selectedIds.length > 0 || selectedEdges.size > 0}
-          />
-          <StatusBar graph={graph} report={report} />
+        <Toolbar
+          canUndo={history.canUndo}
+          canRedo={history.canRedo}
+          hasSelection={selectedIds.length > 0 || selectedEdges.size > 0}
+          paletteOpen={paletteOpen}
+          togglePalette={togglePalette}
+          presenting={presenting}
+          togglePresenting={() => setPresenting((on) => !on)}
+        />
+        <div className="ll-workspace">
+          {paletteOpen && <Palette catalog={catalog} onAdd={actions.addLayer} connectAfter={selectedId} />}
+          <div className="ll-main">
+            <FlowCanvas
+              paneRef={paneRef}
+              nodes={nodes}
+              edges={edges}
+              onNodesChange={onNodesChange}
+              onEdgesChange={onEdgesChange}
+              onMoveStart={view.onMoveStart}
+            />
+            <StatusBar graph={graph} report={report} notice={notice} />
+          </div>
+          {selectedNode && (
+            <DetailsPanel
+              key={selectedNode.id}
+              node={selectedNode}
+              spec={catalogByType[selectedNode.type]}
+              report={report}
+              inputShapes={inputShapes(graph, report, selectedNode.id)}
+            />
+          )}
         </div>
-        {selectedNode && (
-          <DetailsPanel
-            node={selectedNode}
-            spec={catalogByType[selectedNode.type]}
-            report={report}
-            inputShapes={inputShapes(graph, report, selectedNode.id)}
-          />
-        )}
       </div>
     </EditorActions.Provider>
   );
 }
 
-// A new layer goes right of the node it follows, or in the middle of what the user is looking at.
-function placeNextTo(graph, afterId, flow, pane) {
+// A new layer goes below the node it follows (the flow runs top to bottom), or in the middle of
+// what the user is looking at.
+function placeNextTo(graph, afterId, flow, pane, sizeOf) {
   const anchor = afterId && graph.layout[afterId];
-  if (anchor) return { x: anchor.x + 300, y: anchor.y };
+  if (anchor) return { x: anchor.x, y: anchor.y + sizeOf(afterId).height + 40 };
   const box = pane.getBoundingClientRect();
-  return flow.screenToFlowPosition({ x: box.left + box.width / 2 - 100, y: box.top + box.height / 3 });
+  return flow.screenToFlowPosition({ x: box.left + box.width / 2 - DEFAULT_SIZE.width / 2, y: box.top + box.height / 3 });
 }
 
 // What flows into a node, in port order, read off its sources' output shapes.

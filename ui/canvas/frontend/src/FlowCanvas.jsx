@@ -1,22 +1,18 @@
 // The React Flow surface: moving, connecting, deleting and dropping palette entries. Each handler
 // turns a finished gesture into one editor action (drag-stop, connect, delete, drop).
 import { useCallback } from 'react';
-import { Background, Controls, MiniMap, ReactFlow, useReactFlow } from '@xyflow/react';
+import { Background, Controls, ReactFlow, useReactFlow } from '@xyflow/react';
 import LayerNode from './LayerNode.jsx';
 import ShapeEdge from './ShapeEdge.jsx';
-import Toolbar from './Toolbar.jsx';
 import { useEditorActions } from './editorActions.js';
 import { PALETTE_MIME } from './Palette.jsx';
+import { FIT_VIEW } from './useViewportKeeper.js';
 
 const NODE_TYPES = { layer: LayerNode };
 const EDGE_TYPES = { shape: ShapeEdge };
 const DELETE_KEYS = ['Delete', 'Backspace'];
-// Never shrink a graph below readable size to make it fit (on a projector, 0.15 is specks): a
-// wide graph is shown around its middle at half size and panned instead.
-export const FIT_VIEW = { padding: 0.15, minZoom: 0.5, maxZoom: 1 };
 
-export default function FlowCanvas({ paneRef, nodes, edges, onNodesChange, onEdgesChange,
-  canUndo, canRedo, hasSelection }) {
+export default function FlowCanvas({ paneRef, nodes, edges, onNodesChange, onEdgesChange, onMoveStart }) {
   const actions = useEditorActions();
   const flow = useReactFlow();
 
@@ -54,16 +50,15 @@ export default function FlowCanvas({ paneRef, nodes, edges, onNodesChange, onEdg
         onNodeDragStop={onNodeDragStop}
         onConnect={onConnect}
         onDelete={onDelete}
+        onMoveStart={onMoveStart}
         isValidConnection={(c) => c.source !== c.target}
         deleteKeyCode={DELETE_KEYS}
         fitView
         fitViewOptions={FIT_VIEW}
-        minZoom={0.15}
+        minZoom={FIT_VIEW.minZoom}
       >
         <Background gap={20} color="#e2e8f0" />
         <Controls showInteractive={false} showFitView={false} />
-        <MiniMap pannable zoomable nodeStrokeWidth={3} style={{ width: 150, height: 100 }} />
-        <Toolbar canUndo={canUndo} canRedo={canRedo} hasSelection={hasSelection} />
       </ReactFlow>
     </div>
   );

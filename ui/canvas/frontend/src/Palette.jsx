@@ -1,5 +1,7 @@
 // The layer palette, generated from the catalog and grouped by category. Entries are buttons:
-// drag one onto the canvas, or click / press Enter to add it (after the selected layer, connected).
+// drag one onto the canvas, or click / press Enter to add it (after the selected layer, connected;
+// the new layer becomes the selection, so clicks build a chain). Hover or focus shows the whole
+// description.
 import { useMemo, useState } from 'react';
 import { categoryColour, categoryOrder } from './format.js';
 
@@ -75,8 +77,9 @@ function Help() {
       <ul>
         <li>Drag a layer onto the canvas, or click it (Tab to it and press Enter).</li>
         <li>With a layer selected, a new layer is added after it, already connected.</li>
-        <li>Connect layers by dragging from a right handle to an input handle.</li>
-        <li>Select a layer to see and edit every parameter.</li>
+        <li>Click layer after layer to build a chain: each new layer follows the selected one.</li>
+        <li>Connect layers by dragging from a layer's bottom handle to another's top handle.</li>
+        <li>Select a layer to see and edit every parameter in the panel on the right.</li>
         <li>Delete / Backspace removes the selection; Ctrl+Z undoes, Ctrl+Shift+Z redoes.</li>
       </ul>
     </details>

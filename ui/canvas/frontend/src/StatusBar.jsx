@@ -1,9 +1,10 @@
-// One line under the canvas: size of the model, whether it is valid, and graph-wide problems.
+// One line under the canvas: size of the model, whether it is valid, graph-wide problems, and what
+// the canvas itself just did to the view (an automatic arrangement).
 import ProblemList from './ProblemList.jsx';
 import { formatCount } from './format.js';
 import { problemsByNode } from './flowElements.js';
 
-export default function StatusBar({ graph, report }) {
+export default function StatusBar({ graph, report, notice }) {
   const problems = report?.problems || [];
   const graphWide = problemsByNode(report)[''] || [];
   const total = report?.params ?? report?.total_params;
@@ -14,6 +15,7 @@ export default function StatusBar({ graph, report }) {
       <span className={problems.length ? 'll-status-bad' : 'll-status-good'}>
         {!report ? 'checking…' : problems.length ? `${problems.length} problem(s)` : 'valid'}
       </span>
+      {notice && <span className="ll-notice">{notice}</span>}
       <ProblemList nodeId={null} problems={graphWide} />
     </div>
   );

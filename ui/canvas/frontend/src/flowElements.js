@@ -32,6 +32,7 @@ export function buildNodes(graph, report, catalogByType, previous, selectId) {
       type: 'layer',
       position: graph.layout[node.id] || { x: 0, y: 0 },
       measured: old?.measured,
+      zIndex: problems[node.id] ? 1 : 0, // its problem list may reach over the layer below
       selected: selectId ? node.id === selectId : Boolean(old?.selected),
       data: {
         node,
@@ -40,6 +41,7 @@ export function buildNodes(graph, report, catalogByType, previous, selectId) {
         problems: problems[node.id] || [],
         ports: inputPorts(spec, node.id, graph.edges),
         hasOutput: hasOutput(spec),
+        feedsNothing: !graph.edges.some((e) => e.source === node.id),
       },
     };
     return old && sameNode(old, fresh) ? old : fresh;
@@ -47,13 +49,16 @@ export function buildNodes(graph, report, catalogByType, previous, selectId) {
 }
 
 function sameNode(a, b) {
-  return a.selected === b.selected && a.position.x === b.position.x && a.position.y === b.position.y
+  return a.selected === b.selected && a.zIndex === b.zIndex && a.position.x === b.position.x && a.position.y === b.position.y
     && a.data.node === b.data.node && a.data.spec === b.data.spec
+    && a.data.feedsNothing === b.data.feedsNothing
     && JSON.stringify([a.data.info, a.data.problems, a.data.ports])
       === JSON.stringify([b.data.info, b.data.problems, b.data.ports]);
 }
 
 export function buildEdges(graph, report, selectedKeys) {
+  const outgoing = {};
+  graph.edges.forEach((edge) => { outgoing[edge.source] = (outgoing[edge.source] || 0) + 1; });
   return graph.edges.map((edge) => {
     const id = edgeKey(edge);
     const shape = report?.nodes?.[edge.source]?.output_shape;
@@ -65,6 +70,7 @@ export function buildEdges(graph, report, selectedKeys) {
       targetHandle: `in${edge.port || 0}`,
       type: 'shape',
       label: shape ? formatShape(shape) : undefined,
+      data: { fanOut: outgoing[edge.source] > 1 },
       selected: selectedKeys.has(id),
     };
   });

@@ -60,16 +60,33 @@ test('setting a parameter to undefined removes it, so the default applies again'
   assert.deepEqual(graph.nodes[1].params, {});
 });
 
-test('auto-layout puts each node one column after its deepest input, even in a cycle', () => {
+test('auto-layout puts each node one row below its deepest input, even in a cycle', () => {
   const graph = ops.normaliseGraph({
     nodes: [{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'loop1' }, { id: 'loop2' }],
     edges: [{ source: 'a', target: 'b' }, { source: 'b', target: 'c' }, { source: 'a', target: 'c' },
       { source: 'loop1', target: 'loop2' }, { source: 'loop2', target: 'loop1' }],
   });
   const at = autoLayout(graph);
-  assert.deepEqual([at.a.x, at.b.x, at.c.x], [0, 300, 600]);
-  assert.equal(at.loop1.x, 900);
+  assert.deepEqual([at.a.y, at.b.y, at.c.y], [0, 84, 168]);
+  assert.equal(at.loop1.y, 252);
+  assert.equal(at.a.x, at.c.x, 'a chain is one straight column');
   assert.deepEqual(Object.keys(autoLayout(graph, undefined, ['c'])), ['c']);
+});
+
+test('a chain too tall for the pane wraps into side-by-side bands that fit it larger', () => {
+  const ids = Array.from({ length: 14 }, (_, i) => `n${i}`);
+  const graph = ops.normaliseGraph({
+    nodes: ids.map((id) => ({ id })),
+    edges: ids.slice(1).map((id, i) => ({ source: ids[i], target: id })),
+  });
+  const tall = autoLayout(graph);
+  assert.equal(new Set(Object.values(tall).map((p) => p.x)).size, 1, 'no pane: one band');
+  const wide = autoLayout(graph, undefined, null, { width: 560, height: 560 });
+  const columns = [...new Set(Object.values(wide).map((p) => p.x))];
+  assert.equal(columns.length, 2);
+  assert.deepEqual([wide.n6.x, wide.n7.x, wide.n7.y], [columns[0], columns[1], 0], 'n7 starts the second band');
+  const bottom = Math.max(...Object.values(wide).map((p) => p.y)) + 44;
+  assert.ok(bottom <= 560, `the bands fit the pane's height at zoom 1 (bottom ${bottom})`);
 });
 
 test('typed values are checked against the parameter before anything is sent', () => {
