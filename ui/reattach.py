@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
@@ -51,7 +52,8 @@ class _Record:
 class _Records:
     """The latest record of each session, by browser token (server-wide, thread-safe)."""
 
-    def __init__(self):
+    def __init__(self, session_active: Callable[[str], bool]):
+        self._session_active = session_active
         self._lock = threading.Lock()
         self._by_token: dict[str, dict[str, _Record]] = {}
 
@@ -73,10 +75,10 @@ class _Records:
             return newest
 
     def _forget_long_gone(self) -> None:
-        active, now = Runtime.instance().is_active_session, time.monotonic()
+        now = time.monotonic()
         for token, records in list(self._by_token.items()):
             for session_id, record in list(records.items()):
-                if active(session_id):
+                if self._session_active(session_id):
                     record.gone_since = None
                 elif record.gone_since is None:
                     record.gone_since = now
@@ -88,7 +90,7 @@ class _Records:
 
 @st.cache_resource(show_spinner=False)
 def _records() -> _Records:
-    return _Records()
+    return _Records(Runtime.instance().is_active_session)
 
 
 def restore_session() -> None:
