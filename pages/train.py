@@ -1,8 +1,11 @@
-"""The Train page: pick data and settings, press Start, watch the network learn, compare runs.
+"""The Train page: press Start and watch the network learn, everything watched in one view.
 
-Left: the data (with a preview and whether the graph fits it) and the settings.
-Right: the newest run, live: progress, Pause/Resume/Stop, health alerts, loss and accuracy.
-Below: every run of the session, overlaid on one chart, with downloads.
+Top: the live block (ui/train_live.py): Start, Fork, Pause, Stop and the progress in one bar, then
+the newest run's loss, accuracy and, for 2-D data, decision boundary side by side.
+Below: "Data and settings": the data (with a preview and whether the graph fits it) beside the
+settings; open before a run, folded while one trains (a click opens it), so that at 1280x720
+nothing needed during training is below the fold.
+Last: every run of the session, overlaid on one chart, with downloads.
 """
 import streamlit as st
 
@@ -12,23 +15,42 @@ from ui.router import ensure_routed
 from ui.state import current_graph
 from ui.train_data import data_panel, default_task, graph_fits
 from ui.train_history import history_panel
-from ui.train_live import live_panel, start_buttons
+from ui.train_live import carry_out_request, live_panel, starting_weights, training_now
 from ui.train_settings import settings_panel
 
 ensure_routed()  # when Streamlit ran this page without app.py (ui/router.py)
 
+_SETUP = "train.setup"  # the expander's open state (a widget value, so Python can fold it)
+_WAS_TRAINING = "train.setup_folded_for_run"
+
+
+def _fold_setup_while_training(training: bool) -> bool:
+    """Fold "Data and settings" when a run starts and open it when the run ends; in between the
+    person opens and folds it as they like. Returns whether it starts open."""
+    if st.session_state.get(_WAS_TRAINING) != training:
+        st.session_state[_WAS_TRAINING] = training
+        st.session_state[_SETUP] = not training
+    return not training
+
+
 st.title("Train")
 show_notices()
-setup, live = st.columns([2, 3], gap="large")
-
-with setup:
-    data = data_panel()
-    config = settings_panel(default_task(data))
+graph = current_graph()
+live = st.container()  # drawn last, above the settings: Start needs the settings read below
+open_setup = _fold_setup_while_training(training_now())
+with st.expander("Data and settings", expanded=open_setup, key=_SETUP, on_change=lambda: None,
+                 icon=":material/tune:"):
+    data_column, settings_column = st.columns(2, gap="large")
+    with data_column:
+        data = data_panel()
+    with settings_column:
+        config = settings_panel(default_task(data))
+        init_state = starting_weights(graph)
     ready = graph_fits(data, config)  # each mismatch is shown with its one-click fix
-    start_buttons(current_graph(), data, config, ready)
 
+carry_out_request(graph, data, config, ready, init_state)
 with live:
-    live_panel()
+    live_panel(ready, can_fork=config is not None)
 
 history_panel()
 keep_values()  # the dataset and settings chosen here survive a visit to Build or Inspect

@@ -26,6 +26,8 @@ SHARED_RESOURCES = {
     "_pending_ends": "timers ending a closed session's jobs, keyed by owner id",
     "_load_catalog": "built-in datasets: deterministic and never written to",
     "_run_data": "a run's dataset split by (name, options, seed): deterministic, read-only",
+    "_records": "each session's record for a reload, filed under its browser's unguessable "
+                "token and taken only by a later session presenting that token",
 }
 MUTATING_METHODS = {"append", "extend", "insert", "add", "update", "setdefault", "pop", "popitem",
                     "remove", "discard", "clear", "appendleft", "extendleft", "sort", "reverse"}

@@ -15,6 +15,7 @@ from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.pages_manager import PagesManager
 
 from ui.lesson import adopt_lesson_from_url, show_lesson_banner
+from ui.reattach import restore_session
 from ui.runs import job_manager
 
 # (script, title, icon); st.Page resolves a path against the main script, so pages are made
@@ -34,6 +35,7 @@ def route() -> StreamlitPage:
     page = st.navigation(pages)  # also switches the old pages-folder mode off for the server
     job_manager()  # the first visit starts the job workers (seconds of imports), not the first Start
     adopt_lesson_from_url()
+    restore_session()  # a reload: the graph and runs this browser had (ui/reattach.py)
     show_lesson_banner()
     return page
 

@@ -19,7 +19,8 @@ every Wi-Fi blip, so the release only *schedules* the end of the session's jobs 
 TTL; a reconnect within it reruns the page, which takes the lease again and cancels the end
 (and a session found connected again when the TTL is up is simply checked again later).
 A closed tab therefore frees its jobs, and the session's files, within the TTL; a blip costs
-nothing.
+nothing. A reload (or the tab reopened) within the TTL is a new session of the same browser:
+`adopt_runs` hands it the old session's runs and cancels their end (ui/reattach.py).
 """
 from __future__ import annotations
 
@@ -175,6 +176,26 @@ def fork_run(parent: Run, config: TrainConfig) -> Run:
                      init_state=str(path), forked_from=parent.number, start_epoch=parent.epoch_now())
 
 
+def owner_and_runs() -> tuple[str | None, list[Run]]:
+    """This session's owner id (None before it needed one) and runs, as they stand now."""
+    return st.session_state.get(_OWNER), st.session_state.get(_RUNS, [])
+
+
+def adopt_runs(owner: str, runs: list[Run]) -> bool:
+    """Take over the runs of this browser's session from before a reload (ui/reattach.py).
+
+    Only while that session's end is still pending, i.e. within the TTL after its tab went
+    away: then this session becomes their owner (its own files included) and the end is
+    cancelled. False, adopting nothing, when they have ended already or this session has runs.
+    """
+    if st.session_state.get(_RUNS) or not _pending_ends().cancel(owner):
+        return False
+    st.session_state[_OWNER] = owner
+    st.session_state[_RUNS] = runs
+    _hold_lease()
+    return True
+
+
 def save_session_file(data: bytes, suffix: str) -> Path:
     """Keep `data` (an uploaded table, a fork's starting weights) where this session's runs can
     read it; named by content, so saving the same bytes twice keeps one file. The folder goes
@@ -231,28 +252,32 @@ class _PendingEnds:
         self._timers: dict[str, threading.Timer] = {}
 
     def schedule(self, owner: str, session_id: str, delay_s: float) -> None:
-        timer = threading.Timer(delay_s, self._fire, args=(owner, session_id, delay_s))
+        timer = threading.Timer(delay_s, lambda: self._fire(timer, owner, session_id, delay_s))
         timer.daemon = True
         with self._lock:
             self._cancel_locked(owner)
             self._timers[owner] = timer
         timer.start()
 
-    def cancel(self, owner: str) -> None:
+    def cancel(self, owner: str) -> bool:
+        """Cancel the owner's pending end; True when one was pending (its jobs still exist)."""
         with self._lock:
-            self._cancel_locked(owner)
+            return self._cancel_locked(owner)
 
-    def _cancel_locked(self, owner: str) -> None:
+    def _cancel_locked(self, owner: str) -> bool:
         timer = self._timers.pop(owner, None)
         if timer is not None:
             timer.cancel()
+        return timer is not None
 
-    def _fire(self, owner: str, session_id: str, delay_s: float) -> None:
+    def _fire(self, timer: threading.Timer, owner: str, session_id: str, delay_s: float) -> None:
         if self._session_active(session_id):
             self.schedule(owner, session_id, delay_s)
             return
-        with self._lock:
-            self._timers.pop(owner, None)
+        with self._lock:  # a cancel that won the race (a reload adopting the runs) keeps them
+            if self._timers.get(owner) is not timer:
+                return
+            del self._timers[owner]
         self._manager.end_owner(owner)
         shutil.rmtree(_session_dir(owner), ignore_errors=True)
 

@@ -44,6 +44,20 @@ def set_graph(graph: Graph | dict, replace: bool = True) -> None:
     st.session_state[_GRAPH] = new_graph
 
 
+def is_untouched() -> bool:
+    """Whether the session still has the default graph it started with (nothing opened or
+    edited yet)."""
+    return graph_revision() == 0 and current_graph() == load_template(DEFAULT_TEMPLATE).to_dict()
+
+
+def adopt_graph(graph: dict, previous: dict | None = None) -> None:
+    """Take over a graph kept from before a reload, as a replacement (the canvas reloads), with
+    the graph it had replaced (if any) one click away again."""
+    set_graph(graph, replace=True)
+    if previous is not None:
+        st.session_state[_PREVIOUS] = previous
+
+
 def graph_revision() -> int:
     """How many times Python has replaced the graph this session."""
     current_graph()

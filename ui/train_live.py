@@ -1,11 +1,14 @@
-"""The Train page's live area: Start, then the newest run's progress, controls, alerts and charts.
+"""The Train page's live block: the control bar (Start, Fork, Pause, Stop, the progress), then the
+newest run's loss, accuracy and decision boundary side by side, so that on a 1280x720 projector
+everything watched while a run trains is in one view.
 
-The charts live in an `st.fragment` that reruns on a timer while the run is queued or training,
+The block is an `st.fragment` that reruns on a timer while the run is queued or training,
 reading a snapshot of the job's metrics (the worker never calls Streamlit): every `FIRST_POINT_S`
 until the first point is in, so it shows at once, then every `POLL_S`. When the right interval
 changes (first point in, run paused, resumed or over), the fragment asks once for a full rerun,
 which sets the new timer (or none); the guard is the interval the last full run recorded, so it
-cannot loop.
+cannot loop. Start and Fork sit in the fragment too: a click only files its request, and the
+fragment hands it to a full rerun, which starts the run with the settings the page reads then.
 """
 from __future__ import annotations
 
@@ -31,54 +34,41 @@ from viz.training import (decision_boundary_figure, loss_figure, metric_figure,
 
 FIRST_POINT_S = 0.2  # brief: only until the run's first point arrives
 POLL_S = 1.0  # then once a second, cheap enough for a classroom of open pages
+CHART_HEIGHT = 300  # loss, metric and boundary side by side under the bar fit 1280x720
+ACTIVE = ("queued", "running", "paused")
 _REQUEST = "layerloom.train_request"  # "start" or "fork", filed by a click, carried out once
 _POLLING = "train.polling"
 _STATUS_TEXT = {"queued": "waiting for a free slot", "running": "training", "paused": "paused",
                 "stopped": "stopped", "finished": "finished", "failed": "failed"}
 
 
-def start_buttons(graph: dict, data: DataChoice | None, config: TrainConfig | None,
-                  ready: bool) -> None:
-    """Start a fresh run; or fork the newest run from its latest weights with these settings.
+def training_now() -> bool:
+    """Whether a run is queued, training or paused, or a click has just asked for one."""
+    run = latest_run()
+    return st.session_state.get(_REQUEST) is not None or (
+        run is not None and run.job.status in ACTIVE)
 
-    A click only files its request; the run starts here, with the settings this run read. (A
-    callback's arguments are those of the run before: a setting changed just before the click,
-    e.g. typed epochs then Start, would have been left out.) The live area, drawn after this,
-    shows the new run at once."""
-    init_state = starting_weights(graph)
+
+def carry_out_request(graph: dict, data: DataChoice | None, config: TrainConfig | None,
+                      ready: bool, init_state: str | None) -> None:
+    """Start a fresh run, or fork the newest run from its latest weights, if a click asked.
+
+    Called after the settings are read, so the run uses the values of this run. (A callback's
+    arguments are those of the run before: a setting changed just before the click, e.g. typed
+    epochs then Start, would have been left out.)"""
     request = st.session_state.pop(_REQUEST, None)
     if request == "start" and ready:
         _submit(partial(start_run, init_state=init_state), graph, data and data.name,
                 data and data.options, config)
     elif request == "fork" and config is not None and latest_run() is not None:
         _submit(fork_run, latest_run(), config)
-    _warn_before_a_drop()
-    st.button("Start training", type="primary", disabled=not ready, key="train.start",
-              icon=":material/play_arrow:", width="stretch", on_click=_file_request,
-              args=("start",))
-    parent = latest_run()
-    if parent is not None and config is not None and parent.job.weights() is not None:
-        st.button(f"Fork {parent.name.split(' · ')[0]} with these settings",
-                  key="train.fork", icon=":material/fork_right:", width="stretch",
-                  on_click=_file_request, args=("fork",),
-                  help="A new run of that run's graph and data, starting from its latest "
-                       "weights, with the settings above.")
 
 
-def _warn_before_a_drop() -> None:
-    """At the session's run limit, say which run the next one drops and offer its files first."""
-    doomed = next_to_drop()
-    if doomed is None:
-        return
-    with st.container(border=True, key="train.drop_warning"):
-        st.warning(escape_markdown(f"Starting another run drops {doomed.name}: this server keeps "
-                                   f"{limits().runs_per_session} runs per session. Download its "
-                                   "files first if you need them."), icon=":material/warning:")
-        run_downloads(doomed, key="train.drop")
-
-
-def _file_request(kind: str) -> None:
-    st.session_state[_REQUEST] = kind
+def _submit(start, *args) -> None:
+    try:
+        start(*args)
+    except (JobRefused, ConfigError, NoWeightsYet) as refusal:
+        st.error(escape_markdown(f"The run could not start: {refusal}"))
 
 
 def starting_weights(graph: dict) -> str | None:
@@ -105,23 +95,13 @@ def starting_weights(graph: dict) -> str | None:
     return str(path)
 
 
-def _submit(start, *args) -> None:
-    try:
-        start(*args)
-    except (JobRefused, ConfigError, NoWeightsYet) as refusal:
-        st.error(escape_markdown(f"The run could not start: {refusal}"))
-
-
-def live_panel() -> None:
-    """The newest run, refreshed while it trains."""
+def live_panel(ready: bool, can_fork: bool) -> None:
+    """The control bar and the newest run, refreshed while it trains. `ready`: the graph fits
+    the data and settings (Start is enabled); `can_fork`: the settings are valid."""
     run = latest_run()
-    if run is None:
-        st.info("Press **Start training**: the loss and accuracy will appear here as the "
-                "network learns.")
-        return
-    interval = _poll_interval(run)
+    interval = _poll_interval(run) if run is not None else None
     st.session_state[_POLLING] = interval
-    st.fragment(run_every=interval)(_live_view)()
+    st.fragment(run_every=interval)(_live_view)(ready, can_fork)
 
 
 def _poll_interval(run: Run) -> float | None:
@@ -131,15 +111,61 @@ def _poll_interval(run: Run) -> float | None:
     return POLL_S if run.job.progress().step else FIRST_POINT_S
 
 
-def _live_view() -> None:
+def _live_view(ready: bool, can_fork: bool) -> None:
     run = latest_run()
-    if _poll_interval(run) != st.session_state.get(_POLLING):
+    if st.session_state.get(_REQUEST) is not None:
+        st.rerun(scope="app")  # Start or Fork was clicked here: the full run reads the settings
+    if run is not None and _poll_interval(run) != st.session_state.get(_POLLING):
         st.rerun(scope="app")  # first point in, paused, resumed or over: set the new timer
-    st.markdown(f"**{escape_markdown(run.name)}** · {_status_line(run)}")
+    _warn_before_a_drop()
+    _control_bar(run, ready, can_fork)
+    if run is None:
+        st.info("Press **Start training**: the loss and accuracy will appear here as the "
+                "network learns.")
+        return
     _progress(run)
-    _controls(run)
-    _messages(run)
+    if run.job.status == "paused":
+        _resume_form(run)
     _charts(run)
+    _messages(run)
+
+
+def _control_bar(run: Run | None, ready: bool, can_fork: bool) -> None:
+    """Start, Fork, Pause, Stop in one row, then the run's name and status."""
+    with st.container(horizontal=True, vertical_alignment="center", key="train-bar"):
+        st.button("Start training", type="primary", disabled=not ready, key="train.start",
+                  icon=":material/play_arrow:", on_click=_file_request, args=("start",))
+        if run is not None and can_fork and run.job.weights() is not None:
+            st.button(f"Fork {run.name.split(' · ')[0]}", key="train.fork",
+                      icon=":material/fork_right:", on_click=_file_request, args=("fork",),
+                      help="A new run of that run's graph and data, starting from its latest "
+                           "weights, with the settings under Data and settings.")
+        status = run.job.status if run is not None else None
+        if status == "running":
+            st.button("Pause", key="train.pause", icon=":material/pause:", on_click=run.job.pause)
+        if status in ACTIVE:
+            st.button("Stop", key="train.stop", icon=":material/stop:", on_click=run.job.stop)
+        if run is not None:
+            st.markdown(f"**{escape_markdown(run.name)}** · {_status_line(run)}")
+        if not ready:
+            st.markdown(":orange[:material/warning: Start waits for a fix: see **Data and "
+                        "settings** below.]")
+
+
+def _warn_before_a_drop() -> None:
+    """At the session's run limit, say which run the next one drops and offer its files first."""
+    doomed = next_to_drop()
+    if doomed is None:
+        return
+    with st.container(border=True, key="train.drop_warning"):
+        st.warning(escape_markdown(f"Starting another run drops {doomed.name}: this server keeps "
+                                   f"{limits().runs_per_session} runs per session. Download its "
+                                   "files first if you need them."), icon=":material/warning:")
+        run_downloads(doomed, key="train.drop")
+
+
+def _file_request(kind: str) -> None:
+    st.session_state[_REQUEST] = kind
 
 
 def _status_line(run: Run) -> str:
@@ -172,19 +198,6 @@ def _progress(run: Run) -> None:
     st.progress(progress.fraction, text=" · ".join(parts))
 
 
-def _controls(run: Run) -> None:
-    status = run.job.status
-    if status in ("queued", "running", "paused"):
-        pause, stop = st.columns(2)
-        if status == "running":
-            pause.button("Pause", key="train.pause", icon=":material/pause:",
-                         on_click=run.job.pause, width="stretch")
-        stop.button("Stop", key="train.stop", icon=":material/stop:", on_click=run.job.stop,
-                    width="stretch")
-    if status == "paused":
-        _resume_form(run)
-
-
 def _resume_form(run: Run) -> None:
     """While paused, the learning rate can change; the change is marked on the chart."""
     current_lr = float((run.job.metrics().last_step or {}).get("lr") or run.config.lr)
@@ -212,27 +225,32 @@ def _messages(run: Run) -> None:
         st.info(escape_markdown(ending), icon=":material/flag:")
     if run.job.status == "failed":
         st.error(escape_markdown(f"The run stopped with an error: {run.job.error}") +
-                 "\n\nThe curves are kept below. Under **Runs** you can download the last good "
+                 "\n\nThe curves are kept above. Under **Runs** you can download the last good "
                  "weights, or fork a new run from them with other settings.",
                  icon=":material/error:")
 
 
 def _charts(run: Run) -> None:
+    """Loss, metric and (2-D classification) decision boundary side by side; samples below."""
     snapshot = run.job.metrics()
     curves = run.curves(snapshot)
-    loss, metric = st.columns(2)
-    loss.plotly_chart(loss_figure([curves]), key="train.live.loss")
+    panels = [("train.live.loss", loss_figure([curves]))]
     if curves.metric_name:
-        metric.plotly_chart(metric_figure([curves]), key="train.live.metric")
+        panels.append(("train.live.metric", metric_figure([curves])))
+    plane = _plane_data(run)
+    if plane is not None:
+        try:
+            panels.append(("train.live.boundary", _boundary_figure(run, plane)))
+        except EvalTooLarge as refusal:  # a wide model: the message says what to change
+            st.info(escape_markdown(f"No decision boundary: {refusal}"))
+    for column, (key, figure) in zip(st.columns(len(panels)), panels):
+        if figure is None:  # the boundary, before the run's first weights
+            column.info("The decision boundary appears with the run's first weights.")
+            continue
+        figure.update_layout(height=CHART_HEIGHT)
+        column.plotly_chart(figure, key=key)
     if snapshot.samples is not None:
         st.plotly_chart(_images_figure(run, snapshot.samples), key="train.live.samples")
-    try:
-        boundary = _boundary_figure(run)
-    except EvalTooLarge as refusal:
-        st.info(escape_markdown(f"No decision boundary: {refusal}"))
-        return
-    if boundary is not None:
-        st.plotly_chart(boundary, key="train.live.boundary")
 
 
 def _images_figure(run: Run, images):
@@ -243,13 +261,16 @@ def _images_figure(run: Run, images):
     return reconstruction_figure(images[:half], images[half:])
 
 
-def _boundary_figure(run: Run):
-    """The decision boundary of a 2-D classifier's latest weights; None for other runs."""
+def _plane_data(run: Run):
+    """The dataset of a classifier of 2-D points (whose boundary can be drawn), else None."""
     if run.config.task != "classification" or run.dataset == CSV_CHOICE:
         return None
     bundle = dataset_bundle(run.dataset, run.dataset_options, seed=run.config.seed)
-    if tuple(bundle.info.input_shape) != (2,):
-        return None
+    return bundle if tuple(bundle.info.input_shape) == (2,) else None
+
+
+def _boundary_figure(run: Run, bundle):
+    """The decision boundary of the run's latest weights; None before the first weights."""
     model = run.job.model_snapshot()
     if model is None:
         return None

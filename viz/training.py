@@ -134,10 +134,14 @@ def decision_boundary_figure(points, labels, predict: Callable[[np.ndarray], np.
         figure.add_trace(go.Scattergl(
             x=points[chosen, 0], y=points[chosen, 1], mode="markers", name=plain(name),
             marker={"color": colors[index], "size": 6, "line": {"width": 0.5, "color": "white"}}))
-    figure.update_yaxes(scaleanchor="x")
+    # Equal units on both axes; the plot area shrinks to the data rather than padding an axis,
+    # and the legend sits below, so the plane keeps its width in a narrow column.
+    figure.update_xaxes(constrain="domain")
+    figure.update_yaxes(scaleanchor="x", constrain="domain")
     figure.update_layout(title="Decision boundary", uirevision=uirevision,
                          xaxis_title="input 1", yaxis_title="input 2", legend_title_text="class",
-                         margin={"l": 10, "r": 10, "t": 40, "b": 10})
+                         margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                         legend={"orientation": "h", "y": -0.12})
     return figure
 
 
