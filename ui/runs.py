@@ -58,11 +58,13 @@ class Run:
     config: TrainConfig
     job: Job
     forked_from: int | None = None  # the run number whose weights this run started from
+    label: str | None = None  # what the run stands for, e.g. a lesson's "Sigmoid"
 
     @property
     def name(self) -> str:
-        """"Run 3 · adam lr 0.001" — short enough for a legend, telling runs apart."""
-        return f"Run {self.number} · {self.config.optimizer} lr {self.config.lr:g}"
+        """"Run 3 · adam lr 0.001" (or "Run 3 · Sigmoid" for a labelled run) — short enough
+        for a legend, telling runs apart."""
+        return f"Run {self.number} · {self.label or f'{self.config.optimizer} lr {self.config.lr:g}'}"
 
     @property
     def finished(self) -> bool:
@@ -109,7 +111,8 @@ def latest_run() -> Run | None:
 
 
 def start_run(graph: dict, dataset: str, dataset_options: dict, config: TrainConfig, *,
-              init_state: str | None = None, forked_from: int | None = None) -> Run:
+              init_state: str | None = None, forked_from: int | None = None,
+              label: str | None = None) -> Run:
     """Queue a new run of `graph` on `dataset`; it starts as soon as the server has room.
 
     The graph is deep-copied, so later edits on the Build page leave the run alone. Raises
@@ -122,7 +125,7 @@ def start_run(graph: dict, dataset: str, dataset_options: dict, config: TrainCon
     job = job_manager().submit(spec, owner=_owner())
     run = Run(number=_next_number(runs), graph=spec.graph, dataset=dataset,
               dataset_options=spec.dataset_options, config=config, job=job,
-              forked_from=forked_from)
+              forked_from=forked_from, label=label)
     runs.append(run)
     _forget_oldest_finished(runs)
     return run
