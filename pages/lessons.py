@@ -5,7 +5,7 @@ question, the one change, what to look for and what it promises; its runs overla
 """
 import streamlit as st
 
-from ui.lessons import gallery_lessons, open_lesson_file, pick_lesson, show_lesson
+from ui.lessons import gallery_lessons, open_lesson_file, open_lesson_link, pick_lesson, show_lesson
 from ui.notices import show_notices
 from ui.router import ensure_routed
 
@@ -15,6 +15,7 @@ if st.session_state.pop("lessons.go_build", False):
     st.switch_page("pages/build.py")
 st.title("Lessons")
 show_notices()
+open_lesson_link()
 menu, detail = st.columns([1, 2], gap="large")
 with menu:
     st.caption("Each lesson changes one thing between two runs and promises what you will see; "

@@ -63,3 +63,30 @@ def test_open_on_build_sets_the_graph_and_the_lessons_settings():
     teacher = app.session_state["layerloom.lesson"]
     assert teacher.dataset == "moons" and "dataset" in teacher.locked
     assert teacher.settings["epochs"] == lesson.settings["epochs"]
+
+
+def test_a_teachers_own_lesson_travels_in_a_link_and_a_damaged_link_is_explained():
+    from ui import share
+    lesson = json.loads(lesson_json(list_lessons()[3]))
+    lesson.update(id="my_lesson", title="Mrs Rossi's mini-batch lesson")
+    app = AppTest.from_file(PAGE, default_timeout=30)
+    app.query_params["lesson_file"] = share.encode_graph(lesson)
+    rerun(app)
+    assert app.subheader[0].value == "Mrs Rossi's mini-batch lesson"
+    assert app.radio[0].options[-1].endswith("Mrs Rossi's mini-batch lesson")
+
+    damaged = AppTest.from_file(PAGE, default_timeout=30)
+    damaged.query_params["lesson_file"] = share.encode_graph(lesson)[:-40]
+    rerun(damaged)
+    assert "The lesson in this link was not opened" in damaged.error[0].value
+    assert damaged.subheader[0].value == list_lessons()[0].title  # the gallery still works
+
+
+def test_a_lesson_link_that_breaks_the_format_names_the_field():
+    from ui import share
+    lesson = json.loads(lesson_json(list_lessons()[3]))
+    lesson["runs"]["mini"]["settings"] = {"lr": "fast"}
+    app = AppTest.from_file(PAGE, default_timeout=30)
+    app.query_params["lesson_file"] = share.encode_graph(lesson)
+    rerun(app)
+    assert "run 'mini' settings" in app.error[0].value and "lr" in app.error[0].value

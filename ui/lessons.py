@@ -9,6 +9,7 @@ and checks the lesson's claims on them once they have finished. A teacher's own 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -17,6 +18,8 @@ from trainers.config import make_config
 from trainers.jobs import JobRefused
 from trainers.lessons import Lesson, LessonError, RunOutcome, check_claim, list_lessons, parse_lesson
 from ui import lesson as teacher_link
+from ui import share
+from ui.graph_input import GraphInputError
 from ui.notices import notify
 from ui.runs import Run, session_runs, start_run
 from ui.state import set_graph
@@ -26,6 +29,8 @@ from viz.training import loss_figure, metric_figure
 _OWN = "lessons.own"  # lessons opened from files this session, by id
 _RUNS = "lessons.runs"  # lesson id -> the run numbers of its latest "Run both"
 _PICKED = "lessons.picked"
+_LINKED = "lessons.linked_token"  # the lesson link already taken this session
+LINK_PARAM = "lesson_file"
 MAX_LESSON_BYTES = 256 * 1024
 
 
@@ -46,27 +51,33 @@ def pick_lesson(lessons: list[Lesson]) -> Lesson:
 
 
 def show_lesson(lesson: Lesson) -> None:
+    """The lesson's buttons, then its runs overlaid (once started) above its text, so the charts
+    stay in view on a projector; before any run, the text is open."""
     st.subheader(lesson.title)
     st.caption(escape_markdown(lesson.idea))
-    st.markdown(f"**Question.** {escape_markdown(lesson.question)}  \n"
-                f"**The one change.** {escape_markdown(lesson.change)}  \n"
-                f"**Look for.** {escape_markdown(lesson.look_for)}")
-    st.markdown("**What it promises** (checked when the runs finish):\n"
-                + "\n".join(f"- {escape_markdown(claim.text)}" for claim in lesson.claims))
     runs_label = " vs ".join(run.label for run in lesson.runs)
     left, middle, right = st.columns(3)
-    left.button(f"Run both ({runs_label})", type="primary", key=f"lessons.run.{lesson.id}",
-                on_click=_run_lesson, args=(lesson,), use_container_width=True)
+    left.button("Run both" if len(lesson.runs) == 2 else f"Run all {len(lesson.runs)}", type="primary", key=f"lessons.run.{lesson.id}",
+                on_click=_run_lesson, args=(lesson,), use_container_width=True,
+                help=f"Trains {runs_label} side by side with the lesson's settings.")
     middle.button("Open on Build", key=f"lessons.open.{lesson.id}", on_click=_open_lesson,
                   args=(lesson, lesson.runs[0].name), use_container_width=True,
                   help=f"Loads the “{lesson.runs[0].label}” network with the lesson's dataset and "
                        "settings (locked where the lesson needs them), to edit and train by hand.")
-    right.download_button("Save lesson file", lesson_json(lesson), f"{lesson.id}.json",
-                          "application/json", key=f"lessons.save.{lesson.id}",
-                          use_container_width=True)
+    with right.popover("Save or share", use_container_width=True):
+        st.download_button("Save lesson file", lesson_json(lesson), f"{lesson.id}.json",
+                           "application/json", key=f"lessons.save.{lesson.id}")
+        st.caption("A link that opens this lesson:")
+        st.code(lesson_link(lesson), language=None, wrap_lines=True)
     lesson_runs = _lesson_runs(lesson)
     if lesson_runs:
         show_results(lesson, lesson_runs)
+    with st.expander("About this lesson", expanded=not lesson_runs):
+        st.markdown(f"**Question.** {escape_markdown(lesson.question)}  \n"
+                    f"**The one change.** {escape_markdown(lesson.change)}  \n"
+                    f"**Look for.** {escape_markdown(lesson.look_for)}")
+        st.markdown("**What it promises** (checked when the runs finish):\n"
+                    + "\n".join(f"- {escape_markdown(claim.text)}" for claim in lesson.claims))
 
 
 def show_results(lesson: Lesson, runs: dict[str, Run]) -> None:
@@ -100,18 +111,41 @@ def open_lesson_file() -> None:
     uploaded = st.file_uploader("Open a lesson file", type=["json"], key="lessons.upload",
                                 help="A lesson saved from this page, or written by hand "
                                      "(the format is in docs/lessons.md).")
-    if uploaded is None:
-        return
+    if uploaded is not None:
+        _add_own_lesson(uploaded.getvalue(), f"The file “{uploaded.name}”")
+
+
+def open_lesson_link() -> None:
+    """A teacher's own lesson carried in the link (`?lesson_file=TOKEN`), taken once a session."""
+    token = st.query_params.get(LINK_PARAM)
+    if token and st.session_state.get(_LINKED) != token:
+        st.session_state[_LINKED] = token
+        try:
+            data = share.unpack_token(token)
+        except GraphInputError as error:
+            st.error(f"The lesson in this link was not opened: {escape_markdown(str(error))}")
+            return
+        _add_own_lesson(data, "The lesson link")
+
+
+def lesson_link(lesson: Lesson) -> str:
+    """This page's address opening `lesson`: by id for a shipped lesson, else the whole lesson."""
+    base = (st.context.url or "").split("?")[0]
+    if lesson in list_lessons():
+        return f"{base}?{urlencode({'lesson': lesson.id})}"
+    return f"{base}?{urlencode({LINK_PARAM: share.encode_graph(json.loads(lesson_json(lesson)))})}"
+
+
+def _add_own_lesson(data: bytes, source: str) -> None:
     try:
-        if uploaded.size > MAX_LESSON_BYTES:
-            raise LessonError(f"{uploaded.name} is {uploaded.size:,} bytes; a lesson file has at "
-                              f"most {MAX_LESSON_BYTES:,}")
-        lesson = parse_lesson(json.loads(uploaded.getvalue()), uploaded.name)
+        if len(data) > MAX_LESSON_BYTES:
+            raise LessonError(f"it is {len(data):,} bytes; a lesson has at most {MAX_LESSON_BYTES:,}")
+        lesson = parse_lesson(json.loads(data), source)
     except (LessonError, ValueError, RecursionError) as error:
-        st.error(f"This lesson file was not opened: {escape_markdown(str(error))}")
+        st.error(f"{source} was not opened as a lesson: {escape_markdown(str(error))}")
         return
     own = st.session_state.setdefault(_OWN, {})
-    if lesson.id not in own:
+    if own.get(lesson.id) != lesson:
         own[lesson.id] = lesson
         st.session_state[_PICKED] = lesson.id
         st.rerun()
