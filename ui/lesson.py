@@ -98,6 +98,12 @@ def adopt_lesson_from_url() -> None:
     st.session_state[_LESSON_PROBLEMS] = problems
 
 
+def adopt_lesson(lesson: Lesson) -> None:
+    """Make `lesson` the session's, as a link would (the gallery opening one of its lessons)."""
+    st.session_state[_LESSON] = lesson
+    st.session_state[_LESSON_PROBLEMS] = []
+
+
 def current_lesson() -> Lesson | None:
     return st.session_state.get(_LESSON)
 

@@ -24,6 +24,7 @@ PAGES = [
     ("pages/build.py", "Build", ":material/account_tree:"),
     ("pages/train.py", "Train", ":material/monitoring:"),
     ("pages/inspect.py", "Inspect", ":material/biotech:"),
+    ("pages/lessons.py", "Lessons", ":material/school:"),
 ]
 
 

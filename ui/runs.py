@@ -61,10 +61,14 @@ class Run:
     job: Job
     forked_from: int | None = None  # the run number whose weights this run started from
     start_epoch: float = 0.0  # where on the parent's epoch axis a fork took its weights
+    label: str | None = None  # what the run stands for, e.g. a lesson's "Sigmoid"
 
     @property
     def name(self) -> str:
-        """"Run 3 · adam lr 0.001", and each setting changed on resume: "lr 0.003→0.03"."""
+        """"Run 3 · adam lr 0.001", and each setting changed on resume: "lr 0.003→0.03"; a
+        labelled run (a lesson's) says what it stands for: "Run 3 · Sigmoid"."""
+        if self.label:
+            return f"Run {self.number} · {self.label}"
         settings = settings_label(self.config, self.job.metrics().events)
         return f"Run {self.number} · {self.config.optimizer} {settings}"
 
@@ -134,7 +138,7 @@ def latest_run() -> Run | None:
 
 def start_run(graph: dict, dataset: str, dataset_options: dict, config: TrainConfig, *,
               init_state: str | None = None, forked_from: int | None = None,
-              start_epoch: float = 0.0) -> Run:
+              start_epoch: float = 0.0, label: str | None = None) -> Run:
     """Queue a new run of `graph` on `dataset`; it starts as soon as the server has room.
 
     The graph is deep-copied, so later edits on the Build page leave the run alone. Raises
@@ -148,7 +152,7 @@ def start_run(graph: dict, dataset: str, dataset_options: dict, config: TrainCon
     job = job_manager().submit(spec, owner=_owner())
     run = Run(number=_next_number(runs), graph=spec.graph, dataset=dataset,
               dataset_options=spec.dataset_options, config=config, job=job,
-              forked_from=forked_from, start_epoch=start_epoch)
+              forked_from=forked_from, start_epoch=start_epoch, label=label)
     runs.append(run)
     for dropped in _forget_oldest_finished(runs):
         notify("warning", f"{dropped.name} was dropped: this server keeps "

@@ -22,7 +22,7 @@ _TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def encode_graph(graph: dict) -> str:
-    """The share token for a graph dict."""
+    """The share token for a graph dict (any JSON value packs the same way: a lesson's link)."""
     compact = json.dumps(graph, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return base64.urlsafe_b64encode(zlib.compress(compact, 9)).decode("ascii").rstrip("=")
 
@@ -34,6 +34,12 @@ def share_url(base_url: str, token: str) -> str:
 
 def decode_graph(token: str) -> dict:
     """The checked graph dict inside a share token; raises GraphInputError saying what is wrong."""
+    return parse_graph_json(unpack_token(token), source=SOURCE)
+
+
+def unpack_token(token: str) -> bytes:
+    """The bytes a token carries, its length and unpacked size bounded before anything is parsed;
+    GraphInputError saying what is wrong."""
     token = token.strip().rstrip("=")  # padding is optional: accept links that kept it
     if not token:
         raise GraphInputError(f"{SOURCE} is empty: it carries no graph.")
@@ -43,7 +49,7 @@ def decode_graph(token: str) -> dict:
     if not _TOKEN_ALPHABET.fullmatch(token):
         raise GraphInputError(f"{SOURCE} contains characters that a LayerLoom link never has; it "
                               "was probably cut or changed when it was copied.")
-    return parse_graph_json(_inflate(_unbase64(token)), source=SOURCE)
+    return _inflate(_unbase64(token))
 
 
 def _unbase64(token: str) -> bytes:

@@ -41,6 +41,18 @@ def make_sequences(*, seed: int, n_samples: int, noise: float) -> Samples:
     return Samples(x, labels.astype(np.int64), class_names=names)
 
 
+def make_memory(*, seed: int, n_samples: int, gap: int, noise: float) -> Samples:
+    """A blip of +1 or -1 at the first step (the class), then `gap` steps of noise: to answer at
+    the last step a model has to carry the blip through the whole gap, the long-range memory a
+    plain RNN loses (its gradient fades step by step) and an LSTM's cell keeps."""
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(n_samples) % 2)  # balanced
+    x = noise * rng.standard_normal((n_samples, gap + 1, 2), dtype=np.float32)  # [N, steps, 2]
+    x[:, 0, 0] = np.where(labels == 1, 1.0, -1.0)  # feature 0 at step 0: the blip to remember
+    x[:, 0, 1] = 1.0  # feature 1 at step 0: "this is the start"
+    return Samples(x, labels.astype(np.int64), class_names=["blip down", "blip up"])
+
+
 ENTRIES = (
     DatasetEntry(DatasetInfo(
         "sine", "Sine forecasting", "regression", (32, 1), "float", None, (1,),
@@ -58,4 +70,12 @@ ENTRIES = (
             ParamSpec("n_samples", "int", 2000, min=100, max=10000, doc="How many sequences."),
             ParamSpec("noise", "float", 0.3, min=0.0, max=2.0, doc="Added noise (std)."),
         )), make_sequences),
+    DatasetEntry(DatasetInfo(
+        "memory", "Long memory", "classification", (16, 2), "float", 2, (),
+        "A blip at the first step, then noise: remember the blip's sign at the end.",
+        options=(
+            ParamSpec("n_samples", "int", 2000, min=100, max=10000, doc="How many sequences."),
+            ParamSpec("gap", "int", 15, min=1, max=100, doc="Noisy steps after the blip."),
+            ParamSpec("noise", "float", 0.5, min=0.0, max=2.0, doc="Noise on every step (std)."),
+        )), make_memory),
 )
