@@ -92,5 +92,8 @@ def test_export_obeys_the_activation_limit(tmp_path):
 def test_compile_without_a_limit_refuses_what_no_machine_could_hold():
     absurd = wide_moons_graph(width=2**24)  # then Linear(2^24 -> 2^24): 2.8e14 parameters, 1.1 PB
     absurd["nodes"][-1]["params"]["out_features"] = 2**24
-    with pytest.raises(GraphError, match="GiB of memory"):
+    with pytest.raises(GraphError, match="would have 281,474,993,487,872 parameters"):
         compile_graph(absurd)
+    too_big_here = wide_moons_graph(width=2**18, inputs=2**18)  # 2^36 parameters: 256 GiB
+    with pytest.raises(GraphError, match=r"256.0 GiB of weights\); this machine has .* GiB"):
+        compile_graph(too_big_here)

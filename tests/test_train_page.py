@@ -255,16 +255,17 @@ def test_a_run_and_the_settings_survive_a_visit_to_build():
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     rerun(app)
     rerun(app.switch_page("pages/train.py"))
-    set_widget(app, "train.classification.epochs", 10_000)
+    # 3,000 epochs of digits' 1,257 training rows: within the 5M sample-epochs (10,000 is not)
+    set_widget(app, "train.classification.epochs", 3_000)
     click(app, "train.start")  # in the same run as the new epochs: typed, then Start at once
     job = latest_job(app)
-    assert job.spec.config.epochs == 10_000  # not the value of the run before
+    assert job.spec.config.epochs == 3_000  # not the value of the run before
     rerun(app.switch_page("pages/build.py"))
     steps_when_leaving = job.progress().step
     wait_for(lambda: job.progress().step > steps_when_leaving, "training to go on meanwhile")
     rerun(app.switch_page("pages/train.py"))
     assert latest_job(app) is job and job.status == "running"
-    assert app.number_input(key="train.classification.epochs").value == 10_000  # settings kept
+    assert app.number_input(key="train.classification.epochs").value == 3_000  # settings kept
     assert any("training" in markdown.value for markdown in app.markdown)
     click(app, "train.stop")
     assert job.wait(10)
@@ -368,3 +369,14 @@ def test_an_uploaded_table_is_still_there_after_a_visit_to_another_page():
     rerun(app)
     assert any("Using sizes\\.csv, uploaded earlier" in c.value for c in app.caption)
     assert app.selectbox(key="train.target").value == "width"
+
+
+def test_a_very_wide_table_is_refused_on_its_header_not_offered_as_columns():
+    """200,000 columns took 112 s of server CPU and ended in MessageSizeError (issue #12)."""
+    header = ",".join(f"c{i}" for i in range(200_000))
+    app = open_page(**{"train.dataset": "csv"})
+    app.file_uploader(key="train.csv").upload("wide.csv", (header + "\n" + header + "\n").encode(),
+                                              "text/csv")
+    rerun(app)
+    assert "wide.csv: The header has 200,000 columns; at most 1,000" in plain(app.error[0].value)
+    assert not [box for box in app.selectbox if box.label == "Column to predict"]

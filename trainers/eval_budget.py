@@ -12,10 +12,16 @@ So those evaluations are sized by shape inference before anything is allocated:
 - at most `EVAL_SLOTS` evaluations run at once, server-wide.
 
 So the server's own memory grows by at most EVAL_SLOTS x eval_memory_mb for evaluations, whatever
-a student builds (plus the snapshot's weights, which `Limits.max_params` bounds).
+a student builds (plus the snapshot's weights, which `Limits.max_params` bounds). One more thing
+makes that true: glibc's malloc raises its mmap threshold as large blocks are freed, and then
+keeps tens of MB per session thread in arenas it never returns; a fixed threshold hands every
+block of 1 MiB or more back to the system when freed (bench/bench_eval_memory.py: 20 sessions at
+once grew the server by 7.5 GB before, see bench/README-load.md for after).
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import functools
 import threading
 from collections.abc import Iterator
@@ -27,6 +33,8 @@ from torch import nn
 from trainers.limits import ACTIVATION_TRAINING_FACTOR, MB, Limits, env_name
 
 EVAL_SLOTS = 2  # evaluations at once: a 2-core server gains nothing from more
+M_MMAP_THRESHOLD = -3  # glibc's mallopt() parameter number
+LARGE_BLOCK_BYTES = 1 << 20
 SLOT_WAIT_S = 20  # then the click gets "busy, try again" rather than hanging
 _slots = threading.BoundedSemaphore(EVAL_SLOTS)
 _held = threading.local()  # per thread: slots are re-entrant (a probe inside an export, say)
@@ -71,6 +79,7 @@ def guard(model: nn.Module, *, budget: int | None = None) -> nn.Module:
     """Make every forward of `model` check its batch against the budget first and hold an
     evaluation slot while it runs. Returns the same model (its hooks live as long as it does)."""
     budget = budget_bytes() if budget is None else budget
+    return_large_blocks()
 
     def check_and_enter(_module, args):
         entered = _entered_stack()
@@ -90,6 +99,16 @@ def guard(model: nn.Module, *, budget: int | None = None) -> nn.Module:
     model.register_forward_pre_hook(check_and_enter)
     model.register_forward_hook(leave, always_call=True)
     return model
+
+
+@functools.cache
+def return_large_blocks() -> bool:
+    """Fix glibc's mmap threshold at 1 MiB (once per process); False where there is no glibc."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK_BYTES))
+    except (OSError, AttributeError):
+        return False
 
 
 @contextmanager

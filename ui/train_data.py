@@ -24,7 +24,6 @@ from viz.datasets import (examples_frame, image_samples_figure, preview_kind, sc
 
 CSV_CHOICE = "csv"  # trainers.datasets loads an uploaded table under this name
 _CSV_BUNDLE = "train.csv_bundle"
-MAX_HEADER_BYTES = 1_000_000  # enough for the widest header accepted
 _LAST_CSV = "train.last_csv"  # (file name, where this session keeps its bytes)
 
 
@@ -204,8 +203,9 @@ def _session_csv(options: dict):
 def _csv_columns(data: bytes) -> list[str]:
     """The header's column names; empty when the bytes are not a readable CSV header.
     DatasetError for a header too wide to offer (checked on its first line alone)."""
+    first_line = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
+    header_names(first_line)  # DatasetError for a header too wide to offer
     try:
-        header_names(data[:MAX_HEADER_BYTES].decode("utf-8-sig", errors="replace"))
         header = pd.read_csv(io.BytesIO(data), nrows=0, encoding="utf-8")
     except (UnicodeDecodeError, ValueError, pd.errors.ParserError):
         return []
