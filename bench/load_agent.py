@@ -74,13 +74,37 @@ def page_text(snapshot: dict) -> str:
     return "\n".join(found)
 
 
-def simulate_student(url: str, result: SessionResult, epochs: int, deadline: float) -> None:
-    """Open the app, load a template, go to Train, start a short run, wander until it ends."""
+def all_options(snapshot: dict) -> list[str]:
+    """Every selection option on the page, in order."""
+    found: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            options = node.get("props", {}).get("options")
+            found.extend(str(o) for o in options) if isinstance(options, list) else None
+            walk(node.get("children", ()))
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(snapshot.get("tree", {}))
+    return found
+
+
+def simulate_student(url: str, result: SessionResult, epochs: int, deadline: float,
+                     device: str | None = None) -> None:
+    """Open the app, load a template, go to Train (pick `device`), start a short run, wander
+    until it ends."""
     session = AgentSession(url, result)
     try:
         session.act("open app")
         session.act("load template", trigger={"key": f"build.template.{result.template}"})
         train = session.act("go to Train", page="train")
+        if device:  # the picker's options are its labels ("NVIDIA H100 ... · 3 GiB in use")
+            device_key = next(action["key"] for action in train["actions"]
+                              if action["key"].endswith(".device"))
+            label = next(option for option in all_options(train) if option.startswith(device))
+            train = session.act("pick device", widget_state={device_key: label})
         epochs_key = next(action["key"] for action in train["actions"]
                           if action["key"].endswith(".epochs"))
         session.act("set epochs", widget_state={epochs_key: epochs})
@@ -129,6 +153,6 @@ def run_class(url: str, args) -> list[SessionResult]:
     deadline = time.monotonic() + args.timeout
     with ThreadPoolExecutor(max_workers=args.sessions) as pool:
         for result in results:
-            pool.submit(simulate_student, url, result, args.epochs, deadline)
+            pool.submit(simulate_student, url, result, args.epochs, deadline, args.device)
             time.sleep(args.stagger)
     return results

@@ -1,6 +1,7 @@
 """Load test: a class of N students on one LayerLoom server (issue #8).
 
     .venv/bin/python -m bench.load_test [--client agent|browser] [--sessions 20] [--epochs 2]
+        [--device NVIDIA]
 
 Starts its own server on 127.0.0.1 (the shipped .streamlit/config.toml, default limits: 2 jobs
 at once, process workers), warms it up as a teacher would by opening the Train page, then lets
@@ -68,6 +69,9 @@ def main() -> None:
     parser.add_argument("--stagger", type=float, default=0.5, help="seconds between arrivals")
     parser.add_argument("--warm-s", type=float, default=10.0,
                         help="seconds between the teacher's first visit and the first student")
+    parser.add_argument("--device", default=None,
+                        help="agent students pick the first device whose label starts with "
+                        "this: CPU, NVIDIA (the first GPU), GPU (auto")
     args = parser.parse_args()
     report, output = measure_class(args.client, args)
     print(json.dumps(report, indent=2))

@@ -188,3 +188,16 @@ def test_a_gpu_run_refuses_to_start_when_the_driver_reports_too_little_free_memo
     with pytest.raises(TrainingError, match=r"cuda:0 has 5 MiB free and this run needs about "
                                             r"2\d MiB; try again when other runs have ended"):
         train_run(spec, None, Recorder())
+
+
+def test_gpu_slots_come_from_layerloom_max_gpu_jobs():
+    from trainers.limits import LimitsError
+    limits = Limits.from_env({"LAYERLOOM_MAX_GPU_JOBS": "3"})
+    assert limits.max_gpu_jobs == 3 and Limits().max_gpu_jobs == 4
+    with pytest.raises(LimitsError, match="LAYERLOOM_MAX_GPU_JOBS must be a whole number >= 1"):
+        Limits.from_env({"LAYERLOOM_MAX_GPU_JOBS": "0"})
+    manager = JobManager(limits, run_fn=hold_until_stopped, worker="thread")
+    try:
+        assert manager.gpus.per_gpu == 3
+    finally:
+        assert manager.shutdown()

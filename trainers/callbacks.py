@@ -68,6 +68,7 @@ class GradNormRecorder(Callback):
     def on_train_start(self, trainer):
         self.every = max(1, trainer.steps_per_epoch // GRAD_SAMPLES_PER_EPOCH)
         self.samples: list[tuple[list[str], torch.Tensor]] = []
+        self.layouts: dict[tuple[str, ...], NormLayout] = {}  # made once, not per sample
 
     def after_backward(self, trainer, params_by_node):
         if trainer.step % self.every:
@@ -79,7 +80,10 @@ class GradNormRecorder(Callback):
                     owners.append(node)
                     grads.append(param.grad)
         if grads:
-            self.samples.append(node_norms(owners, grads))
+            key = tuple(owners)
+            if key not in self.layouts:
+                self.layouts[key] = norm_layout(owners, grads[0].device)
+            self.samples.append(node_norms(owners, grads, self.layouts[key]))
 
     def on_epoch_end(self, trainer, record):
         sums, counts = {}, {}
@@ -91,13 +95,23 @@ class GradNormRecorder(Callback):
         self.samples = []
 
 
-def node_norms(owners: list[str], grads: list[torch.Tensor]) -> tuple[list[str], torch.Tensor]:
+NormLayout = tuple[list[str], torch.Tensor]  # the nodes, and each tensor's node index [tensors]
+
+
+def norm_layout(owners: list[str], device: torch.device) -> NormLayout:
+    """Which node each gradient tensor belongs to, as an index tensor on the device (made once:
+    a host-to-GPU copy per sample would wait for the GPU)."""
+    nodes = list(dict.fromkeys(owners))
+    return nodes, torch.tensor([nodes.index(o) for o in owners], device=device)
+
+
+def node_norms(owners: list[str], grads: list[torch.Tensor],
+               layout: NormLayout | None = None) -> tuple[list[str], torch.Tensor]:
     """(nodes, their gradient norms [nodes]): each node's norm over all its tensors' gradients."""
     # One fused kernel for every tensor's norm (what clip_grad_norm_ uses), then per node the
     # square root of the sum of its tensors' squared norms.
+    nodes, owner_index = layout or norm_layout(owners, grads[0].device)
     squares = torch.stack(torch._foreach_norm(grads)).float().square()  # [tensors]
-    nodes = list(dict.fromkeys(owners))
-    owner_index = torch.tensor([nodes.index(o) for o in owners], device=squares.device)
     per_node = torch.zeros(len(nodes), device=squares.device).index_add_(0, owner_index, squares)
     return nodes, per_node.sqrt()
 

