@@ -2,6 +2,7 @@
 inspect a prediction that names the classes from the folder names."""
 import io
 import re
+import time
 import zipfile
 from pathlib import Path
 
@@ -100,3 +101,54 @@ def test_click_points_on_the_plane_train_and_see_the_decision_boundary(app_url, 
     page.wait_for_timeout(2000)
     page.screenshot(path=str(SHOTS / "own-points-boundary.png"))
     assert not page.console_errors, page.console_errors
+
+
+def photo_counts(page) -> list[int]:
+    caption = page.get_by_text(re.compile(r"class 1: \d+ photos")).first.inner_text()
+    return [int(n) for n in re.findall(r"(\d+) photos", caption)]
+
+
+def test_webcam_photos_with_chromiums_fake_camera_train_and_test_live(app_url):
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+    sync_api = pytest.importorskip("playwright.sync_api")
+    fake_camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                             args=[*CHROMIUM_ARGS, *fake_camera])
+        page = browser.new_page(viewport=TALL)
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.set_default_timeout(90_000)
+        page.goto(app_url)
+        wait_for_app(page)
+        load_template(page, "cnn_seed")
+        page.get_by_role("link", name="Train").click()
+        wait_for_app(page)
+        page.get_by_label("Dataset", exact=True).click()
+        page.get_by_role("option", name=re.compile("Your images")).click()
+        wait_for_app(page)
+        page.get_by_text("The webcam", exact=True).click()
+        wait_for_app(page)
+        for index, name in enumerate(("class 1", "class 2")):
+            page.get_by_text(name, exact=True).first.click()  # "Add photos to"
+            wait_for_app(page)
+            while photo_counts(page)[index] < 5:
+                # A fresh camera starts for each photo, and a busy server answers late: click,
+                # then wait for the count to grow before taking the next one.
+                before = photo_counts(page)[index]
+                page.get_by_role("button", name="Take Photo").click()
+                deadline = time.monotonic() + 30
+                while photo_counts(page)[index] == before and time.monotonic() < deadline:
+                    page.wait_for_timeout(500)
+        page.screenshot(path=str(SHOTS / "own-webcam-photos.png"))
+        page.get_by_role("button", name="Set fc2 out_features to 2").click()
+        wait_for_app(page)
+        page.get_by_role("button", name="Start training").click()
+        page.get_by_text(re.compile(r"Run 1 · .* finished in")).wait_for(timeout=120_000)
+        page.get_by_text(re.compile(r"Test Run 1 · .* with the camera")).click()
+        wait_for_app(page)
+        page.get_by_role("button", name="Take Photo").last.click()  # the test's own camera
+        wait_for_chart(page, "Class probabilities", timeout_ms=90_000)
+        page.screenshot(path=str(SHOTS / "own-webcam-test.png"))
+        browser.close()
+    assert not errors, errors

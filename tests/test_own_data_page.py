@@ -2,12 +2,9 @@
 fit check against the graph, and a real (tiny) run on the uploaded files."""
 from pathlib import Path
 
-import pytest
-
 from tests.test_datasets_image_folder import image_bytes, make_zip, two_classes
 from tests.test_train_page import (button, click, latest_job, open_page, plain, rerun,
                                    set_widget, thread_workers)  # noqa: F401 - fixture
-
 
 
 def chart_keys(app) -> list[str]:
@@ -134,3 +131,30 @@ def test_a_sessions_uploads_are_deleted_when_its_jobs_end():
     _PendingEnds(manager, session_active=lambda session: False).schedule(owner, "gone", 0.01)
     time.sleep(0.5)
     assert manager.ended == [owner] and not saved.parent.exists()
+
+
+def test_webcam_photos_per_class_train_and_the_camera_tests_the_model():
+    app = open_page("cnn_seed", **{"train.dataset": "image_folder",
+                                   "train.classification.epochs": 1})
+    app.radio(key="train.images.source").set_value("The webcam")
+    rerun(app)
+    for class_index, colour in ((0, (250, 250, 250)), (1, (5, 5, 5))):
+        app.segmented_control(key="train.camera.active").set_value(class_index)
+        rerun(app)
+        for _ in range(6):  # each photo is kept and the camera is ready for the next
+            camera = next(c for c in app.camera_input if c.key.startswith("train.camera.shot."))
+            camera.set_value(("photo.jpg", image_bytes("RGB", (64, 48), "JPEG", colour), "image/jpeg"))
+            rerun(app)
+    assert any("class 1: 6 photos · class 2: 6 photos" in plain(c.value) for c in app.caption)
+    assert "train.images.grid" in chart_keys(app)
+    click(app, "train.fix.0")  # two classes: the offered fix resizes the output
+    click(app, "train.start")
+    job = latest_job(app)
+    assert job.wait(60) and job.status == "finished", job.error
+    rerun(app)
+    app.toggle(key="train.camera.testing").set_value(True)
+    rerun(app)
+    app.camera_input(key="train.camera.test").set_value(
+        ("test.jpg", image_bytes("RGB", (64, 48), "JPEG", (250, 250, 250)), "image/jpeg"))
+    rerun(app)
+    assert "train.camera.probs" in chart_keys(app)

@@ -1,6 +1,7 @@
-"""Your own images on the Train page: a zip of class folders, or files picked class by class.
+"""Your own images on the Train page: a zip of class folders, files picked class by class, or
+photos from the webcam (ui/train_own_camera.py).
 
-Either way the images are saved as one zip in the session's folder and loaded by
+Every way, the images are saved as one zip in the session's folder and loaded by
 `trainers.datasets.image_folder`; size and channels default to the graph's Input, and the fit
 check below the preview offers to set the Input to the data's shape otherwise.
 """
@@ -16,9 +17,10 @@ from ui.own_data_store import kept_upload, remember_saved, session_bundle
 from ui.runs import limits
 from ui.state import current_report
 from ui.text import escape_markdown
+from ui.train_own_camera import camera_source, camera_test
 from viz.images import image_grid_figure
 
-ZIP, PICKED = "A zip of class folders", "Images picked per class"
+ZIP, PICKED, CAMERA = "A zip of class folders", "Images picked per class", "The webcam"
 PER_CLASS = 8  # preview tiles per class row
 MAX_PICKED_CLASSES = 10
 _IMAGE_TYPES = [suffix.lstrip(".") for suffix in IMAGE_SUFFIXES]
@@ -27,8 +29,9 @@ _SPECS = {spec.name: spec for spec in OPTIONS}
 
 def images_choice():
     """(dataset options, bundle) of the person's images, or None until some load."""
-    how = st.radio("Images from", (ZIP, PICKED), horizontal=True, key=kept("train.images.source"))
-    source = _zip_source() if how == ZIP else _picked_source()
+    how = st.radio("Images from", (ZIP, PICKED, CAMERA), horizontal=True,
+                   key=kept("train.images.source"))
+    source = {ZIP: _zip_source, PICKED: _picked_source, CAMERA: camera_source}[how]()
     if source is None:
         return None
     name, path = source
@@ -37,6 +40,8 @@ def images_choice():
     if bundle is None:
         return None
     _class_grid(bundle)
+    if how == CAMERA:
+        camera_test(options, bundle)
     return options, bundle
 
 

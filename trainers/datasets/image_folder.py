@@ -75,6 +75,15 @@ def load_image_zip(data: bytes | str | Path, *, size: int = 32, channels: str = 
     return build_bundle(info, Samples(x, y, class_names=names, notes=tuple(notes)), seed=seed)
 
 
+def image_to_input(data: bytes, input_shape: tuple[int, int, int], *, fit: str = "crop",
+                   name: str = "the photo", limits: UploadLimits | None = None) -> np.ndarray:
+    """One image file as a model input [C, S, S] float32 in [0, 1], converted exactly as the
+    dataset's images were (a live test with the camera sees what training saw)."""
+    channels, size, _ = input_shape
+    image = _decode(Member((name,), data), limits or UploadLimits.from_env())
+    return _pixels(image, size, fit, channels)
+
+
 def pack_classes(classes: dict[str, list[tuple[str, bytes]]]) -> bytes:
     """Images picked one by one (class name -> [(file name, bytes)]) as the zip this module reads,
     so uploads of either kind are saved and loaded the same way."""
@@ -83,7 +92,11 @@ def pack_classes(classes: dict[str, list[tuple[str, bytes]]]) -> bytes:
         for class_name, files in classes.items():
             folder = _folder_name(class_name)
             for index, (file_name, data) in enumerate(files):
-                archive.writestr(f"{folder}/{index:05d}_{PurePosixPath(file_name).name}", data)
+                # A fixed date: the same images make the same bytes, so the session keeps one file
+                # (files are named by content) and the loaded dataset is reused across reruns.
+                member = zipfile.ZipInfo(f"{folder}/{index:05d}_{PurePosixPath(file_name).name}",
+                                         date_time=(1980, 1, 1, 0, 0, 0))
+                archive.writestr(member, data)
     return out.getvalue()
 
 
