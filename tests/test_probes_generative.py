@@ -43,3 +43,18 @@ def test_interpolation_starts_and_ends_at_the_two_reconstructions(vae):
 def test_prior_samples_and_gan_samples_have_image_shape(vae):
     assert sample_prior(vae, torch.rand(1, 1, 8, 8), count=6).shape == (6, 1, 8, 8)
     assert generate(compile_graph(load_template("gan")), count=4).shape == (4, 1, 8, 8)
+
+
+def test_a_gan_graph_is_probed_with_noise_beside_its_images():
+    from trainers.probes import activation_stats, first_dense_on_image, model_inputs, realness
+
+    gan = compile_graph(load_template("gan"))
+    images = torch.rand(5, 1, 8, 8)
+    noise, data = model_inputs(gan, images)  # inputs in the graph's order: z, then image
+    assert noise.shape == (5, 16) and data is images
+    assert {row["node"] for row in activation_stats(gan, (noise, data))} >= {"g_fc1", "d_fc1"}
+    verdict = realness(gan, images)
+    assert verdict.shape == (5,) and ((verdict > 0) & (verdict < 1)).all()
+    node, weights, image_shape = first_dense_on_image(gan)
+    assert (node, tuple(weights.shape), image_shape) == ("d_fc1", (64, 64), (1, 8, 8))
+    assert first_dense_on_image(compile_graph(load_template("cnn_seed"))) is None  # a conv reads it

@@ -3,8 +3,8 @@ one, a run dropped at the limit is named (and offered for download first), a for
 its parent's epoch, and a run's label shows the settings it changed on resume."""
 import json
 
-from tests.test_train_page import (click, latest_job, open_page, rerun, server_limits,  # noqa: F401
-                                   set_widget, thread_workers)
+from tests.test_train_page import (click, latest_job, open_page, rerun, resume_with_lr,  # noqa: F401
+                                   server_limits, thread_workers, wait_for)
 from trainers.config import make_config
 from trainers.metrics import MetricsHistory
 from ui.runs import settings_label
@@ -81,6 +81,22 @@ def test_run_curves_start_at_the_given_epoch():
     curves = run_curves("Run 2", history.snapshot(), steps_per_epoch=20, start_epoch=12)
     assert list(curves.step_x) == [12.5] and list(curves.epoch_x) == [13]
     assert [x for x, _ in curves.changes] == [12.75]
+
+
+def test_a_run_resumed_with_a_new_lr_is_named_and_listed_with_both():
+    app = open_page(**{"train.classification.epochs": 500})
+    click(app, "train.start")
+    run = app.session_state["layerloom.runs"][-1]
+    wait_for(lambda: run.job.progress().step, "the first training steps")
+    click(app, "train.pause")
+    resume_with_lr(app, 0.05)
+    wait_for(lambda: "→0.05" in run.name, "the lr change to reach the run")
+    click(app, "train.stop")
+    assert run.job.wait(10)
+    rerun(app)
+    assert run.name == f"Run 1 · adam lr {run.config.lr:g}→0.05"
+    assert any(run.name in m.value.replace("\\", "") for m in app.markdown)  # the live panel's title
+    assert app.dataframe[0].value["lr"].tolist() == [f"{run.config.lr:g}→0.05"]
 
 
 def test_a_runs_label_shows_each_setting_it_changed():

@@ -100,16 +100,21 @@ class Run:
                                        in weights.items()})
 
 
-def settings_label(config: TrainConfig, events: list[dict]) -> str:
-    """"lr 0.003→0.03" after a resume with a new lr; other settings appear once they changed."""
+def setting_history(config: TrainConfig, events: list[dict]) -> dict[str, str]:
+    """Each setting changed on resume, and lr always, as its values in turn: {"lr": "0.003→0.03"}."""
     values = {"lr": [config.lr]}
     for event in (e for e in events if e.get("kind") == "config_changed"):
         for field, value in event["changes"].items():
             history = values.setdefault(field, [getattr(config, field)])
             if value != history[-1]:
                 history.append(value)
-    return " · ".join(f"{field} " + "→".join(f"{v:g}" if isinstance(v, float) else str(v) for v in history)
-                      for field, history in values.items() if field == "lr" or len(history) > 1)
+    return {field: "→".join(f"{v:g}" if isinstance(v, float) else str(v) for v in history)
+            for field, history in values.items() if field == "lr" or len(history) > 1}
+
+
+def settings_label(config: TrainConfig, events: list[dict]) -> str:
+    """"lr 0.003→0.03" after a resume with a new lr; other settings appear once they changed."""
+    return " · ".join(f"{field} {values}" for field, values in setting_history(config, events).items())
 
 
 @st.cache_resource(show_spinner=False)

@@ -11,7 +11,7 @@ from builder import load_graph
 from trainers.datasets import load_dataset
 from trainers.script_export import SUPPORTED_TASKS, training_project_files, zip_project
 from ui.kept_widgets import following
-from ui.runs import Run, session_runs
+from ui.runs import Run, session_runs, setting_history
 from viz.training import loss_figure, metric_figure
 
 _OVERLAY = "train.overlay"
@@ -32,11 +32,13 @@ def _runs_table(runs: list[Run]) -> pd.DataFrame:
     """One row per run: what it trained, with which settings, and how it ended up."""
     rows = []
     for run in runs:
-        last_epoch = (run.job.metrics().epochs or [{}])[-1]
+        snapshot = run.job.metrics()
+        last_epoch = (snapshot.epochs or [{}])[-1]
+        changed = setting_history(run.config, snapshot.events)  # "0.003→0.03" after a resume
         rows.append({
             "run": run.number, "status": run.job.status, "graph": run.graph.get("name", ""),
-            "dataset": run.dataset, "optimizer": run.config.optimizer, "lr": run.config.lr,
-            "batch": run.config.batch_size, "epochs": run.config.epochs,
+            "dataset": run.dataset, "optimizer": run.config.optimizer, "lr": changed["lr"],
+            "batch": run.config.batch_size, "epochs": changed.get("epochs", str(run.config.epochs)),
             "forked from": run.forked_from,
             "val loss": last_epoch.get("val_loss"), "val metric": last_epoch.get("val_metric")})
     return pd.DataFrame(rows)
