@@ -15,6 +15,13 @@ every figure is inflated), 50 nodes / 65 edges, 12 edits, three runs:
   per edit received    46.9 KiB (7 KiB of it the harness's own printout); 21.4 KiB once the
                        catalog moved into the cached runtime element (latency then not
                        re-measured cleanly: load average 30-48 at that time)
+Measured 2026-11-27 (issue 13's canvas: compact nodes, fields in the details panel) on the same
+shared 2-core machine at load average 19-24, each figure next to the previous canvas (commit
+84df7e0) run straight before it, 8 edits each:
+  50 nodes   median 1,424 ms (previous canvas 1,809 ms)
+  150 nodes  median 3,637 ms (previous canvas 4,139 ms); a 12-edit run gave 3,137 ms
+The box was ~10x oversubscribed, so only the comparison means anything: no slower than before.
+The < 300 ms target needs a rerun on a quiet machine.
 How to ship the 415 KiB bundle (Streamlit re-sends a component's whole element, JS included,
 whenever its data changes; an unchanged element goes out as a 74-byte cache reference):
   inline js= in the canvas element   462,741-byte canvas element on every edit (measured)

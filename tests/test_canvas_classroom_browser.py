@@ -3,7 +3,7 @@ real Build page in a real Chromium.
 
 "Readable" is measured, not assumed: a node title's computed font size times the zoom of React
 Flow's viewport transform is what lands on the screen (>= 12 px), likewise an edge's shape label
-(>= 10 px); "whole" means every node's box lies inside the canvas pane. Checked right after a
+(>= 10 px), and every handle is a >= 16 px target on screen; "whole" means every node's box lies inside the canvas pane. Checked right after a
 template loads, after Fit view, with the details panel open, and while presenting. Screenshots
 land in /tmp/classroom_shots/ for a human to look at.
 """
@@ -19,7 +19,7 @@ from tests.conftest import wait_for_app
 pytestmark = pytest.mark.browser
 SHOTS = Path("/tmp/classroom_shots")
 SIZES = [(1280, 720), (1920, 1080)]
-MIN_TITLE_PX, MIN_LABEL_PX = 12, 10
+MIN_TITLE_PX, MIN_LABEL_PX, MIN_HANDLE_PX = 12, 10, 16
 
 # What lands on the screen: font sizes x zoom, and the nodes that stick out of the pane (or out
 # of the window, which is what a presenting canvas fills).
@@ -37,7 +37,9 @@ MEASURE = """() => {
     return b.left < pane.left - 0.5 || b.top < pane.top - 0.5 || b.right > pane.right + 0.5
       || b.bottom > pane.bottom + 0.5 || window_;
   }).map((n) => n.dataset.id);
-  return { zoom, title: px('.ll-node-type'), label: px('.ll-edge-label'), outside, nodes: nodes.length,
+  const handle = Math.min(...[...root.querySelectorAll('.react-flow__handle')]
+    .map((h) => Math.min(h.getBoundingClientRect().width, h.getBoundingClientRect().height)));
+  return { zoom, title: px('.ll-node-type'), label: px('.ll-edge-label'), outside, nodes: nodes.length, handle,
            palette: Boolean(root.querySelector('.ll-palette')),
            pane: [Math.round(pane.width), Math.round(pane.height)] };
 }"""
@@ -80,6 +82,7 @@ def assert_readable_and_whole(view: dict, what: str):
     assert not view["outside"], f"{what}: nodes outside the canvas: {view}"
     assert view["title"] >= MIN_TITLE_PX, f"{what}: node titles render at {view['title']:.1f} px: {view}"
     assert view["label"] >= MIN_LABEL_PX, f"{what}: edge labels render at {view['label']:.1f} px: {view}"
+    assert view["handle"] >= MIN_HANDLE_PX, f"{what}: handles are {view['handle']:.1f} px to hit: {view}"
 
 
 def load_from_gallery(page, name: str):

@@ -1,31 +1,68 @@
 // Pictures of the graph for slides, without a dependency: an SVG drawn from what React Flow shows
-// (node boxes from their measured positions, edge paths and shape labels read off the rendered
-// edges, all in graph coordinates), and a PNG painted from that SVG at twice the size.
+// (node boxes and handles from their measured positions, edge paths and shape labels read off the
+// rendered edges, all in graph coordinates), and a PNG painted from that SVG at twice the size.
 import { categoryColour } from './format.js';
 
 const MARGIN = 24;
-const FONT = 'Source Sans Pro, Source Sans 3, system-ui, sans-serif';
+const FONT = "'Source Sans Pro', 'Source Sans 3', system-ui, sans-serif"; // quoted: '3' is no name
 const MONO = 'ui-monospace, Menlo, monospace';
 
 export function graphSvg(pane, flow) {
   const nodes = flow.getNodes().filter((n) => n.measured?.width);
   if (!nodes.length) return null;
-  const bounds = flow.getNodesBounds(nodes);
-  const left = bounds.x - MARGIN;
-  const top = bounds.y - MARGIN;
-  const width = Math.ceil(bounds.width + 2 * MARGIN);
-  const height = Math.ceil(bounds.height + 2 * MARGIN);
+  const edges = flow.getEdges().map((edge) => edgePath(pane, flow, edge)).filter(Boolean);
+  const box = unionBox([flow.getNodesBounds(nodes), ...edges.map((e) => e.box)]);
+  const left = Math.floor(box.x - MARGIN);
+  const top = Math.floor(box.y - MARGIN);
+  const width = Math.ceil(box.width + 2 * MARGIN);
+  const height = Math.ceil(box.height + 2 * MARGIN);
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="${left} ${top} ${width} ${height}">`,
     `<rect x="${left}" y="${top}" width="${width}" height="${height}" fill="#ffffff"/>`,
   ];
-  pane.querySelectorAll('.react-flow__edge-path').forEach((path) => {
-    parts.push(`<path d="${escapeXml(path.getAttribute('d'))}" fill="none" stroke="#64748b" stroke-width="2"/>`);
-  });
-  for (const node of nodes) parts.push(nodeSvg(node));
+  for (const edge of edges) {
+    parts.push(`<path d="${escapeXml(edge.d)}" fill="none" stroke="#64748b" stroke-width="2"/>`);
+  }
+  for (const node of nodes) parts.push(nodeSvg(node), handlesSvg(flow, node));
   pane.querySelectorAll('.ll-edge-label').forEach((label) => parts.push(labelSvg(label)));
   parts.push('</svg>');
   return { svg: parts.join('\n'), width, height };
+}
+
+// The drawn path runs between the handles' outer edges; the picture joins it to the handle dots.
+function edgePath(pane, flow, edge) {
+  const path = pane.querySelector(`[data-testid="rf__edge-${CSS.escape(edge.id)}"] .react-flow__edge-path`);
+  const from = handleCentre(flow, edge.source, 'source', edge.sourceHandle);
+  const to = handleCentre(flow, edge.target, 'target', edge.targetHandle);
+  if (!path || !from || !to) return null;
+  const b = path.getBBox();
+  return { d: `M${from.x} ${from.y} L${path.getAttribute('d').slice(1)} L${to.x} ${to.y}`,
+    box: { x: b.x, y: b.y, width: b.width, height: b.height } };
+}
+
+function handleCentre(flow, nodeId, kind, handleId) {
+  const node = flow.getInternalNode(nodeId);
+  const handle = (node?.internals.handleBounds?.[kind] || []).find((h) => h.id === handleId);
+  if (!handle) return null;
+  const at = node.internals.positionAbsolute;
+  return { x: at.x + handle.x + handle.width / 2, y: at.y + handle.y + handle.height / 2 };
+}
+
+function handlesSvg(flow, node) {
+  const bounds = flow.getInternalNode(node.id)?.internals.handleBounds || {};
+  return ['source', 'target']
+    .flatMap((kind) => (bounds[kind] || []).map((h) => handleCentre(flow, node.id, kind, h.id)))
+    .filter(Boolean)
+    .map(({ x, y }) => `<circle cx="${x}" cy="${y}" r="5" fill="#ffffff" stroke="#475569" stroke-width="2"/>`)
+    .join('');
+}
+
+function unionBox(boxes) {
+  const left = Math.min(...boxes.map((b) => b.x));
+  const top = Math.min(...boxes.map((b) => b.y));
+  const right = Math.max(...boxes.map((b) => b.x + b.width));
+  const bottom = Math.max(...boxes.map((b) => b.y + b.height));
+  return { x: left, y: top, width: right - left, height: bottom - top };
 }
 
 function nodeSvg(node) {

@@ -56,6 +56,9 @@ function sameNode(a, b) {
       === JSON.stringify([b.data.info, b.data.problems, b.data.ports]);
 }
 
+const FAN_OUT = Object.freeze({ fanOut: true });
+const ONE_TARGET = Object.freeze({ fanOut: false });
+
 export function buildEdges(graph, report, selectedKeys) {
   const outgoing = {};
   graph.edges.forEach((edge) => { outgoing[edge.source] = (outgoing[edge.source] || 0) + 1; });
@@ -70,7 +73,7 @@ export function buildEdges(graph, report, selectedKeys) {
       targetHandle: `in${edge.port || 0}`,
       type: 'shape',
       label: shape ? formatShape(shape) : undefined,
-      data: { fanOut: outgoing[edge.source] > 1 },
+      data: outgoing[edge.source] > 1 ? FAN_OUT : ONE_TARGET, // shared objects keep ShapeEdge's memo
       selected: selectedKeys.has(id),
     };
   });
