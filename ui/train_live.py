@@ -24,6 +24,7 @@ from trainers.config import ConfigError, TrainConfig
 from trainers.eval_budget import EvalTooLarge, guard
 from trainers.jobs import JobRefused
 from trainers.probes import predict_proba
+from trainers.tasks import GAN, make_task
 from ui.runs import (NoWeightsYet, Run, fork_run, latest_run, limits, next_to_drop, save_session_file,
                      start_run)
 from ui.text import escape_markdown
@@ -234,23 +235,35 @@ def _charts(run: Run) -> None:
     """Loss, metric and (2-D classification) decision boundary side by side; samples below."""
     snapshot = run.job.metrics()
     curves = run.curves(snapshot)
-    panels = [("train.live.loss", loss_figure([curves]))]
-    if curves.metric_name:
-        panels.append(("train.live.metric", metric_figure([curves])))
+    # (key, figure or None until its data is in, what to say meanwhile): the columns are the
+    # same from Start to the end, so no chart jumps when the first epoch or weights arrive.
+    panels = [("train.live.loss", loss_figure([curves]), "")]
+    metric = _metric_name(run.config)
+    if metric:
+        panels.append(("train.live.metric", metric_figure([curves]) if curves.metric_name else None,
+                       f"The {metric.replace('_', ' ')} appears after the first epoch."))
     plane = _plane_data(run)
     if plane is not None:
         try:
-            panels.append(("train.live.boundary", _boundary_figure(run, plane)))
+            panels.append(("train.live.boundary", _boundary_figure(run, plane),
+                           "The decision boundary appears with the run's first weights."))
         except EvalTooLarge as refusal:  # a wide model: the message says what to change
-            st.info(escape_markdown(f"No decision boundary: {refusal}"))
-    for column, (key, figure) in zip(st.columns(len(panels)), panels):
-        if figure is None:  # the boundary, before the run's first weights
-            column.info("The decision boundary appears with the run's first weights.")
+            panels.append(("train.live.boundary", None,
+                           escape_markdown(f"No decision boundary: {refusal}")))
+    for column, (key, figure, meanwhile) in zip(st.columns(len(panels)), panels):
+        if figure is None:
+            column.info(meanwhile)
             continue
         figure.update_layout(height=CHART_HEIGHT)
         column.plotly_chart(figure, key=key)
     if snapshot.samples is not None:
         st.plotly_chart(_images_figure(run, snapshot.samples), key="train.live.samples")
+
+
+def _metric_name(config: TrainConfig) -> str | None:
+    """The metric the task reports each epoch (None for autoencoders); a GAN's task is built
+    with its model, so its class says it."""
+    return GAN.metric_name if config.task == "gan" else make_task(config).metric_name
 
 
 def _images_figure(run: Run, images):
