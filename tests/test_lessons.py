@@ -26,7 +26,7 @@ def test_the_gallery_covers_the_reference_articles_ideas():
     assert len({lesson.id for lesson in LESSONS}) == len(LESSONS)
     ideas = " ".join(lesson.idea.lower() for lesson in LESSONS)
     for idea in ("activation", "sgd", "adam", "momentum", "mini-batch", "rmsprop", "dropout",
-                 "weight decay", "early stopping", "normalization", "cnn", "lstm", "attention",
+                 "weight decay", "early stopping", "augmentation", "normalization", "cnn", "lstm", "attention",
                  "autoencoder"):
         assert idea in ideas, idea
 

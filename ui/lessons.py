@@ -32,6 +32,8 @@ _PICKED = "lessons.picked"
 _LINKED = "lessons.linked_token"  # the lesson link already taken this session
 LINK_PARAM = "lesson_file"
 MAX_LESSON_BYTES = 256 * 1024
+POLL_S = 1.0  # the overlay's refresh while the lesson's runs train
+CHART_HEIGHT = 260  # the overlay and the checked claims fit a 1280x720 projector together
 
 
 def gallery_lessons() -> list[Lesson]:
@@ -81,17 +83,27 @@ def show_lesson(lesson: Lesson) -> None:
 
 
 def show_results(lesson: Lesson, runs: dict[str, Run]) -> None:
-    """The lesson's runs overlaid; each claim checked once every run has ended."""
+    """The lesson's runs overlaid, refreshed every second while any trains; each claim checked
+    once every run has ended."""
+    training = not all(run.finished for run in runs.values())
+    st.fragment(run_every=POLL_S if training else None)(_results)(lesson, training)
+
+
+def _results(lesson: Lesson, training: bool) -> None:
+    runs = _lesson_runs(lesson)
+    if training and all(run.finished for run in runs.values()):
+        st.rerun(scope="app")  # all ended: a full run drops the timer and checks the claims
     curves = [run.curves() for run in runs.values()]
     loss_column, metric_column = st.columns(2)
-    loss_column.plotly_chart(loss_figure(curves, uirevision=f"lesson.{lesson.id}.loss"),
-                             key=f"lessons.loss.{lesson.id}")
+    figure = loss_figure(curves, uirevision=f"lesson.{lesson.id}.loss")
+    loss_column.plotly_chart(figure.update_layout(height=CHART_HEIGHT), key=f"lessons.loss.{lesson.id}")
     if any(curve.metric_name for curve in curves):
-        metric_column.plotly_chart(metric_figure(curves, uirevision=f"lesson.{lesson.id}.metric"),
+        figure = metric_figure(curves, uirevision=f"lesson.{lesson.id}.metric")
+        metric_column.plotly_chart(figure.update_layout(height=CHART_HEIGHT),
                                    key=f"lessons.metric.{lesson.id}")
     if not all(run.finished for run in runs.values()):
         states = ", ".join(f"{run.name}: {run.job.status}" for run in runs.values())
-        st.info(f"Training… {states}. The promise is checked when both have finished.",
+        st.info(f"Training… {states}. The promise is checked when every run has finished.",
                 icon=":material/hourglass_top:")
         return
     outcomes = {name: RunOutcome(run.job.metrics(), validate(run.graph).total_params)
