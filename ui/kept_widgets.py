@@ -5,6 +5,8 @@ trip to Build or Inspect would reset the Train page's dataset and settings. Widg
 goes through `kept(key)` get their value back when the page is drawn again; `keep_values()`,
 called once at the end of the page, stores the values of this run.
 """
+from collections.abc import Callable
+
 import streamlit as st
 
 _VALUES = "layerloom.kept_widget_values"
@@ -26,3 +28,13 @@ def keep_values() -> None:
     for key in st.session_state.get(_KEYS, ()):
         if key in st.session_state:
             values[key] = st.session_state[key]
+
+
+def forget(which: Callable[[str], bool]) -> None:
+    """Drop the current and remembered value of every kept widget whose key `which` accepts, so
+    it is drawn again with its default (e.g. the Train page after loading a template)."""
+    values = st.session_state.setdefault(_VALUES, {})
+    for key in [key for key in st.session_state.get(_KEYS, ()) if which(key)]:
+        values.pop(key, None)
+        if key in st.session_state:
+            del st.session_state[key]
