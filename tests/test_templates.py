@@ -105,7 +105,7 @@ def test_vae_reports_a_kl_term_after_a_training_forward():
 def test_load_template_returns_an_independent_copy():
     first = load_template("mlp_digits")
     first.nodes.clear()
-    assert len(load_template("mlp_digits").nodes) == 5
+    assert len(load_template("mlp_digits").nodes) == 6
 
 
 def test_unknown_template_names_the_available_ones():

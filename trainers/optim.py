@@ -11,6 +11,7 @@ from trainers.config import TrainConfig
 
 ONECYCLE_WARMUP = 0.3  # share of the run spent warming up, as in torch's OneCycleLR
 ONECYCLE_START = 1 / 25  # starting lr as a share of the peak (OneCycleLR's div_factor)
+ADAM_BETA2 = 0.999  # torch's default; beta1 is the config's momentum
 
 
 def lr_factor(schedule: str, step: int, total_steps: int) -> float:
@@ -47,7 +48,8 @@ def make_optimizer(params: list[nn.Parameter], config: TrainConfig,
         return torch.optim.RMSprop(params, lr=config.lr, momentum=config.momentum,
                                    weight_decay=config.weight_decay)
     optimizer_class = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
-    return optimizer_class(params, lr=config.lr, weight_decay=config.weight_decay, **fused)
+    return optimizer_class(params, lr=config.lr, betas=(config.momentum, ADAM_BETA2),
+                           weight_decay=config.weight_decay, **fused)
 
 
 def named_parts(module: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -111,6 +113,8 @@ class Updater:
             group["weight_decay"] = config.weight_decay
             if "momentum" in group:
                 group["momentum"] = config.momentum
+            if "betas" in group:
+                group["betas"] = (config.momentum, ADAM_BETA2)
             if "nesterov" in group:
                 group["nesterov"] = config.nesterov
         self.grad_clip = config.grad_clip

@@ -192,12 +192,16 @@ class Autoencoder(Task):
 
 
 class VAE(Autoencoder):
-    """Reconstruction (summed over pixels, averaged over the batch) plus the model's KL term."""
+    """Reconstruction (squared error summed over pixels, averaged over the batch) plus `beta`
+    times the model's KL term (trainers.config explains the default beta)."""
     name = "vae"
+
+    def __init__(self, beta: float = 1.0):
+        self.beta = beta
 
     def loss(self, model, output, target):
         reconstruction = F.mse_loss(_like(output, target).float(), target, reduction="sum")
-        return reconstruction / len(target) + model.aux_loss()
+        return reconstruction / len(target) + self.beta * model.aux_loss()
 
 
 class GanPair(nn.Module):
@@ -301,5 +305,5 @@ def make_task(config: TrainConfig) -> Task:
     if config.task == "autoencoder":
         return Autoencoder()
     if config.task == "vae":
-        return VAE()
+        return VAE(config.beta)
     raise ValueError(f"task {config.task!r} builds its task with its model (build_gan)")

@@ -14,6 +14,7 @@ from ui import share
 from ui.graph_input import GraphInputError, describe_problems, parse_graph_json
 from ui.notices import notify
 from ui.state import current_graph, previous_graph, restore_previous_graph, set_graph
+from ui.train_preset import adopt_template
 
 KEPT = "Your current graph is unchanged."
 _OPENED_LINK = "layerloom.opened_share_token"
@@ -24,6 +25,7 @@ _OPENED_UPLOAD = "layerloom.opened_upload"
 def load_template_into_session(name: str) -> None:
     title = next(info.title for info in list_templates() if info.name == name)
     set_graph(load_template(name))
+    adopt_template()  # the Train page comes up with the template's dataset, task and settings
     notify("success", f"Loaded the template “{title}”. The graph you had is one click away: "
                       "“Bring back the previous graph” under Save & share.")
 

@@ -7,6 +7,8 @@ called once at the end of the page, stores the values of this run.
 
 Selectors of runs follow the newest run unless the person picked one: `following(key, ...)`.
 """
+from collections.abc import Callable
+
 import streamlit as st
 
 _VALUES = "layerloom.kept_widget_values"
@@ -44,3 +46,13 @@ def following(key: str, default, options) -> str:
         st.session_state[key] = default
     followed[key] = default
     return key
+
+
+def forget(which: Callable[[str], bool]) -> None:
+    """Drop the current and remembered value of every kept widget whose key `which` accepts, so
+    it is drawn again with its default (e.g. the Train page after loading a template)."""
+    values = st.session_state.setdefault(_VALUES, {})
+    for key in [key for key in st.session_state.get(_KEYS, ()) if which(key)]:
+        values.pop(key, None)
+        if key in st.session_state:
+            del st.session_state[key]

@@ -9,16 +9,17 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from builder.templates import list_templates
-from trainers.datasets import DatasetError, check_graph_fits, list_datasets, load_dataset, preview
+from trainers.datasets import DatasetError, list_datasets, load_dataset, preview
+from trainers.datasets.suggest import DataSuggestion, fitting_data, safe_fit_problems
 from trainers.datasets.tabular import header_names
 from ui.build_actions import apply_fix_to_session
 from ui.kept_widgets import kept
-from ui.lesson import current_lesson, is_hidden, is_locked
+from ui.lesson import is_hidden, is_locked
 from ui.runs import limits, save_session_file
 from ui.state import current_graph, current_report
 from ui.text import escape_markdown
 from ui.train_own_data import OWN_DATA, own_data_choice, own_data_label
+from ui.train_preset import graph_template, start_dataset, start_options, start_task
 from viz.datasets import (examples_frame, image_samples_figure, preview_kind, scatter_figure,
                           sequence_figure)
 
@@ -62,26 +63,14 @@ def data_panel() -> DataChoice | None:
 
 
 def default_task(choice: DataChoice | None) -> str:
-    """The task the graph's template was made for, else what the data suggests."""
-    template = graph_template()
-    if template is not None:
-        return template.task
-    return choice.task if choice is not None else "classification"
-
-
-def graph_template():
-    """The template the session's graph started from (matched by name), or None."""
-    graph_name = current_graph().get("name")
-    return next((t for t in list_templates() if t.name == graph_name), None)
+    """The task the lesson or the graph's template sets, else what the data suggests."""
+    return start_task(choice.task if choice is not None else "classification")
 
 
 def _default_dataset(names: list[str]) -> str:
-    """The lesson's dataset, else the one the graph's template was made for, else the first."""
-    lesson = current_lesson()
-    if lesson and lesson.dataset in names:
-        return lesson.dataset
-    template = graph_template()
-    return template.dataset if template and template.dataset in names else names[0]
+    """The lesson's or the template's dataset (ui/train_preset.py), else the first."""
+    start = start_dataset()
+    return start if start in names else names[0]
 
 
 def _dataset_label(info) -> str:
@@ -106,23 +95,25 @@ def _catalog_choice(info) -> DataChoice | None:
 
 
 def _option_inputs(info) -> dict:
-    """One input per dataset option (size, noise, ...), tucked into an expander."""
+    """One input per dataset option (size, noise, ...), tucked into an expander; they start at
+    the values the graph's template declares for this dataset."""
     if not info.options:
         return {}
-    values = {}
+    values, start = {}, start_options(info.name)
     with st.expander("Dataset options"):
         for spec in info.options:
             key = kept(f"train.option.{info.name}.{spec.name}")
+            default = start.get(spec.name, spec.default)
             label = spec.name.replace("_", " ").capitalize()
             if spec.kind == "choice":
                 values[spec.name] = st.selectbox(label, spec.choices, help=spec.doc, key=key,
-                                                 index=list(spec.choices).index(spec.default))
+                                                 index=list(spec.choices).index(default))
             elif spec.kind == "bool":
-                values[spec.name] = st.checkbox(label, spec.default, help=spec.doc, key=key)
+                values[spec.name] = st.checkbox(label, default, help=spec.doc, key=key)
             else:
                 number = int if spec.kind == "int" else float
                 values[spec.name] = st.number_input(
-                    label, value=number(spec.default), help=spec.doc, key=key,
+                    label, value=number(default), help=spec.doc, key=key,
                     min_value=None if spec.min is None else number(spec.min),
                     max_value=None if spec.max is None else number(spec.max))
     return values
@@ -232,16 +223,19 @@ def _show_preview(choice: DataChoice) -> None:
 
 
 def graph_fits(choice: DataChoice | None, config) -> bool:
-    """Whether the session's graph can train on this data; each reason it cannot is shown,
-    with a button when the graph core knows the fix."""
+    """Whether the session's graph can train on this data. When it cannot: first the datasets
+    and tasks it fits as it is (one click switches), then each reason, with a button only where
+    the fix really leads to a graph that fits (trainers.datasets.suggest)."""
     if choice is None or config is None:
         return False
     report = current_report()
-    problems = check_graph_fits(report, choice.info, config.task)
+    problems = safe_fit_problems(current_graph(), report, choice.info, config.task)
     if not problems and not report.valid:
         st.warning(f"The graph has {len(report.problems)} problem(s) to fix on the Build page "
                    "before it can train.")
         return False
+    if problems:
+        _switch_buttons(report, choice.name, config.task)
     for index, problem in enumerate(problems):
         st.error(escape_markdown(problem.message))  # the message names the node and field
         if problem.fix is not None:
@@ -249,3 +243,39 @@ def graph_fits(choice: DataChoice | None, config) -> bool:
                       args=(problem.fix,), icon=":material/build:")
     return not problems
 
+
+MAX_SWITCHES = 2  # a couple of clear choices, not the whole catalog
+
+
+def _switch_buttons(report, dataset: str, task: str) -> None:
+    """One button per dataset (and task) the graph fits unchanged, the template's first; none
+    for a choice a teacher's lesson locks or hides."""
+    template = graph_template()
+    preferred = DataSuggestion(template.dataset, template.task) if template else None
+    choices = [choice for choice in fitting_data(report, list_datasets(include_online=False),
+                                                 task, preferred)
+               if _may_change("dataset", choice.dataset != dataset)
+               and _may_change("task", choice.task != task)]
+    if not choices:
+        return
+    st.info("This graph fits other data as it is:", icon=":material/lightbulb:")
+    for index, choice in enumerate(choices[:MAX_SWITCHES]):
+        st.button(_switch_label(choice, dataset, task), key=f"train.switch.{index}", type="primary",
+                  on_click=_switch_to, args=(choice,), icon=":material/swap_horiz:")
+
+
+def _may_change(control: str, changes: bool) -> bool:
+    return not changes or not (is_locked(control) or is_hidden(control))
+
+
+def _switch_label(choice: DataSuggestion, dataset: str, task: str) -> str:
+    if choice.dataset == dataset:
+        return f"Switch task to {choice.task}"
+    switch = f"Switch dataset to {choice.dataset}"
+    return switch if choice.task == task else f"{switch} with the {choice.task} task"
+
+
+def _switch_to(choice: DataSuggestion) -> None:
+    """Set the Train page's dataset and task pickers (a callback: before they are drawn)."""
+    st.session_state["train.dataset"] = choice.dataset
+    st.session_state["train.task"] = choice.task

@@ -13,9 +13,10 @@ from trainers.config import (TASKS, ConfigError, TrainConfig, default_batch_size
 from trainers.devices import DeviceInfo, available_devices, gpu_memory_use
 from trainers.gpu import launch_bound_hint, memory_text
 from ui.kept_widgets import kept
-from ui.lesson import is_hidden, is_locked, lesson_settings
+from ui.lesson import is_hidden, is_locked
 from ui.state import current_report
 from ui.text import escape_markdown
+from ui.train_preset import start_settings
 
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0)
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
@@ -26,7 +27,6 @@ SCHEDULERS = ("none", "step", "cosine", "onecycle")
 def settings_panel(default_task: str) -> TrainConfig | None:
     """The run's settings, or None (with the reason shown) when they do not add up."""
     st.subheader("Settings")
-    default_task = lesson_settings().get("task", default_task)
     task = _setting(st.selectbox, "Task", "task", TASKS, index=TASKS.index(default_task),
                     key=kept("train.task"), fallback=default_task)
     defaults = _defaults(task)
@@ -86,7 +86,7 @@ def _core_inputs(task: str, defaults: TrainConfig, device: str) -> dict:
     lr = _setting(st.select_slider, "Learning rate", "lr", _with(LEARNING_RATES, defaults.lr),
                   defaults.lr, defaults=defaults, key=_key(task, "lr"), format_func=lambda v: f"{v:g}")
     gpu = device.startswith("cuda")
-    batch_default = (defaults.batch_size if "batch_size" in lesson_settings()
+    batch_default = (defaults.batch_size if "batch_size" in start_settings(task)
                      else default_batch_size(device))
     batch_size = _setting(st.select_slider, "Batch size", "batch_size",
                           _with(BATCH_SIZES, batch_default), batch_default, defaults=defaults,
@@ -95,11 +95,11 @@ def _core_inputs(task: str, defaults: TrainConfig, device: str) -> dict:
 
 
 def _more_inputs(task: str, defaults: TrainConfig, optimizer: str) -> dict:
-    """The rest, each shown only where it applies (momentum for SGD/RMSprop, ...)."""
+    """The rest, each shown only where it applies (Nesterov for SGD, beta for a VAE, ...)."""
     values = {}
-    if optimizer in ("sgd", "rmsprop"):
-        values["momentum"] = _setting(st.slider, "Momentum", "momentum", 0.0, 0.99, defaults.momentum,
-                                      0.01, defaults=defaults, key=_key(task, "momentum"))
+    label = "Momentum (Adam's β1)" if optimizer in ("adam", "adamw") else "Momentum"
+    values["momentum"] = _setting(st.slider, label, "momentum", 0.0, 0.99, defaults.momentum,
+                                  0.01, defaults=defaults, key=_key(task, "momentum"))
     if optimizer == "sgd":
         values["nesterov"] = _setting(st.checkbox, "Nesterov momentum", "nesterov", defaults.nesterov,
                                       defaults=defaults, key=_key(task, "nesterov"))
@@ -118,6 +118,9 @@ def _more_inputs(task: str, defaults: TrainConfig, optimizer: str) -> dict:
         values["regression_loss"] = _setting(st.radio, "Regression loss", "regression_loss",
                                              ("mse", "mae"), horizontal=True, defaults=defaults,
                                              key=_key(task, "regression_loss"))
+    if task == "vae":
+        values["beta"] = _setting(st.number_input, "KL weight (β)", "beta", 0.0, 100.0,
+                                  defaults.beta, 0.05, defaults=defaults, key=_key(task, "beta"))
     values["augment"] = _setting(st.checkbox, "Augment images", "augment", defaults.augment,
                                  defaults=defaults, key=_key(task, "augment"))
     values["seed"] = _setting(st.number_input, "Seed", "seed", 0, 2**31 - 1, defaults.seed,
@@ -126,12 +129,12 @@ def _more_inputs(task: str, defaults: TrainConfig, optimizer: str) -> dict:
 
 
 def _defaults(task: str) -> TrainConfig:
-    """The task's defaults, with a teacher's lesson settings on top when they fit the task."""
-    lesson = {name: value for name, value in lesson_settings().items() if name != "task"}
+    """The task's defaults with the template's recommended settings and a teacher's lesson
+    settings on top (ui/train_preset.py), when they fit the task."""
     try:
-        return default_config(task, **lesson)
+        return default_config(task, **start_settings(task))
     except ConfigError as error:
-        st.warning(escape_markdown(f"The lesson's settings do not fit the task '{task}': {error}"))
+        st.warning(escape_markdown(f"The template's or lesson's settings do not fit the task '{task}': {error}"))
         return default_config(task)
 
 

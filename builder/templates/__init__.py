@@ -1,10 +1,12 @@
 """Ready-made graphs to start from: one JSON file per template, described in index.json.
 
 The graph files hold only the graph (the format rejects unknown fields), so each template's
-title, explanation, task and matching dataset live beside them in index.json, in display order.
+title, explanation and lesson live beside them in index.json, in display order: the task, the
+dataset and its options, and the training settings (TrainConfig fields) that reach the result
+docs/templates.md states for it. The Train page starts from these when the template is loaded.
 """
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -20,6 +22,8 @@ class TemplateInfo:
     description: str   # two or three sentences for students on how the architecture works
     task: str          # "classification" | "regression" | "autoencoder" | "vae" | "gan"
     dataset: str       # the trainers.datasets name it trains on unchanged
+    dataset_options: dict = field(default_factory=dict)  # load_dataset options, e.g. n_samples
+    settings: dict = field(default_factory=dict)  # TrainConfig fields over the task's defaults
 
 
 @cache

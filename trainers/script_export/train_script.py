@@ -39,8 +39,10 @@ def make_optimizer(params, cfg: dict) -> torch.optim.Optimizer:
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, weight_decay=wd, momentum=cfg.get("momentum", 0.0),
                                nesterov=cfg.get("nesterov", False) and cfg.get("momentum", 0.0) > 0)
-    optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "rmsprop": torch.optim.RMSprop}
-    return optimizers[name](params, lr=lr, weight_decay=wd)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=wd, momentum=cfg.get("momentum", 0.0))
+    adam = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
+    return adam(params, lr=lr, weight_decay=wd, betas=(cfg.get("momentum", 0.9), 0.999))
 
 
 def make_scheduler(optimizer, cfg: dict, steps_per_epoch: int):
