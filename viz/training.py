@@ -139,7 +139,7 @@ def decision_boundary_figure(points, labels, predict: Callable[[np.ndarray], np.
     figure.update_yaxes(scaleanchor="x", constrain="domain")
     figure.update_layout(title="Decision boundary", uirevision=uirevision,
                          margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                         legend={"orientation": "h", "y": -0.12})
+                         legend={"orientation": "h", "y": -0.2})
     return figure
 
 
