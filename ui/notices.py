@@ -19,9 +19,9 @@ _NOTICES = "layerloom.notices"
 _SHOW = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
 
 
-def notify(kind: Kind, message: str) -> None:
-    """Show `message` at the top of the page for the next NOTICE_SECONDS."""
-    st.session_state.setdefault(_NOTICES, []).append((time.monotonic(), kind, message))
+def notify(kind: Kind, message: str, seconds: float = NOTICE_SECONDS) -> None:
+    """Show `message` at the top of the page for the next `seconds`."""
+    st.session_state.setdefault(_NOTICES, []).append((time.monotonic() + seconds, kind, message))
 
 
 def show_notices() -> None:
@@ -32,8 +32,7 @@ def show_notices() -> None:
     first).
     """
     now = time.monotonic()
-    fresh = [notice for notice in st.session_state.get(_NOTICES, [])
-             if now - notice[0] < NOTICE_SECONDS]
+    fresh = [notice for notice in st.session_state.get(_NOTICES, []) if now < notice[0]]
     st.session_state[_NOTICES] = fresh
     with st.container(key="notices"):
         for _, kind, message in fresh:

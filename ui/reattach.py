@@ -34,6 +34,7 @@ _TOKEN = "layerloom.browser_token"
 # Plain session values a record carries besides graph and runs (they refer to this session's
 # owner files or choices): the Train page's choices, the uploaded table, the share link opened.
 _CARRIED = ("layerloom.kept_widget_values", "train.last_csv", "layerloom.opened_share_token")
+RESTORED_NOTICE_S = 30.0  # a returning person may look at the page a while before reading it
 _KEEP_UNCLAIMED_S = 600  # records of gone sessions are forgotten this long after they went
 
 
@@ -136,7 +137,8 @@ def _restore_record(record: _Record) -> None:
         parts.append(f"{len(runs)} run{'s' if len(runs) > 1 else ''}"
                      + (f" ({training} still training)" if training else ""))
     if parts:
-        notify("info", f"Restored {' and '.join(parts)} from before the reload.")
+        notify("info", f"Restored {' and '.join(parts)} from before the reload.",
+               RESTORED_NOTICE_S)
 
 
 def _restore_saved_graph(saved: str | None) -> None:
@@ -149,7 +151,8 @@ def _restore_saved_graph(saved: str | None) -> None:
         return
     if graph != current_graph():
         adopt_graph(graph)
-        notify("info", f"Restored your graph “{graph['name']}” as you left it in this browser.")
+        notify("info", f"Restored your graph “{graph['name']}” as you left it in this browser.",
+               RESTORED_NOTICE_S)
 
 
 def _session_id() -> str:

@@ -141,7 +141,7 @@ def decision_boundary_figure(points, labels, predict: Callable[[np.ndarray], np.
     figure.update_layout(title="Decision boundary", uirevision=uirevision,
                          xaxis_title="input 1", yaxis_title="input 2", legend_title_text="class",
                          margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                         legend={"orientation": "h", "y": -0.12})
+                         legend={"orientation": "h", "y": -0.2})
     return figure
 
 
