@@ -19,6 +19,7 @@ DOCUMENTED = {
     "xor": ((2,), torch.float32, 2), "blobs": ((2,), torch.float32, 3),
     "shapes": ((1, 28, 28), torch.float32, 10), "sequences": ((20, 100), torch.float32, 10),
     "sine": ((32, 1), torch.float32, None), "sentiment": ((16,), torch.int64, 2),
+    "memory": ((16, 2), torch.float32, 2),
 }
 
 

@@ -21,7 +21,7 @@ def test_a_lesson_link_to_train_works_on_a_fresh_server(browser):
         expect(page.get_by_role("heading", name="Train")).to_be_visible(timeout=90_000)
         wait_for_app(page, timeout_ms=90_000)
         navigation = page.get_by_test_id("stSidebarNav")
-        titles = [re.compile(f"{title}$") for title in ("Build", "Train", "Inspect")]
+        titles = [re.compile(f"{title}$") for title in ("Build", "Train", "Inspect", "Lessons")]
         expect(navigation.get_by_role("link")).to_have_text(titles)  # after each icon's name
         expect(page.get_by_text("Momentum lesson")).to_be_visible()
         assert not page.console_errors
