@@ -2,7 +2,7 @@
 
 The ONNX and .pt2 readers differ only in how they read a file and what each operation is called;
 both describe the model to a GraphBuilder in catalog terms (`layer`), say which operations pass
-their input through (`alias`), and which have no catalog layer (`unmapped`). Values are the
+their input through (`alias`), and which have no catalog layer (`leave_gap`). Values are the
 source's tensor names; the builder owns node ids, edges, the state dict and the report.
 """
 from collections import Counter
@@ -44,8 +44,8 @@ class GraphBuilder:
                 self.gaps[value].feeds.append(node_id)
             elif value in self.producer:
                 self.edges.append({"source": self.producer[value], "target": node_id, "port": port})
-        if weights:
-            self.weights[node_id] = weights
+        if weights:  # a meta tensor stands for a weight that was not carried
+            self.weights[node_id] = {k: v for k, v in weights.items() if not v.is_meta}
         self.producer[out] = node_id
         self.mapped[op] += 1
         return node_id
@@ -58,7 +58,9 @@ class GraphBuilder:
             self.producer[out] = self.producer[value]
         self.mapped[op] += 1
 
-    def unmapped(self, op: str, where: str, outs: list[str]) -> None:
+    def leave_gap(self, op: str, where: str, outs: list[str]) -> None:
+        """`op` has no catalog layer: its outputs feed nothing, and the nodes reading them are
+        listed in the report."""
         item = Unmapped(op, where)
         self.unmapped.append(item)
         for value in outs:

@@ -63,7 +63,7 @@ class _Reader:
                 self.consts[node.output[0]] = self._tensor(
                     self.onnx.helper.get_attribute_value(node.attribute[0]), where)
             elif not self._map(node):
-                self.b.unmapped(node.op_type, where, list(node.output))
+                self.b.leave_gap(node.op_type, where, list(node.output))
         return self.b.finish([value.name for value in self.graph.output])
 
     def _map(self, node) -> bool:

@@ -2,6 +2,8 @@
 its raw weights a state dict. See pt2_archive for what is (never) read."""
 from pathlib import Path
 
+import torch
+
 from builder.importers import layers
 from builder.importers.graph_builder import MAX_SOURCE_OPS, GraphBuilder
 from builder.importers.limits import MAX_FILE_BYTES, check_input_shape
@@ -59,7 +61,7 @@ class _Reader:
             if op in SHAPE_ONLY or not outs:
                 continue
             if not self._map(op, target, _args(node), outs[0]):
-                self.b.unmapped(target.removeprefix("torch.ops."), _where(node), outs)
+                self.b.leave_gap(target.removeprefix("torch.ops."), _where(node), outs)
         if self.missing_weights:
             self.b.notes.append("weights not carried: " + "; ".join(self.missing_weights))
         outputs = [s["user_output"]["arg"]["as_tensor"]["name"]
@@ -67,13 +69,15 @@ class _Reader:
         return self.b.finish(outputs)
 
     def _weight(self, name: str | None):
-        """The tensor behind a program input (parameter or buffer), or None."""
+        """The tensor behind a program input (parameter or buffer), or None. A weight that is not
+        read (pickled, missing) is a meta tensor of its recorded shape: the layer still maps."""
         if name is None or name not in self.state_keys:
             return None
         tensor = self.archive.weight(self.state_keys[name])
         if isinstance(tensor, str):
             self.missing_weights.append(tensor)
-            return None
+            return torch.empty([d or 0 for d in _sizes(self.graph["tensor_values"][name])],
+                               device="meta")
         return tensor
 
     def _stem(self, name: str) -> str:
@@ -96,8 +100,6 @@ class _Reader:
         if op in ("conv1d", "conv2d", "conv_transpose2d") and a["weight"] in self.state_keys \
                 and not isinstance(a.get("padding"), str):
             weight, rank = self._weight(a["weight"]), int(op[-2])
-            if weight is None:
-                return False
             return layers.conv(b, op, x, out, weight, self._weight(a.get("bias")),
                                self._stem(a["weight"]), stride=_ints(a.get("stride", 1), rank),
                                padding=_ints(a.get("padding", 0), rank),
