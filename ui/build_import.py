@@ -29,7 +29,7 @@ def import_panel() -> None:
     file_id, text, ok = st.session_state.get(_REPORT, (None, "", True))
     if file_id == uploaded.file_id:
         if ok:
-            st.code(text, language=None)
+            st.code(text, language=None, wrap_lines=True)
         else:
             st.error(escape_markdown(text))
 
@@ -51,7 +51,7 @@ def _import_uploaded() -> None:
     result.graph["name"] = Path(uploaded.name).stem[:60] or "imported"
     text = result.to_text().replace("upload" + suffix, uploaded.name)
     if result.state_dict:
-        text += ("\nnote: the weights stay in the file; the app trains from a fresh start "
+        text += ("\nnote: the app takes the graph; training here starts from fresh weights "
                  "(python -m builder import FILE -o g.json --weights w.safetensors keeps them)")
     st.session_state[_REPORT] = (uploaded.file_id, text, True)
     set_graph(result.graph)
