@@ -62,7 +62,7 @@ def test_onnx_folds_batch_norm_into_conv_yet_computes_the_same(tmp_path):
     _same_outputs(graph, original, imported)
 
 
-def test_unmapped_operation_is_reported_with_its_place_and_leaves_a_gap(tmp_path, capsys):
+def test_unmapped_operation_is_reported_with_its_place_and_leaves_a_gap(tmp_path):
     """An LSTM has no mapping yet: the import still succeeds, names the op and its module, and
     the node it fed is listed as the gap to fill."""
     _, _, result = _export_and_import("lstm_seed", "pt2", tmp_path)
