@@ -74,6 +74,15 @@ def test_pt2_that_is_not_a_zip_or_not_an_export_is_named(tmp_path):
         import_model(tmp_path / "b.pt2")
 
 
+def test_pt2_with_a_malformed_program_is_refused_in_one_message(tmp_path):
+    with zipfile.ZipFile(tmp_path / "m.pt2", "w") as z:
+        z.writestr("m/models/model.json", json.dumps({"graph_module": {
+            "graph": {"nodes": [{"target": "torch.ops.aten.relu.default"}], "tensor_values": {}},
+            "signature": {"input_specs": [], "output_specs": []}}}))
+    with pytest.raises(ImportRefused, match=r"m\.pt2: models/model.json is malformed \(KeyError"):
+        import_model(tmp_path / "m.pt2")
+
+
 def _onnx_file(tmp_path, dims, initializers=()) -> Path:
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)

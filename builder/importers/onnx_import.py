@@ -27,8 +27,11 @@ def import_onnx(path: str | Path, data: bytes | None = None) -> ImportResult:
     if len(graph.node) > MAX_SOURCE_OPS:
         raise ImportRefused(f"{Path(path).name} has {len(graph.node):,} operations; at most "
                             f"{MAX_SOURCE_OPS:,} can be imported")
-    reader = _Reader(Path(path).name, model)
-    return reader.run()
+    try:
+        return _Reader(Path(path).name, model).run()
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        # e.g. a MaxPool without kernel_shape: a damaged or hand-made file, one message
+        raise ImportRefused(f"{Path(path).name} is malformed ({type(exc).__name__}: {exc})") from exc
 
 
 def _read(path) -> bytes:

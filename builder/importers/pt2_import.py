@@ -33,7 +33,12 @@ def import_pt2(path: str | Path) -> ImportResult:
     if len(nodes) > MAX_SOURCE_OPS:
         raise ImportRefused(f"{archive.name} has {len(nodes):,} operations; at most "
                             f"{MAX_SOURCE_OPS:,} can be imported")
-    return _Reader(archive, graph, signature).run()
+    try:
+        return _Reader(archive, graph, signature).run()
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, StopIteration) as exc:
+        # a hand-made or damaged program: one message, never a traceback
+        raise ImportRefused(f"{archive.name}: models/model.json is malformed "
+                            f"({type(exc).__name__}: {exc})") from exc
 
 
 class _Reader:
