@@ -1,7 +1,9 @@
 """Command line: `python -m builder check GRAPH.json [--json]` and
-`python -m builder export GRAPH.json --format py|onnx|pt2 -o FILE`.
+`python -m builder export GRAPH.json --format py|onnx|pt2 -o FILE` and
+`python -m builder import MODEL.onnx|MODEL.pt2 -o GRAPH.json [--weights W.safetensors]`.
 
-Exit status: 0 ok, 1 the graph is invalid (problems printed per node), 2 the export failed.
+Exit status: 0 ok, 1 the graph is invalid (problems printed per node), 2 the export or import
+failed, 3 imported with operations no layer maps (the report names each; the graph has gaps).
 ONNX and .pt2 export build the model, so they obey a shared server's model limits
 (--max-params, --max-activation-mb) unless `--no-limits` lifts them on one's own machine.
 Node ids and messages are printed with control characters escaped.
@@ -22,6 +24,8 @@ from builder.spec import GraphError, load_graph
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "import":
+        return _import(args)
     try:
         graph = load_graph(Path(args.graph))
     except GraphError as err:
@@ -48,7 +52,35 @@ def _parser() -> argparse.ArgumentParser:
                         help="refuse ONNX/.pt2 export needing more activation memory to trace")
     export.add_argument("--no-limits", action="store_true",
                         help="lift both limits (on your own machine)")
+    imports = commands.add_parser("import", help="turn an ONNX or torch.export .pt2 model into "
+                                  "a graph, printing what mapped and what did not")
+    imports.add_argument("model", help=".onnx or .pt2 file (parsed, never unpickled)")
+    imports.add_argument("-o", "--output", required=True, help="graph JSON file to write")
+    imports.add_argument("--weights", help="also write the imported weights (safetensors)")
+    imports.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
+
+
+def _import(args) -> int:
+    from builder.importers import ImportRefused, import_model  # needs onnx only for .onnx files
+
+    try:
+        result = import_model(args.model)
+    except ImportRefused as err:
+        print(printable(f"error: cannot import {args.model}: {err}"), file=sys.stderr)
+        return 2
+    try:
+        Path(args.output).write_text(json.dumps(result.graph, indent=1), encoding="utf-8")
+        if args.weights:
+            from safetensors.torch import save_file
+
+            save_file({k: v.contiguous() for k, v in result.state_dict.items()}, args.weights)
+    except OSError as err:
+        print(f"error: cannot write: {err}", file=sys.stderr)
+        return 2
+    text = result.to_text().splitlines()
+    print(json.dumps(result.to_json(), indent=2) if args.json else "\n".join(map(printable, text)))
+    return 0 if result.complete else 3
 
 
 def _check(graph, args) -> int:

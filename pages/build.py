@@ -1,7 +1,7 @@
 """Build: drag layers onto the canvas, wire them up, and see every shape, size and problem live."""
 import streamlit as st
 
-from ui import build_files, build_panels
+from ui import build_files, build_import, build_panels
 from ui.build_actions import open_shared_link, open_uploaded_graph
 from ui.build_canvas import canvas_editor, take_canvas_edit
 from ui.lesson import is_hidden
@@ -27,6 +27,8 @@ build_panels.problems_panel(report)
 def save_and_share() -> None:
     if not is_hidden("files"):
         build_files.save_and_load_panel(graph)
+        build_import.import_panel()
+        st.divider()
     if not is_hidden("share"):
         build_files.share_panel(graph)
 

@@ -1,0 +1,61 @@
+"""The Build page's "Import a model" panel: an ONNX or torch.export .pt2 file becomes the graph,
+with the import report (what mapped, what did not) shown beside the uploader."""
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from builder.importers import ImportRefused, import_model
+from ui.notices import notify
+from ui.state import set_graph
+from ui.text import escape_markdown
+
+IMPORT_KEY = "build.import"
+_REPORT = "layerloom.import_report"  # (file id, report text or refusal, ok)
+MAX_IMPORT_MB = 200
+
+
+def import_panel() -> None:
+    st.markdown("**Import a model**")
+    st.file_uploader("ONNX (.onnx) or torch.export (.pt2) file", type=["onnx", "pt2"],
+                     key=IMPORT_KEY, max_upload_size=MAX_IMPORT_MB,
+                     help="Read as data, never run or unpickled. Layers LayerLoom has become "
+                          "nodes; anything else is listed below and left as a gap to fill.")
+    uploaded = st.session_state.get(IMPORT_KEY)
+    if uploaded is None:
+        return
+    st.button("Import as the graph", icon=":material/upload_file:", on_click=_import_uploaded,
+              help="Replaces the graph on the canvas (“Bring back the previous graph” undoes it).")
+    file_id, text, ok = st.session_state.get(_REPORT, (None, "", True))
+    if file_id == uploaded.file_id:
+        if ok:
+            st.code(text, language=None, wrap_lines=True)
+        else:
+            st.error(escape_markdown(text))
+
+
+def _import_uploaded() -> None:
+    uploaded = st.session_state.get(IMPORT_KEY)
+    if uploaded is None:
+        return
+    suffix = Path(uploaded.name).suffix.lower()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(uploaded.getvalue())
+        try:
+            result = import_model(path)
+        except ImportRefused as refusal:
+            message = str(refusal).replace(path.name, uploaded.name)
+            st.session_state[_REPORT] = (uploaded.file_id, f"Not imported: {message}", False)
+            return
+    result.graph["name"] = Path(uploaded.name).stem[:60] or "imported"
+    text = result.to_text().replace("upload" + suffix, uploaded.name)
+    if result.state_dict:
+        text += ("\nnote: the app takes the graph; training here starts from fresh weights "
+                 "(python -m builder import FILE -o g.json --weights w.safetensors keeps them)")
+    st.session_state[_REPORT] = (uploaded.file_id, text, True)
+    set_graph(result.graph)
+    gaps = len(result.unmapped)
+    notify("success" if not gaps else "warning",
+           f"Imported {uploaded.name}" + (f": {gaps} operation(s) left as gaps, see the report "
+                                          "under Save & share." if gaps else "."))
