@@ -36,8 +36,8 @@ def build(shared_page, request):
     """The shared page, reset to the default template (a Python replacement, as a person does)."""
     page = shared_page
     load_template_from_gallery(page, "mlp_digits")
-    expect(page.locator(".react-flow__node")).to_have_count(5, timeout=PYTHON_TIMEOUT_MS)
-    expect(metric(page, "Parameters")).to_have_text("4.8 K", timeout=PYTHON_TIMEOUT_MS)
+    expect(page.locator(".react-flow__node")).to_have_count(6, timeout=PYTHON_TIMEOUT_MS)
+    expect(metric(page, "Parameters")).to_have_text("9.6 K", timeout=PYTHON_TIMEOUT_MS)
     open_tab(page, "Summary")
     yield page
     SHOTS.mkdir(exist_ok=True)
@@ -88,9 +88,9 @@ def free_spot(page, dx: float = 0.12, dy: float = 0.8):
 
 
 def test_the_default_template_shows_on_canvas_and_in_the_summary(build):
-    expect(build.locator(".react-flow__node")).to_have_count(5)
-    expect_row(build, "fc1", "Linear", "(64,)", "4,160")
-    expect(metric(build, "Parameters")).to_have_text("4.8 K")
+    expect(build.locator(".react-flow__node")).to_have_count(6)
+    expect_row(build, "fc1", "Linear", "(128,)", "8,320")
+    expect(metric(build, "Parameters")).to_have_text("9.6 K")
 
 
 def test_drop_a_layer_and_connect_it(build):
@@ -100,8 +100,8 @@ def test_drop_a_layer_and_connect_it(build):
     expect(metric(build, "Problems")).not_to_have_text("0", timeout=PYTHON_TIMEOUT_MS)
 
     connect(build, "relu1", "dropout_1")
-    expect_row(build, "dropout_1", "(64,)")
-    expect(edge_label(build, "relu1", "dropout_1")).to_have_text("(64)")
+    expect_row(build, "dropout_1", "(128,)")
+    expect(edge_label(build, "relu1", "dropout_1")).to_have_text("(128)")
     expect(metric(build, "Problems")).to_have_text("0", timeout=PYTHON_TIMEOUT_MS)
 
 
@@ -120,8 +120,8 @@ def test_a_skip_connection_into_add(build):
     connect(build, "relu1", "add_1", port=0)
     expect(build.locator('[data-testid="rf__edge-relu1->add_1:0"]')).to_have_count(1)
     connect(build, "fc1", "add_1", port=1)  # the skip: fc1 jumps over the activation
-    expect_row(build, "add_1", "Add", "(64,)")
-    expect(edge_label(build, "fc1", "add_1", port=1)).to_have_text("(64)")
+    expect_row(build, "add_1", "Add", "(128,)")
+    expect(edge_label(build, "fc1", "add_1", port=1)).to_have_text("(128)")
     expect(metric(build, "Problems")).to_have_text("0", timeout=PYTHON_TIMEOUT_MS)
 
 
@@ -138,7 +138,7 @@ def test_delete_a_layer_then_repair_the_graph_with_the_fix_on_the_node(build):
     fix.click()  # the canvas asks Python to apply the validator's fix
     expect(metric(build, "Problems")).to_have_text("0", timeout=PYTHON_TIMEOUT_MS)
     expect(build.locator(".ll-node-type").get_by_text("Flatten", exact=True)).to_have_count(1)
-    expect_row(build, "fc1", "(64,)", "4,160")
+    expect_row(build, "fc1", "(128,)", "8,320")
     applied = build.locator('[data-testid="stAlertContentSuccess"]').filter(
         has_text="Applied: Insert Flatten before fc1")
     expect(applied.first).to_be_visible()  # still readable after the canvas's own rerun
@@ -189,7 +189,7 @@ def test_a_hostile_upload_is_refused_and_the_graph_kept(build, tmp_path):
         has_text="evil.json” is not a valid graph")
     expect(refusal).to_be_visible(timeout=PYTHON_TIMEOUT_MS)  # beside the uploader, tab kept open
     expect(build.locator('[data-testid="stAlertContentError"] img')).to_have_count(0)
-    expect(build.locator(".react-flow__node")).to_have_count(5)
+    expect(build.locator(".react-flow__node")).to_have_count(6)
     expect_row(build, "fc1", "Linear")
 
 

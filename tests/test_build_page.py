@@ -41,10 +41,10 @@ def upload(at: AppTest, name: str, content: bytes) -> AppTest:
 def test_first_visit_shows_the_default_template_and_its_summary(app):
     assert graph_of(app) == load_template("mlp_digits").to_dict()
     table = summary(app)
-    assert list(table["layer"]) == ["x", "flat", "fc1", "relu1", "fc2"]
-    assert list(table["output shape"]) == ["(1, 8, 8)", "(64,)", "(64,)", "(64,)", "(10,)"]
-    assert list(table["parameters"]) == [0, 0, 64 * 64 + 64, 0, 64 * 10 + 10]
-    assert app.metric[0].label == "Parameters" and app.metric[0].value == "4.8 K"
+    assert list(table["layer"]) == ["x", "flat", "fc1", "relu1", "drop1", "fc2"]
+    assert list(table["output shape"]) == ["(1, 8, 8)", "(64,)", "(128,)", "(128,)", "(128,)", "(10,)"]
+    assert list(table["parameters"]) == [0, 0, 64 * 128 + 128, 0, 0, 128 * 10 + 10]
+    assert app.metric[0].label == "Parameters" and app.metric[0].value == "9.6 K"
 
 
 def test_loading_a_template_replaces_the_graph_and_tells_the_canvas(app):

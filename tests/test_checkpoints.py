@@ -32,9 +32,9 @@ def test_a_saved_run_loads_back_identically(tmp_path, model):
 
 def test_a_wrong_shape_names_the_tensor(tmp_path, model):
     graph = load_template("mlp_digits")
-    graph.nodes[2].params["out_features"] = 32  # fc1: 64 -> 32 units
+    graph.nodes[2].params["out_features"] = 32  # fc1: 128 -> 32 units
     save_weights(compile_graph(graph).state_dict(), tmp_path / "w.safetensors")
-    with pytest.raises(CheckpointError, match=r"'fc1.weight' has shape \[32, 64\], expected \[64, 64\]"):
+    with pytest.raises(CheckpointError, match=r"'fc1.weight' has shape \[32, 64\], expected \[128, 64\]"):
         load_weights(tmp_path / "w.safetensors", model)
 
 

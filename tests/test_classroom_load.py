@@ -12,7 +12,7 @@ from bench.load_test import measure_class
 
 def test_three_students_at_once_all_finish_their_runs():
     report, output = measure_class("agent", Namespace(sessions=3, epochs=1, timeout=240,
-                                                      stagger=0.2, warm_s=3.0))
+                                                      stagger=0.2, warm_s=3.0, device=None))
     assert report["problems"] == [], "".join(output[-30:])
     assert report["runs_finished"] == 3
     kinds = report["per_kind"]

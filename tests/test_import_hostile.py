@@ -51,7 +51,7 @@ def test_pt2_with_pickle_payloads_never_unpickles_and_says_which_weight(tmp_path
     assert "fc1.weight is stored as a pickle, which LayerLoom never loads" in result.to_text()
     assert "fc1.weight" not in result.state_dict and "fc2.weight" in result.state_dict
     fc1 = next(n for n in result.graph["nodes"] if n["id"] == "fc1")
-    assert fc1["params"]["out_features"] == 64  # the layer still maps, from the recorded shape
+    assert fc1["params"]["out_features"] == 128  # the layer still maps, from the recorded shape
 
 
 def test_pt2_zip_bomb_is_refused_before_unpacking(tmp_path, monkeypatch):

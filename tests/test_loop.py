@@ -153,7 +153,7 @@ def test_settings_errors_name_the_field():
         make_config(nesterov=True, optimizer="adam")
     with pytest.raises(ConfigError, match="cannot change batch_size"):
         apply_overrides(default_config("classification"), {"batch_size": 3})
-    assert default_config("gan").lr == 2e-4
+    assert default_config("gan").lr == 1e-3
 
 
 def test_devices_list_the_cpu_and_refuse_what_is_not_there():
