@@ -87,6 +87,12 @@ def free_spot(page, dx: float = 0.12, dy: float = 0.8):
     return box["x"] + box["width"] * dx, box["y"] + box["height"] * dy
 
 
+def graph_uploader(page):
+    """The graph file's input (Save & share also has the model importer's)."""
+    return page.locator('[data-testid="stFileUploader"]').filter(
+        has_text="Open a graph JSON file").locator('input[type="file"]')
+
+
 def test_the_default_template_shows_on_canvas_and_in_the_summary(build):
     expect(build.locator(".react-flow__node")).to_have_count(6)
     expect_row(build, "fc1", "Linear", "(128,)", "8,320")
@@ -175,7 +181,7 @@ def test_save_then_load_round_trips_the_graph(build, tmp_path):
     load_template_from_gallery(build, "mlp_digits")
     expect(summary_row(build, "gru")).to_have_count(0, timeout=PYTHON_TIMEOUT_MS)
     open_tab(build, "Save & share")
-    build.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(saved)
+    graph_uploader(build).set_input_files(saved)
     expect_row(build, "gru", "GRU")
     expect(node(build, "gru")).to_be_visible(timeout=PYTHON_TIMEOUT_MS)
 
@@ -184,7 +190,7 @@ def test_a_hostile_upload_is_refused_and_the_graph_kept(build, tmp_path):
     hostile = tmp_path / "evil.json"
     hostile.write_text('{"name": "<img src=x onerror=alert(1)>", "nodes": 5}')
     open_tab(build, "Save & share")
-    build.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(hostile)
+    graph_uploader(build).set_input_files(hostile)
     refusal = build.locator('[data-testid="stAlertContentError"]').filter(
         has_text="evil.json” is not a valid graph")
     expect(refusal).to_be_visible(timeout=PYTHON_TIMEOUT_MS)  # beside the uploader, tab kept open

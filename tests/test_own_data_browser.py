@@ -4,6 +4,7 @@ import io
 import re
 import time
 import zipfile
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -85,11 +86,11 @@ def test_click_points_on_the_plane_train_and_see_the_decision_boundary(app_url, 
     wait_for_app(page)
     pad = page.frame_locator("iframe").locator("canvas.ll-points") if not page.locator(
         "canvas.ll-points").count() else page.locator("canvas.ll-points")
-    box = pad.bounding_box()
     for active, corner in (("blue", (0.25, 0.25)), ("red", (0.75, 0.75))):
         page.get_by_text(active, exact=True).click()  # the "Class to place" choice
         wait_for_app(page)
         for dx, dy in ((0, 0), (0.08, 0), (0, 0.08)):  # 3 clicks of 5 points each
+            box = pad.bounding_box()  # read each time: a notice above may have gone meanwhile
             page.mouse.click(box["x"] + box["width"] * (corner[0] + dx),
                              box["y"] + box["height"] * (corner[1] + dy))
             wait_for_app(page)
@@ -108,13 +109,13 @@ def photo_counts(page) -> list[int]:
     return [int(n) for n in re.findall(r"(\d+) photos", caption)]
 
 
-def test_webcam_photos_with_chromiums_fake_camera_train_and_test_live(app_url):
+def test_webcam_photos_with_chromiums_fake_camera_train_and_test_live(app_url, browser):
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS
-    sync_api = pytest.importorskip("playwright.sync_api")
     fake_camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM,
-                                             args=[*CHROMIUM_ARGS, *fake_camera])
+    # A second Chromium with a fake camera, from the session's one Playwright (a second
+    # sync_playwright() in the same worker process is refused).
+    with closing(browser.browser_type.launch(executable_path=CHROMIUM,
+                                             args=[*CHROMIUM_ARGS, *fake_camera])) as browser:
         page = browser.new_page(viewport=TALL)
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
@@ -150,5 +151,4 @@ def test_webcam_photos_with_chromiums_fake_camera_train_and_test_live(app_url):
         page.get_by_role("button", name="Take Photo").last.click()  # the test's own camera
         wait_for_chart(page, "Class probabilities", timeout_ms=90_000)
         page.screenshot(path=str(SHOTS / "own-webcam-test.png"))
-        browser.close()
     assert not errors, errors
