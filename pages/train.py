@@ -15,29 +15,18 @@ from ui.router import ensure_routed
 from ui.state import current_graph
 from ui.train_data import data_panel, default_task, graph_fits
 from ui.train_history import history_panel
-from ui.train_live import carry_out_request, live_panel, starting_weights, training_now
+from ui.train_live import carry_out_request, live_panel, setup_starts_open, starting_weights
 from ui.train_settings import settings_panel
 
 ensure_routed()  # when Streamlit ran this page without app.py (ui/router.py)
 
 _SETUP = "train.setup"  # the expander's open state (a widget value, so Python can fold it)
-_WAS_TRAINING = "train.setup_folded_for_run"
-
-
-def _fold_setup_while_training(training: bool) -> bool:
-    """Fold "Data and settings" when a run starts and open it when the run ends; in between the
-    person opens and folds it as they like. Returns whether it starts open."""
-    if st.session_state.get(_WAS_TRAINING) != training:
-        st.session_state[_WAS_TRAINING] = training
-        st.session_state[_SETUP] = not training
-    return not training
-
 
 st.title("Train")
 show_notices()
 graph = current_graph()
 live = st.container()  # drawn last, above the settings: Start needs the settings read below
-open_setup = _fold_setup_while_training(training_now())
+open_setup = setup_starts_open(_SETUP)
 with st.expander("Data and settings", expanded=open_setup, key=_SETUP, on_change=lambda: None,
                  icon=":material/tune:"):
     data_column, settings_column = st.columns(2, gap="large")

@@ -43,11 +43,25 @@ _STATUS_TEXT = {"queued": "waiting for a free slot", "running": "training", "pau
                 "stopped": "stopped", "finished": "finished", "failed": "failed"}
 
 
+_DRAWN_TRAINING = "train.setup_folded_for_run"  # training_now() when the page was last drawn
+
+
 def training_now() -> bool:
     """Whether a run is queued, training or paused, or a click has just asked for one."""
     run = latest_run()
     return st.session_state.get(_REQUEST) is not None or (
         run is not None and run.job.status in ACTIVE)
+
+
+def setup_starts_open(expander_key: str) -> bool:
+    """Fold the page's setup expander when a run starts and open it when the run ends; in between
+    the person opens and folds it as they like. A run that ends while the page is drawn makes the
+    live block ask for one more full run (`_live_view`), so the setup never stays folded."""
+    training = training_now()
+    if st.session_state.get(_DRAWN_TRAINING) != training:
+        st.session_state[_DRAWN_TRAINING] = training
+        st.session_state[expander_key] = not training
+    return not training
 
 
 def carry_out_request(graph: dict, data: DataChoice | None, config: TrainConfig | None,
@@ -118,6 +132,9 @@ def _live_view(ready: bool, can_fork: bool) -> None:
         st.rerun(scope="app")  # Start or Fork was clicked here: the full run reads the settings
     if run is not None and _poll_interval(run) != st.session_state.get(_POLLING):
         st.rerun(scope="app")  # first point in, paused, resumed or over: set the new timer
+    drawn_training = st.session_state.get(_DRAWN_TRAINING)
+    if drawn_training is not None and training_now() != drawn_training:
+        st.rerun(scope="app")  # the run ended after the setup was folded: unfold it
     _warn_before_a_drop()
     _control_bar(run, ready, can_fork)
     if run is None:
