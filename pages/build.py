@@ -15,9 +15,11 @@ open_shared_link()  # a ?graph=... link opens its graph once; a bad link leaves 
 open_uploaded_graph(build_files.UPLOAD_KEY)  # once per file put in the uploader
 take_canvas_edit()  # the browser's latest edit, before anything is drawn
 
-st.title("Build")
+title_column, totals_column = st.columns([1, 5], vertical_alignment="bottom")  # one row: the
+title_column.title("Build")  # canvas below then fits a 720-pixel-high projector whole
+with totals_column:
+    build_panels.totals_bar(current_graph(), current_report())
 show_notices()
-build_panels.totals_bar(current_graph(), current_report())
 canvas_editor()  # the node editor; edits and fixes made there flow back into the session's graph
 
 graph, report = current_graph(), current_report()
@@ -41,6 +43,9 @@ if not (is_hidden("files") and is_hidden("share")):
     sections["Save & share"] = save_and_share
 if not is_hidden("export"):
     sections["Export"] = lambda: build_files.export_panel(graph, report)
-for tab, draw in zip(st.tabs(list(sections), key="build.tab"), sections.values()):
-    with tab:
-        draw()
+# Only the open tab is drawn: an edit on a big graph then reruns the summary alone, not the code
+# export and share link as well (a tab click reruns the page to draw the tab it opens).
+for tab, draw in zip(st.tabs(list(sections), key="build.tab", on_change="rerun"), sections.values()):
+    if tab.open:
+        with tab:
+            draw()

@@ -59,10 +59,11 @@ def expect_row(page, layer: str, *cells: str):
     While Streamlit reruns, the table of the previous run may still be on the page beside the new
     one, so this looks for a matching row rather than at the only row.
     """
+    open_tab(page, "Summary")  # only the open tab is drawn
     row = summary_row(page, layer)
     for cell in cells:
         row = row.filter(has_text=cell)
-    expect(row.first).to_be_attached(timeout=PYTHON_TIMEOUT_MS)  # its tab may be hidden
+    expect(row.first).to_be_visible(timeout=PYTHON_TIMEOUT_MS)
 
 
 def metric(page, label: str):
@@ -145,10 +146,9 @@ def test_delete_a_layer_then_repair_the_graph_with_the_fix_on_the_node(build):
     expect(metric(build, "Problems")).to_have_text("0", timeout=PYTHON_TIMEOUT_MS)
     expect(build.locator(".ll-node-type").get_by_text("Flatten", exact=True)).to_have_count(1)
     expect_row(build, "fc1", "(128,)", "8,320")
-    applied = build.locator('[data-testid="stAlertContentSuccess"]').filter(
+    applied = build.locator('[data-testid="stToast"]').filter(
         has_text="Applied: Insert Flatten before fc1")
-    expect(applied.first).to_be_visible()  # still readable after the canvas's own rerun
-    # (.first: mid-rerun, the previous run's copy of the message can still be on the page)
+    expect(applied.first).to_be_visible()  # a toast, still there after the canvas's own rerun
 
 
 def test_the_open_tab_stays_open_while_problems_come_and_go(build):

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from builder.export import export_pt2
+from tests.build_tabs import open_build_tab
 
 ROOT = Path(__file__).resolve().parents[1]
 IMPORT = "build.import"
@@ -20,7 +21,7 @@ def app() -> AppTest:
 
 
 def _import(at: AppTest, name: str, content: bytes) -> AppTest:
-    at.file_uploader(key=IMPORT).set_value((name, content, "application/octet-stream"))
+    open_build_tab(at, "Save & share").file_uploader(key=IMPORT).set_value((name, content, "application/octet-stream"))
     at.run()
     next(b for b in at.button if b.label == "Import as the graph").click()
     return at.run()

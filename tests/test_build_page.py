@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from builder.templates import load_template
+from tests.build_tabs import click_template, open_build_tab
 from ui import share
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -25,7 +26,7 @@ def graph_of(at: AppTest) -> dict:
 
 
 def summary(at: AppTest):
-    return at.table[0].value
+    return open_build_tab(at, "Summary").table[0].value
 
 
 def messages(at: AppTest, kind: str) -> str:
@@ -34,7 +35,7 @@ def messages(at: AppTest, kind: str) -> str:
 
 
 def upload(at: AppTest, name: str, content: bytes) -> AppTest:
-    at.file_uploader(key=UPLOAD).set_value((name, content, "application/json"))
+    open_build_tab(at, "Save & share").file_uploader(key=UPLOAD).set_value((name, content, "application/json"))
     return at.run()
 
 
@@ -48,16 +49,17 @@ def test_first_visit_shows_the_default_template_and_its_summary(app):
 
 
 def test_loading_a_template_replaces_the_graph_and_tells_the_canvas(app):
-    app.button(key="build.template.cnn_seed").click().run()
+    click_template(app, "cnn_seed")
+    assert "CNN (Keras tutorial)" in messages(app, "toast")  # a toast: the canvas keeps its height
     assert graph_of(app) == load_template("cnn_seed").to_dict()
     assert app.session_state["layerloom.graph_revision"] == 1
     assert summary(app)["parameters"].sum() == 225_034
-    assert "CNN (Keras tutorial)" in messages(app, "success")
 
 
 def test_bring_back_the_previous_graph_undoes_a_template_load(app):
-    app.button(key="build.template.gan").click().run()
-    [undo] = [b for b in app.button if b.label == "Bring back the previous graph"]
+    click_template(app, "gan")
+    [undo] = [b for b in open_build_tab(app, "Save & share").button
+              if b.label == "Bring back the previous graph"]
     undo.click().run()
     assert graph_of(app) == load_template("mlp_digits").to_dict()
 
@@ -127,8 +129,8 @@ def test_a_damaged_share_link_says_so_and_keeps_the_default_graph():
 
 
 def test_the_share_panel_link_round_trips(app):
-    app.button(key="build.template.vae").click().run()
-    [link] = [code.value for code in app.code if "graph=" in code.value]
+    click_template(app, "vae")
+    [link] = [code.value for code in open_build_tab(app, "Save & share").code if "graph=" in code.value]
     token = link.split("graph=", 1)[1]
     assert share.decode_graph(token) == load_template("vae").to_dict()
 
@@ -150,12 +152,12 @@ def test_a_problem_offers_a_fix_that_repairs_the_graph(app):
 
 
 def test_export_shows_the_generated_pytorch_code(app):
-    code = [c.value for c in app.code if c.language == "python"]
+    code = [c.value for c in open_build_tab(app, "Export").code if c.language == "python"]
     assert code and "class" in code[0] and "nn.Linear" in code[0]
 
 
 def test_the_graph_survives_a_trip_to_another_page(app):
-    app.button(key="build.template.resnet_small").click().run()
+    click_template(app, "resnet_small")
     before = graph_of(app)
     app.switch_page("pages/inspect.py").run()
     app.switch_page("pages/build.py").run()
@@ -170,7 +172,7 @@ def test_a_lesson_link_can_hide_the_templates_and_files():
     assert [tab.label for tab in at.tabs] == ["Summary", "Save & share", "Export"]
     assert not [b for b in at.button if (b.key or "").startswith("build.template.")]
     assert not at.file_uploader
-    assert any("graph=" in code.value for code in at.code)  # sharing is still offered
+    assert any("graph=" in code.value for code in open_build_tab(at, "Save & share").code)  # still shared
 
 
 def canvas_edit(at: AppTest, graph: dict, revision: int, edit: str) -> AppTest:
@@ -191,7 +193,7 @@ def test_a_canvas_edit_reaches_every_panel_in_the_same_run(app):
 
 
 def test_an_edit_made_before_a_template_load_is_ignored(app):
-    app.button(key="build.template.gru_forecast").click().run()
+    click_template(app, "gru_forecast")
     canvas_edit(app, load_template("mlp_digits").to_dict(), revision=0, edit="m:2")
     assert graph_of(app) == load_template("gru_forecast").to_dict()
 
@@ -208,7 +210,7 @@ def test_a_torch_export_file_is_built_on_request_and_offered_for_download(app):
         return [button.label for button in app.download_button]
 
     assert "Download torch.export (.pt2)" not in downloads()
-    app.button(key="build.export.pt2").click().run()
+    open_build_tab(app, "Export").button(key="build.export.pt2").click().run()
     assert "Download torch.export (.pt2)" in downloads()
     assert not app.warning  # no "could not be exported" message
 
@@ -220,8 +222,7 @@ def test_export_of_a_model_over_the_server_limits_is_refused_with_a_message(app)
         {"id": "fc", "type": "Linear", "params": {"out_features": 7_000}}],
         "edges": [{"source": "x", "target": "fc"}], "layout": {}}
     app.session_state["layerloom.graph"] = big
-    app.run()
-    app.button(key="build.export.pt2").click().run()
+    open_build_tab(app, "Export").button(key="build.export.pt2").click().run()
     assert not app.exception
     assert "Download torch.export (.pt2)" not in [b.label for b in app.download_button]
     assert "49,007,000 parameters; the limit here is 10,000,000" in messages(app, "warning")

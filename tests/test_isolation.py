@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from builder.templates import load_template
+from tests.build_tabs import click_template, open_build_tab
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -71,14 +72,14 @@ def test_two_sessions_side_by_side_share_nothing():
     student_a, student_b = open_app(), open_app()
 
     # A loads a template from the gallery; B opens a graph file of its own.
-    rerun(student_a.button(key="build.template.mlp_playground").click())
+    rerun(click_template(student_a, "mlp_playground"))
     uploaded = load_template("autoencoder_dense").to_dict()
-    student_b.file_uploader(key="build.upload").set_value(
+    open_build_tab(student_b, "Save & share").file_uploader(key="build.upload").set_value(
         ("mine.json", json.dumps(uploaded).encode(), "application/json"))
     rerun(student_b)
     assert student_a.session_state["layerloom.graph"] == load_template("mlp_playground").to_dict()
     assert student_b.session_state["layerloom.graph"] == uploaded
-    assert student_a.file_uploader(key="build.upload").value is None
+    assert open_build_tab(student_a, "Save & share").file_uploader(key="build.upload").value is None
 
     # Each trains its own graph on the data its template was made for.
     rerun(student_a.switch_page(TRAIN_PAGE))

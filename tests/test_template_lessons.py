@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from builder.templates import list_templates
+from tests.build_tabs import click_template
 from trainers.config import default_config
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -35,8 +36,7 @@ def run(app: AppTest) -> AppTest:
 
 def load_template_then_train(app: AppTest, name: str) -> AppTest:
     run(app.switch_page("pages/build.py"))
-    app.button(key=f"build.template.{name}").click()
-    run(app)
+    run(click_template(app, name))
     return run(app.switch_page("pages/train.py"))
 
 
