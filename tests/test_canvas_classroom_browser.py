@@ -3,7 +3,8 @@ real Build page in a real Chromium.
 
 "Readable" is measured, not assumed: a node title's computed font size times the zoom of React
 Flow's viewport transform is what lands on the screen (>= 12 px), likewise an edge's shape label
-(>= 10 px), and every handle is a >= 16 px target on screen; "whole" means every node's box lies inside the canvas pane. Checked right after a
+(>= 10 px), and every handle is a >= 16 px target on screen; "whole" means every node's box lies
+inside the canvas pane, and the canvas ends within the window's first screen. Checked right after a
 template loads, after Fit view, with the details panel open, and while presenting. Screenshots
 land in /tmp/classroom_shots/ for a human to look at.
 """
@@ -39,7 +40,11 @@ MEASURE = """() => {
   }).map((n) => n.dataset.id);
   const handle = Math.min(...[...root.querySelectorAll('.react-flow__handle')]
     .map((h) => Math.min(h.getBoundingClientRect().width, h.getBoundingClientRect().height)));
-  return { zoom, title: px('.ll-node-type'), label: px('.ll-edge-label'), outside, nodes: nodes.length, handle,
+  const canvas = root.querySelector('.ll-canvas').getBoundingClientRect();
+  const fixed = Boolean(root.querySelector('.ll-canvas--present'));
+  const scrolled = document.querySelector('[data-testid="stMain"]')?.scrollTop ?? 0; // Streamlit's
+  const canvasBottom = canvas.bottom + (fixed ? 0 : scrolled); // from the top of the page
+  return { zoom, on_first_screen: canvasBottom <= innerHeight + 0.5, title: px('.ll-node-type'), label: px('.ll-edge-label'), outside, nodes: nodes.length, handle,
            palette: Boolean(root.querySelector('.ll-palette')),
            pane: [Math.round(pane.width), Math.round(pane.height)] };
 }"""
@@ -80,6 +85,7 @@ def settled(page, expected_nodes: int, timeout_s: float = 20.0) -> dict:
 
 def assert_readable_and_whole(view: dict, what: str):
     assert not view["outside"], f"{what}: nodes outside the canvas: {view}"
+    assert view["on_first_screen"], f"{what}: the canvas runs below the window's bottom: {view}"
     assert view["title"] >= MIN_TITLE_PX, f"{what}: node titles render at {view['title']:.1f} px: {view}"
     assert view["label"] >= MIN_LABEL_PX, f"{what}: edge labels render at {view['label']:.1f} px: {view}"
     assert view["handle"] >= MIN_HANDLE_PX, f"{what}: handles are {view['handle']:.1f} px to hit: {view}"

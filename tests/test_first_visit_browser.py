@@ -20,7 +20,7 @@ def test_a_lesson_link_to_train_works_on_a_fresh_server(browser):
         page.goto(f"{url}train?title=Momentum+lesson&lr=0.05")
         expect(page.get_by_role("heading", name="Train")).to_be_visible(timeout=90_000)
         wait_for_app(page, timeout_ms=90_000)
-        navigation = page.get_by_test_id("stSidebarNav")
+        navigation = page.get_by_test_id("stTopNav")  # the pages along the top (ui/router.py)
         titles = [re.compile(f"{title}$") for title in ("Build", "Train", "Inspect", "Lessons")]
         expect(navigation.get_by_role("link")).to_have_text(titles)  # after each icon's name
         expect(page.get_by_text("Momentum lesson")).to_be_visible()

@@ -13,7 +13,7 @@ from ui.notices import notify
 from ui.state import current_graph, current_report, graph_revision, set_graph
 
 CANVAS_KEY = "build.canvas"
-CANVAS_HEIGHT = 640
+CANVAS_HEIGHT = "fill"  # the canvas ends at the window's bottom edge: a graph fitted to it is all on screen
 
 
 def take_canvas_edit() -> None:

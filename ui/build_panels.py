@@ -20,10 +20,9 @@ def totals_bar(graph: dict, report: Report) -> None:
     params, flops, memory, problems = st.columns(4)
     params.metric("Parameters", format_count(report.total_params) + unknown,
                   help=f"{report.total_params:,} trainable numbers (layers with known shapes).")
-    flops.metric("FLOPs per sample", format_count(report.total_flops) + unknown,
+    flops.metric("FLOPs / sample", format_count(report.total_flops) + unknown,
                  help="Floating-point operations for one forward pass of one sample.")
-    memory.metric("Activation memory per sample",
-                  format_bytes(report.total_activation_bytes) + unknown,
+    memory.metric("Activations / sample", format_bytes(report.total_activation_bytes) + unknown,
                   help="Memory the layers' outputs take for one sample (training keeps them all).")
     problems.metric("Problems", len(report.problems),
                     help="Things to fix before the model can train; listed below the canvas.")

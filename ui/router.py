@@ -18,6 +18,11 @@ from ui.lesson import adopt_lesson_from_url, show_lesson_banner
 from ui.reattach import restore_session
 from ui.runs import job_manager
 
+# Streamlit's main column starts 6rem down, under its 3.75rem top bar; on a 720-pixel projector
+# the rest of that height is the canvas's or the charts'. A <style>-only st.html takes no room.
+_COMPACT_TOP = ("<style>[data-testid='stMainBlockContainer'] "
+                "{ padding-top: 4rem; padding-bottom: 2rem; }</style>")
+
 # (script, title, icon); st.Page resolves a path against the main script, so pages are made
 # when app.py routes, not when this module is imported (a test may run a page script alone).
 PAGES = [
@@ -31,9 +36,11 @@ PAGES = [
 def route() -> StreamlitPage:
     """Page config, navigation, the teacher's lesson; returns the page the URL asks for."""
     st.set_page_config(page_title="LayerLoom", page_icon="🧶", layout="wide")
+    st.html(_COMPACT_TOP)
     pages = [st.Page(script, title=title, icon=icon, default=index == 0)
              for index, (script, title, icon) in enumerate(PAGES)]
-    page = st.navigation(pages)  # also switches the old pages-folder mode off for the server
+    # At the top, not in a sidebar: a 1280-pixel projector gives the canvas its whole width.
+    page = st.navigation(pages, position="top")  # also ends the old pages-folder mode
     job_manager()  # the first visit starts the job workers (seconds of imports), not the first Start
     adopt_lesson_from_url()
     restore_session()  # a reload: the graph and runs this browser had (ui/reattach.py)

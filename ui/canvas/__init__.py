@@ -58,8 +58,10 @@ class CanvasResult:
 
 
 def graph_canvas(graph: dict, *, catalog: list[dict], report: dict, revision: int,
-                 key: str = "canvas", height: int = 640) -> CanvasResult:
+                 key: str = "canvas", height: int | str = 640) -> CanvasResult:
     """Show the canvas for `graph` and return what the user changed.
+
+    `height`: pixels, or "fill" for as tall as the window below the canvas (at least 420 px).
 
     Bump `revision` whenever Python replaces the graph (template, upload, one-click fix): the
     browser then drops its local copy and undo history and shows `graph`. With the same revision
@@ -70,7 +72,7 @@ def graph_canvas(graph: dict, *, catalog: list[dict], report: dict, revision: in
         key=key,
         data={"graph": graph, "report": report, "revision": revision, "height": height,
               "selected": _component_state(key).get("selected")},
-        height=height,
+        height=height if isinstance(height, int) else "content",
         on_graph_change=_no_callback,
         on_selected_change=_no_callback,
         on_action_change=_no_callback,
