@@ -85,6 +85,7 @@ def component_sizes(graph: dict) -> dict:
 
 
 def measure(url: str, edits: int) -> tuple[list[float], list[int], list[int]]:
+    """Edit latencies (ms) and websocket bytes received and sent per edit, on the page at `url`."""
     from playwright.sync_api import sync_playwright
     received, sent = [0], [0]
     latencies, received_per_edit, sent_per_edit = [], [], []
@@ -118,30 +119,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, nargs="+", default=[50, 150])
     parser.add_argument("--edits", type=int, default=12)
+    parser.add_argument("--page", choices=("harness", "build"), default="harness",
+                        help="the canvas alone (tests/apps/canvas_harness.py), or the app's Build "
+                             "page with everything else it redraws on an edit")
     args = parser.parse_args()
     for n_nodes in args.nodes:
-        bench_one(n_nodes, args.edits)
+        bench_one(n_nodes, args.edits, args.page)
 
 
-def bench_one(n_nodes: int, edits: int) -> None:
+def bench_one(n_nodes: int, edits: int, page: str) -> None:
     graph = residual_graph(n_nodes)
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(graph, f)
-    try:
-        with streamlit_server("tests/apps/canvas_harness.py",
-                              env={"LAYERLOOM_CANVAS_GRAPH": f.name}) as (_, url):
-            latencies, received, sent = measure(url, edits)
-    finally:
-        Path(f.name).unlink()
+    if page == "build":  # the graph arrives as a share link does
+        from ui.share import encode_graph, share_url
+        with streamlit_server("app.py") as (_, url):
+            latencies, received, sent = measure(share_url(url, encode_graph(graph)), edits)
+    else:
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(graph, f)
+        try:
+            with streamlit_server("tests/apps/canvas_harness.py",
+                                  env={"LAYERLOOM_CANVAS_GRAPH": f.name}) as (_, url):
+                latencies, received, sent = measure(url, edits)
+        finally:
+            Path(f.name).unlink()
     ordered = sorted(latencies)
-    print(f"graph: {n_nodes} nodes, {len(graph['edges'])} edges; {edits} edits")
+    print(f"{page}: {n_nodes} nodes, {len(graph['edges'])} edges; {edits} edits")
     print(f"edit -> shape label: median {statistics.median(latencies):.0f} ms, "
           f"p90 {ordered[int(0.9 * (len(ordered) - 1))]:.0f} ms, max {ordered[-1]:.0f} ms "
           f"(target < 300 ms)")
     sizes = component_sizes(graph)
     per_edit = statistics.median(received)
-    print(f"websocket per edit: received median {per_edit / 1024:.1f} KiB (the harness's own "
-          f"st.code printout included), sent median {statistics.median(sent) / 1024:.1f} KiB")
+    print(f"websocket per edit: received median {per_edit / 1024:.1f} KiB (on the harness, its "
+          f"own st.code printout included), sent median {statistics.median(sent) / 1024:.1f} KiB")
     inline = per_edit + sizes["runtime.js"] + sizes["data.catalog"]
     print(f"  the same with bundle and catalog inline in the canvas element: ~{inline / 1024:.0f} KiB "
           f"per edit (they now travel once per session in the cached runtime element)")

@@ -49,6 +49,6 @@ if result.action and result.action.get("kind") == "apply_fix":
     state.revision += 1
     st.rerun()
 
-st.code(json.dumps(state.graph, sort_keys=True), language="json")
+st.code(json.dumps(state.graph, sort_keys=True), language=None)
 st.code(json.dumps({"selected": result.selected, "action": result.action, "runs": state.runs,
                     "revision": state.revision, "valid": report["valid"]}), language="json")
