@@ -10,6 +10,7 @@ from builder.importers.graph_builder import MAX_SOURCE_OPS, GraphBuilder
 from builder.importers.limits import MAX_FILE_BYTES, check_input_shape, check_weight_elements
 from builder.importers.onnx_fold import fold
 from builder.importers.onnx_modules import CELLS, map_call
+from builder.importers.opaque import keep_onnx
 from builder.importers.report import ImportRefused, ImportResult
 from builder.importers.scopes import module_calls, onnx_stack
 
@@ -110,7 +111,7 @@ class _Reader:
                 done.update(calls[index].indices)
             elif not self.writes[index]:
                 continue  # shape bookkeeping: no tensor a layer reads
-            elif not self._map(node):
+            elif not self._map(node) and not keep_onnx(self, node, where):
                 self.b.leave_gap(node.op_type, where, list(node.output))
         return self.b.finish(outputs)
 
@@ -228,9 +229,10 @@ class _Reader:
             inferred = self.onnx.shape_inference.infer_shapes(model).graph
         except Exception:  # inference is a convenience: without it some reshapes stay unmapped
             inferred = model.graph
-        shapes = {}
+        shapes, self.elem_types = {}, {}
         for value in [*inferred.input, *inferred.value_info, *inferred.output]:
             tensor_type = value.type.tensor_type
+            self.elem_types[value.name] = tensor_type.elem_type
             if tensor_type.HasField("shape") and len(tensor_type.shape.dim):
                 shapes[value.name] = [d.dim_value if d.HasField("dim_value") else None
                                       for d in tensor_type.shape.dim][1:]

@@ -8,6 +8,7 @@ from builder.importers import layers
 from builder.importers.graph_builder import MAX_SOURCE_OPS, GraphBuilder
 from builder.importers.limits import MAX_FILE_BYTES, check_input_shape
 from builder.importers.pt2_archive import Pt2Archive
+from builder.importers.opaque import keep_pt2
 from builder.importers.pt2_modules import map_call
 from builder.importers.report import ImportRefused, ImportResult
 from builder.importers.scopes import module_calls, pt2_stack
@@ -81,7 +82,8 @@ class _Reader:
             target, op, outs = node["target"], self.op_name(node), self.writes[index]
             if op in SHAPE_ONLY or not outs:
                 continue
-            if not self._map(op, target, self.args(index), outs[0]):
+            if not self._map(op, target, self.args(index), outs[0]) \
+                    and not keep_pt2(self, index, op, outs, _where(node)):
                 self.b.leave_gap(target.removeprefix("torch.ops."), _where(node), outs)
         if self.missing_weights:
             self.b.notes.append("weights not carried: " + "; ".join(self.missing_weights))
