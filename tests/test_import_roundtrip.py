@@ -97,3 +97,16 @@ def test_cli_import_writes_graph_and_weights_and_prints_report(tmp_path, capsys)
     assert "mapped: 2 x linear" in capsys.readouterr().out
     model = compile_graph(load_graph(tmp_path / "g.json"))
     model.load_state_dict(load_file(tmp_path / "w.safetensors"), strict=True)
+
+
+def test_transformer_encoder_layers_arrive_in_pieces_that_compute_the_same(tmp_path):
+    """A TransformerEncoderLayer call is not recognised yet: its attention, LayerNorms and
+    feed-forward Linears arrive as separate layers, with the same parameters and outputs."""
+    graph, original, result = _export_and_import("transformer_text", "pt2", tmp_path)
+    assert result.complete and result.weights_carried, result.to_text()
+    types = Counter(n["type"] for n in result.graph["nodes"])
+    assert types["MultiheadAttention"] == 2 and types["LayerNorm"] == 4
+    imported = compile_graph(result.graph).eval()
+    imported.load_state_dict(result.state_dict, strict=True)
+    assert _param_count(imported) == _param_count(original)
+    _same_outputs(graph, original, imported)
