@@ -43,3 +43,20 @@ def test_opaque_operation_that_drops_the_batch_is_a_problem_on_the_node():
     report = validate(_graph({"op": "sum", "dims": [0]}))
     assert not report.valid and report.problems[0].node == "mix"
     assert "keep the batch dimension" in report.problems[0].message
+
+
+def test_opaque_op_text_is_only_ever_a_name(tmp_path):
+    """`op` selects an entry of Opaque.OPS; code-like text stays a string in the exported file
+    and a line break is refused."""
+    marker = tmp_path / "ran"
+    sneaky = f"x'); open({str(marker)!r}, 'w'); ('"
+    graph = _graph({"op": sneaky, "output_shape": [3, 4]})
+    assert validate(graph).valid
+    namespace = {}
+    exec(to_python_code(graph), namespace)
+    model = next(v for k, v in namespace.items() if k.startswith("Opaque") and k != "Opaque")()
+    assert model.mix.op == sneaky and not marker.exists()
+    with pytest.raises(NotImplementedError, match="cannot be computed here"):
+        model(torch.randn(1, 3, 4))
+    problems = validate(_graph({"op": "exp\nimport os", "output_shape": [3, 4]})).problems
+    assert problems and problems[0].field == "op"
