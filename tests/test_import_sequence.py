@@ -78,3 +78,52 @@ def test_lstm_whose_final_state_is_read_is_not_mapped_to_the_sequence_output(tmp
     result = import_model(tmp_path / "last.pt2")
     assert "LSTM" not in {n["type"] for n in result.graph["nodes"]}
     assert any("lstm" in item.op for item in result.unmapped)
+
+
+class MaskedAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.att = nn.MultiheadAttention(16, 4, batch_first=True)
+        self.register_buffer("mask", torch.ones(6, 6, dtype=torch.bool).triu(1))
+
+    def forward(self, x):
+        return self.att(x, x, x, attn_mask=self.mask)[0]
+
+
+class ConstantMask(MaskedAttention):
+    """The mask as a plain attribute: torch.export lifts it as a constant, not a buffer."""
+
+    def __init__(self):
+        super().__init__()
+        del self.mask
+        self.mask = torch.ones(6, 6, dtype=torch.bool).triu(1)
+
+
+class GivenState(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(16, 8, batch_first=True)
+        self.register_buffer("h0", torch.ones(1, 1, 8))
+
+    def forward(self, x):
+        state = self.h0.expand(1, x.shape[0], 8).contiguous()
+        return self.lstm(x, (state, state))[0]
+
+
+@pytest.mark.parametrize("fmt", ["pt2", "onnx"])
+@pytest.mark.parametrize("module,layer", [(MaskedAttention, "MultiheadAttention"),
+                                          (ConstantMask, "MultiheadAttention"),
+                                          (GivenState, "LSTM")])
+def test_a_call_with_a_mask_or_a_given_state_is_not_mapped_to_the_plain_layer(
+        module, layer, fmt, tmp_path):
+    """The catalog layer would ignore the constant mask or the initial state: computing something
+    else silently is worse than mapping the call op by op."""
+    torch.manual_seed(0)
+    model = module().eval()
+    x = torch.randn(2, 6, 16)
+    if fmt == "pt2":
+        torch.export.save(torch.export.export(model, (x,)), tmp_path / "m.pt2")
+    else:
+        torch.onnx.export(model, (x,), str(tmp_path / "m.onnx"), dynamo=True, external_data=False)
+    result = import_model(tmp_path / f"m.{fmt}")
+    assert layer not in {n["type"] for n in result.graph["nodes"]}, result.to_text()

@@ -40,7 +40,7 @@ def _recurrent(reader, call: ModuleCall, cells: list) -> bool:
         directions = {"forward": 1, "bidirectional": 2}.get(_text(a.get("direction", "forward")))
         if (directions is None or a.get("input_forget", 0) or a.get("layout", 0)
                 or set(a) - {"hidden_size", "direction", "layout", "linear_before_reset", "input_forget"} or (call.type_ == "GRU" and not a.get("linear_before_reset"))
-                or any(v and v not in reader.consts_or_shapes for v in cell.input[4:])
+                or any(v and not _zeros(reader, v) for v in cell.input[4:])
                 or any(reader.uses[v] for v in cell.output[1:] if v)):
             return False  # peepholes, clipping, other activations, or the final state is read
         weights = [reader.consts.get(v) if v else None for v in cell.input[1:4]]
@@ -74,13 +74,15 @@ def _attention(reader, call: ModuleCall, nodes: list) -> bool:
             for v in call.inputs):
         return False  # a mask or other extra input, or the attention weights are read
     pieces = _linear_pieces(reader, nodes)
+    if _reads_other_constants(reader, nodes, pieces):
+        return False  # a constant mask (or bias_k/bias_v) the catalog layer would ignore
     if len(pieces) < 2 or not depends_on(call, reader.reads, reader.writes, call.outputs[0],
                                          pieces[-1][2]):
         return False
-    (out_w, out_b, _), inner = pieces[-1], pieces[:-1]
-    state = {"in_proj_weight": torch.cat([w for w, _, _ in inner]), "out_proj.weight": out_w}
-    if any(b is not None for _, b, _ in pieces):  # the exporter drops a bias that is all zeros
-        state["in_proj_bias"] = torch.cat([_or_zeros(b, w) for w, b, _ in inner])
+    (out_w, out_b, _, _), inner = pieces[-1], pieces[:-1]
+    state = {"in_proj_weight": torch.cat([w for w, *_ in inner]), "out_proj.weight": out_w}
+    if any(b is not None for _, b, *_ in pieces):  # the exporter drops a bias that is all zeros
+        state["in_proj_bias"] = torch.cat([_or_zeros(b, w) for w, b, *_ in inner])
         state["out_proj.bias"] = _or_zeros(out_b, out_w)
     if state["in_proj_weight"].shape != (3 * out_w.shape[0], out_w.shape[1]):
         return False
@@ -88,12 +90,42 @@ def _attention(reader, call: ModuleCall, nodes: list) -> bool:
                             state, _head_dim(reader, nodes), call.path)
 
 
+def _zeros(reader, value: str) -> bool:
+    """Whether `value` (an initial state) is all zeros: a zero constant, or zeros expanded,
+    sliced or reshaped (how the exporter writes torch.zeros(batch-dependent shape))."""
+    if value in reader.consts:
+        return not reader.consts[value].any()
+    node = reader.producer.get(value)
+    if node is None:
+        return False
+    if node.op_type == "ConstantOfShape":
+        fill = reader.attrs(node).get("value")
+        return fill is None or not reader.onnx.numpy_helper.to_array(fill).any()
+    return node.op_type in ("Expand", "Slice", "Reshape", "Unsqueeze", "Squeeze", "Transpose") \
+        and _zeros(reader, node.input[0])
+
+
+def _reads_other_constants(reader, nodes: list, pieces: list) -> bool:
+    """Whether the call reads a float constant of several values that is not a projection's
+    weight or bias (integer constants are shapes, axes and indices)."""
+    used = set().union(*(names for *_, names in pieces))
+    for node in nodes:
+        for v in node.input:
+            const = reader.consts.get(v)
+            integers = const is not None and not const.dtype.is_floating_point \
+                and const.dtype != torch.bool
+            if const is not None and const.numel() > 1 and not integers and v not in used:
+                return True
+    return False
+
+
 def _or_zeros(bias, weight):
     return torch.zeros(weight.shape[0], dtype=weight.dtype) if bias is None else bias
 
 
 def _linear_pieces(reader, nodes: list) -> list[tuple]:
-    """(weight in torch's (out, in) layout, bias or None, value computed) per projection."""
+    """(weight in torch's (out, in) layout, bias or None, value computed, constants read) per
+    projection."""
     pieces = []
     for node in nodes:
         a, w = reader.attrs(node), reader.consts.get(node.input[1]) if len(node.input) > 1 else None
@@ -101,14 +133,15 @@ def _linear_pieces(reader, nodes: list) -> list[tuple]:
             continue
         if node.op_type == "MatMul":
             adds = [n for n in nodes if n.op_type == "Add" and node.output[0] in n.input]
-            bias = next((reader.consts.get(v) for n in adds for v in n.input
-                         if v in reader.consts), None)
+            bias_name = next((v for n in adds for v in n.input if v in reader.consts), None)
+            bias = reader.consts.get(bias_name)
             out = adds[0].output[0] if adds and bias is not None else node.output[0]
-            pieces.append((w.T.contiguous(), bias, out))
+            pieces.append((w.T.contiguous(), bias, out, {node.input[1], bias_name}))
         elif node.op_type == "Gemm" and not a.get("transA") and a.get("alpha", 1.0) == 1.0 \
                 and a.get("beta", 1.0) == 1.0:
             bias = reader.consts.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
-            pieces.append((w if a.get("transB") else w.T.contiguous(), bias, node.output[0]))
+            pieces.append((w if a.get("transB") else w.T.contiguous(), bias, node.output[0],
+                           set(node.input[1:3])))
     return pieces
 
 

@@ -96,6 +96,10 @@ class _Reader:
     def args(self, index: int) -> dict:
         return _args(self.nodes[index])
 
+    def tensor_args(self, index: int) -> list[str]:
+        """Every tensor operation `index` reads: data, weights and constants."""
+        return _tensor_names(item["arg"] for item in self.nodes[index]["inputs"])
+
     def weight(self, name: str | None):
         """The tensor behind a program input (parameter or buffer), or None. A weight that is not
         read (pickled, missing) is a meta tensor of its recorded shape: the layer still maps."""

@@ -11,9 +11,13 @@ def map_call(reader, call: ModuleCall) -> bool:
     mapped one by one."""
     ops = [(reader.op_name(reader.nodes[i]), reader.args(i), reader.writes[i]) for i in call.indices]
     prefix = f"{call.path}."
-    names = {v for _, a, _ in ops for v in _tensor_args(a) if v in reader.state_keys}
-    if any(not reader.state_keys[n].startswith(prefix) for n in names) or len(call.outputs) != 1:
-        return False  # a weight from elsewhere (tied) or a second result used (h_n, weights)
+    tensors = {v for i in call.indices for v in reader.tensor_args(i)}
+    made = {v for _, _, outs in ops for v in outs}
+    names = tensors - made - set(call.inputs)
+    if any(not reader.state_keys.get(n, "").startswith(prefix) for n in names) \
+            or len(call.outputs) != 1:
+        return False  # a constant (a mask), a weight from elsewhere (tied), or a second result
+        # used (h_n, the attention weights)
     state = {reader.state_keys[n][len(prefix):]: reader.weight(n) for n in names}
     op = f"{call.type_} module"
     if call.type_ in ("LSTM", "GRU"):
@@ -51,10 +55,3 @@ def _head_dim(reader, ops) -> int:
                 if name == "div" and isinstance(a.get("other"), float) and a["other"]]
     return round(prod(factors) ** -2) if factors and prod(factors) > 0 else 0
 
-
-def _tensor_args(a: dict):
-    for value in a.values():
-        if isinstance(value, str):
-            yield value
-        elif isinstance(value, list):
-            yield from (v for v in value if isinstance(v, str))
