@@ -76,6 +76,8 @@ def compile_graph(graph: "Graph | dict | str", *, max_params: int | None = None)
     """
     graph = load_graph(graph)
     report = checked_report(graph)
+    if stuck := _not_computable(report):
+        raise GraphError(stuck)
     if max_params is not None and report.total_params > max_params:
         raise GraphError([Problem(None, "params", f"the model has {report.total_params:,} "
                                                   f"parameters; the limit here is {max_params:,}")])
@@ -90,6 +92,15 @@ def compile_graph(graph: "Graph | dict | str", *, max_params: int | None = None)
     model._attr_names = attr_names([n.id for n in graph.nodes])
     model._inner_paths = _inner_paths(model, graph) if graph.blocks else {}
     return model
+
+
+def _not_computable(report: Report) -> list[Problem]:
+    """Opaque nodes keeping an imported operation that no listed torch function computes."""
+    return [Problem(node_id, "op", f"Opaque '{node_id}' keeps "
+                    f"{info.resolved_params['source_op'] or info.resolved_params['op']} from an "
+                    "imported model, which LayerLoom cannot compute: replace it with layers")
+            for node_id, info in {**report.nodes, **report.inner}.items()
+            if info.type == "Opaque" and info.resolved_params["op"] not in ops.Opaque.OPS]
 
 
 def _inner_paths(model: nn.Module, graph: Graph) -> dict[str, str]:

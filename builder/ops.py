@@ -144,3 +144,39 @@ class Parameter(nn.Module):
             return x * self.weight
         front = self.weight.expand(x.shape[0], *self.weight.shape)  # (N, *shape)
         return torch.cat([front, x], dim=1)
+
+
+class Opaque(nn.Module):
+    """An imported operation with no catalog layer, computed by the torch function listed for
+    `op` with the constant arguments the file recorded (dims, scalar, scalar2, keepdim). Any other
+    op keeps its shape on the canvas but cannot compute: forward says so."""
+
+    OPS = {
+        "exp": lambda xs, a: torch.exp(xs[0]), "log": lambda xs, a: torch.log(xs[0]),
+        "neg": lambda xs, a: torch.neg(xs[0]), "abs": lambda xs, a: torch.abs(xs[0]),
+        "sqrt": lambda xs, a: torch.sqrt(xs[0]), "rsqrt": lambda xs, a: torch.rsqrt(xs[0]),
+        "sin": lambda xs, a: torch.sin(xs[0]), "cos": lambda xs, a: torch.cos(xs[0]),
+        "erf": lambda xs, a: torch.erf(xs[0]), "reciprocal": lambda xs, a: torch.reciprocal(xs[0]),
+        "add_scalar": lambda xs, a: xs[0] + a["scalar"], "mul_scalar": lambda xs, a: xs[0] * a["scalar"],
+        "sub_scalar": lambda xs, a: xs[0] - a["scalar"], "div_scalar": lambda xs, a: xs[0] / a["scalar"],
+        "pow_scalar": lambda xs, a: torch.pow(xs[0], a["scalar"]),
+        "clamp": lambda xs, a: torch.clamp(xs[0], a["scalar"], a["scalar2"]),
+        "sub": lambda xs, a: xs[0] - xs[1], "div": lambda xs, a: xs[0] / xs[1],
+        "maximum": lambda xs, a: torch.maximum(xs[0], xs[1]),
+        "minimum": lambda xs, a: torch.minimum(xs[0], xs[1]),
+        "cumsum": lambda xs, a: torch.cumsum(xs[0], dim=a["dims"][0]),
+        "sum": lambda xs, a: torch.sum(xs[0], dim=a["dims"], keepdim=a["keepdim"]),
+        "amax": lambda xs, a: torch.amax(xs[0], dim=a["dims"], keepdim=a["keepdim"]),
+        "amin": lambda xs, a: torch.amin(xs[0], dim=a["dims"], keepdim=a["keepdim"]),
+    }
+
+    def __init__(self, op="", source_op="", dims=None, scalar=None, scalar2=None, keepdim=False):
+        super().__init__()
+        self.op, self.source_op = op, source_op
+        self.args = {"dims": dims, "scalar": scalar, "scalar2": scalar2, "keepdim": keepdim}
+
+    def forward(self, *inputs):
+        if self.op not in self.OPS:
+            raise NotImplementedError(f"{self.source_op or self.op} came from an imported model "
+                                      "and cannot be computed here: replace it with layers")
+        return self.OPS[self.op](inputs, self.args)

@@ -7,7 +7,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-ParamKind = Literal["int", "float", "bool", "choice", "ints", "shape", "dtype"]
+ParamKind = Literal["int", "float", "bool", "choice", "ints", "shape", "dtype", "text"]
+MAX_TEXT = 200
 DTYPES = ("float", "long")
 
 
@@ -123,6 +124,13 @@ def _check_dtype(spec, value):
     return value
 
 
+def _check_text(spec, value):
+    """A short one-line label (an imported operation's name)."""
+    if not isinstance(value, str) or len(value) > MAX_TEXT or not value.isprintable():
+        raise ValueError(f"{spec.name} must be one line of at most {MAX_TEXT} characters")
+    return value
+
+
 _CHECKERS = {"int": _check_int, "float": _check_float, "bool": _check_bool,
              "choice": _check_choice, "ints": _check_ints, "shape": _check_shape,
-             "dtype": _check_dtype}
+             "dtype": _check_dtype, "text": _check_text}

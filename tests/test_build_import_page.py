@@ -45,3 +45,22 @@ def test_a_refused_file_says_why_and_keeps_the_graph(app):
     shown = " ".join(error.value.replace("\\", "") for error in app.error)  # Markdown escapes
     assert "Not imported: junk.pt2 is not a .pt2 archive" in shown
     assert app.session_state["layerloom.graph"] == before
+
+
+def test_an_import_with_an_opaque_node_that_cannot_compute_warns_and_keeps_its_shape(app, tmp_path):
+    import torch
+    from torch import nn
+
+    class Flipped(nn.Module):
+        def forward(self, x):
+            return torch.flip(x, dims=[1])
+
+    model = nn.Sequential(nn.Linear(4, 8), Flipped(), nn.Linear(8, 2)).eval()
+    torch.export.save(torch.export.export(model, (torch.randn(2, 4),)), tmp_path / "flip.pt2")
+    _import(app, "flip.pt2", (tmp_path / "flip.pt2").read_bytes())
+    assert not app.exception, app.exception
+    graph = app.session_state["layerloom.graph"]
+    assert [n["type"] for n in graph["nodes"]].count("Opaque") == 1
+    warnings = " ".join(w.value for w in app.warning)
+    assert "1 Opaque node" in warnings and "cannot compute" in warnings  # markdown-escaped
+    assert "opaque: aten.flip.default" in " ".join(code.value for code in app.code)

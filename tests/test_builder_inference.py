@@ -82,6 +82,10 @@ SAMPLES = {
     "Multiply": [({}, [(3, 4), (1, 4)], "float")],
     "Concat": [({"dim": 1}, [(2, 4), (3, 4)], "float"), ({"dim": -1}, [(2, 4), (2, 1)], "float")],
     "Reparameterize": [({}, [(6,), (6,)], "float")],
+    "Opaque": [({"op": "cumsum", "dims": [1]}, [(3, 4)], "float"),
+               ({"op": "amax", "dims": [2], "keepdim": True}, [(3, 4)], "float"),
+               ({"op": "sub"}, [(3, 4), (3, 1)], "float"),
+               ({"op": "clamp", "scalar": -0.5, "scalar2": 0.5}, [(3, 4)], "float")],
 }
 
 

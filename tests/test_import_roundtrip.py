@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
 from builder.compile import compile_graph
 from builder.export import example_inputs, export_onnx, export_pt2
@@ -16,7 +17,8 @@ EXPORTERS = {"pt2": export_pt2, "onnx": export_onnx}
 ROUND_TRIPS = [("mlp_digits", "pt2"), ("cnn_seed", "pt2"), ("resnet_small", "pt2"),
                ("inception_block", "pt2"), ("autoencoder_conv", "pt2"),
                ("mlp_digits", "onnx"), ("cnn_seed", "onnx"), ("autoencoder_dense", "onnx"),
-               ("gan", "onnx")]
+               ("gan", "onnx"), ("lstm_seed", "pt2"), ("gru_forecast", "pt2"),
+               ("lstm_seed", "onnx"), ("gru_forecast", "onnx")]
 
 
 def _export_and_import(name: str, fmt: str, tmp_path):
@@ -65,14 +67,21 @@ def test_onnx_folds_batch_norm_into_conv_yet_computes_the_same(tmp_path):
 
 
 def test_unmapped_operation_is_reported_with_its_place_and_leaves_a_gap(tmp_path):
-    """An LSTM has no mapping yet: the import still succeeds, names the op and its module, and
-    the node it fed is listed as the gap to fill."""
-    _, _, result = _export_and_import("lstm_seed", "pt2", tmp_path)
+    """sort (two results) has no layer and cannot be kept as an Opaque node: the import still
+    succeeds, names the op and its module, and the node it fed is listed as the gap to fill."""
+
+    class Running(nn.Module):
+        def forward(self, x):
+            return torch.sort(x, dim=1)[0]
+
+    model = nn.Sequential(nn.Linear(4, 8), Running(), nn.Linear(8, 2)).eval()
+    torch.export.save(torch.export.export(model, (torch.randn(2, 4),)), tmp_path / "m.pt2")
+    result = import_model(tmp_path / "m.pt2")
     assert not result.complete
-    lstm = next(item for item in result.unmapped if item.op == "aten.lstm.input")
-    assert "module 'lstm'" in lstm.where
-    assert any("fc" in item.feeds for item in result.unmapped)
-    assert "fc" in {n["id"] for n in result.graph["nodes"]}
+    (item,) = result.unmapped
+    assert item.op == "aten.sort.default" and "module '1'" in item.where
+    assert item.feeds == ["n_2"]
+    assert {"n_0", "n_2"} == {n["id"] for n in result.graph["nodes"] if n["type"] == "Linear"}
     assert "have no LayerLoom layer" in result.to_text()
 
 
@@ -88,3 +97,16 @@ def test_cli_import_writes_graph_and_weights_and_prints_report(tmp_path, capsys)
     assert "mapped: 2 x linear" in capsys.readouterr().out
     model = compile_graph(load_graph(tmp_path / "g.json"))
     model.load_state_dict(load_file(tmp_path / "w.safetensors"), strict=True)
+
+
+def test_transformer_encoder_layers_arrive_in_pieces_that_compute_the_same(tmp_path):
+    """A TransformerEncoderLayer call is not recognised yet: its attention, LayerNorms and
+    feed-forward Linears arrive as separate layers, with the same parameters and outputs."""
+    graph, original, result = _export_and_import("transformer_text", "pt2", tmp_path)
+    assert result.complete and result.weights_carried, result.to_text()
+    types = Counter(n["type"] for n in result.graph["nodes"])
+    assert types["MultiheadAttention"] == 2 and types["LayerNorm"] == 4
+    imported = compile_graph(result.graph).eval()
+    imported.load_state_dict(result.state_dict, strict=True)
+    assert _param_count(imported) == _param_count(original)
+    _same_outputs(graph, original, imported)

@@ -55,7 +55,15 @@ def _import_uploaded() -> None:
                  "(python -m builder import FILE -o g.json --weights w.safetensors keeps them)")
     st.session_state[_REPORT] = (uploaded.file_id, text, True)
     set_graph(result.graph)
-    gaps = len(result.unmapped)
-    notify("success" if not gaps else "warning",
-           f"Imported {uploaded.name}" + (f": {gaps} operation(s) left as gaps, see the report "
-                                          "under Save & share." if gaps else "."))
+    notify("success" if result.computable else "warning",
+           f"Imported {uploaded.name}" + ("." if result.computable else f": {_to_replace(result)}, "
+                                          "see the report under Save & share."))
+
+
+def _to_replace(result) -> str:
+    """What must change before the imported graph trains: gaps and Opaque nodes that cannot
+    compute."""
+    stuck = sum(not item.computes for item in result.opaque)
+    parts = [f"{len(result.unmapped)} operation(s) left as gaps"] if result.unmapped else []
+    parts += [f"{stuck} Opaque node(s) that cannot compute"] if stuck else []
+    return " and ".join(parts)

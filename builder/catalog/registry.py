@@ -8,7 +8,8 @@ from builder.params import ParamSpec
 from builder.report import Fix, Shape
 
 CATEGORIES = ("Input/Output", "Dense", "Convolution", "Pooling", "Normalization", "Regularization",
-              "Activation", "Recurrent", "Attention/Transformer", "Merge", "Reshape", "Generative")
+              "Activation", "Recurrent", "Attention/Transformer", "Merge", "Reshape", "Generative",
+              "Imported")
 
 
 class ShapeError(Exception):

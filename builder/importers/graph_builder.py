@@ -9,7 +9,7 @@ from collections import Counter
 
 import torch
 
-from builder.importers.report import ImportResult, Unmapped
+from builder.importers.report import ImportResult, KeptOpaque, Unmapped
 from builder.naming import attr_name, attr_names
 
 # An imported graph is bounded like any other (builder.spec allows 2000 nodes).
@@ -28,6 +28,7 @@ class GraphBuilder:
         self.consumed: Counter = Counter()
         self.mapped: Counter = Counter()
         self.unmapped: list[Unmapped] = []
+        self.opaque: list[KeptOpaque] = []
         self.notes: list[str] = []
 
     def add_input(self, value: str, shape: list[int], dtype: str = "float") -> None:
@@ -66,6 +67,16 @@ class GraphBuilder:
         for value in outs:
             self.gaps[value] = item
 
+    def keep_opaque(self, op: str, where: str, inputs: list[str], out: str, params: dict,
+                    computes: bool) -> None:
+        """`op` has no catalog layer but reads only data and has a known output shape: an Opaque
+        node keeps its place (and computes, when `params["op"]` is a listed function)."""
+        node_id = self.layer(op, "Opaque", inputs, out, params)
+        self.mapped[op] -= 1
+        if not self.mapped[op]:
+            del self.mapped[op]
+        self.opaque.append(KeptOpaque(op, where, node_id, computes))
+
     def fold_bias(self, value: str, bias: torch.Tensor, out: str) -> bool:
         """`out = value + bias` where `value` comes only from a bias-free Linear (ONNX MatMul+Add):
         give that Linear the bias instead of adding a node."""
@@ -90,7 +101,8 @@ class GraphBuilder:
                  for key, tensor in tensors.items()}
         graph = {"version": 1, "name": attr_name(self.source.rsplit("/", 1)[-1].split(".")[0]),
                  "nodes": self.nodes, "edges": self.edges}
-        return ImportResult(self.source, graph, state, dict(self.mapped), self.unmapped, self.notes)
+        return ImportResult(self.source, graph, state, dict(self.mapped), self.unmapped, self.notes,
+                            self.opaque)
 
     def _node(self, type_: str, hint: str, params: dict) -> str:
         base = node_id = attr_name(hint)

@@ -8,7 +8,11 @@ import torch
 from builder.importers import layers
 from builder.importers.graph_builder import MAX_SOURCE_OPS, GraphBuilder
 from builder.importers.limits import MAX_FILE_BYTES, check_input_shape, check_weight_elements
+from builder.importers.onnx_fold import fold
+from builder.importers.onnx_modules import CELLS, map_call
+from builder.importers.opaque import keep_onnx
 from builder.importers.report import ImportRefused, ImportResult
+from builder.importers.scopes import module_calls, onnx_stack
 
 ACTIVATIONS = {"Relu": "ReLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh", "HardSwish": "Hardswish",
                "Mish": "Mish"}
@@ -51,7 +55,37 @@ class _Reader:
                        for t in self.graph.initializer}
         self.shapes = self._shapes(model)
         self.uses = Counter(value for node in self.graph.node for value in node.input)
+        self.producer = {value: node for node in self.graph.node for value in node.output}
         self.b = GraphBuilder(name)
+
+    def attrs(self, node) -> dict:
+        return {x.name: self.onnx.helper.get_attribute_value(x) for x in node.attribute}
+
+    def only_cells_read(self, value: str) -> bool:
+        """Only recurrent cells read `value` (ONNX's optimiser shares one time-major Transpose
+        between two recurrent layers reading the same input; each sees through it)."""
+        readers = [node.op_type for node in self.graph.node if value in node.input]
+        outputs = {v.name for v in self.graph.output}
+        return bool(readers) and value not in outputs and set(readers) <= CELLS
+
+    def _bookkeeping(self) -> set[str]:
+        """Constants and the values computed from tensor shapes (Shape, then arithmetic on it):
+        what a reshape or an initial state is made of, never a layer's data. Constant
+        arithmetic that onnx_fold knows is folded into `self.consts` on the way."""
+        known = set(self.consts)
+        for index, node in enumerate(self.graph.node):
+            if node.op_type == "Constant":
+                known.update(node.output)
+                self.consts[node.output[0]] = self._tensor(
+                    self.onnx.helper.get_attribute_value(node.attribute[0]), f"node {index}")
+            elif node.op_type in ("Shape", "Size") or (
+                    node.input and all(v in known for v in node.input if v)):
+                known.update(node.output)
+                value = fold(node.op_type, self.attrs(node),
+                             [self.consts.get(v) if v else None for v in node.input])
+                if value is not None:
+                    self.consts[node.output[0]] = value
+        return known
 
     def run(self) -> ImportResult:
         for value in self.graph.input:
@@ -60,14 +94,26 @@ class _Reader:
                         for d in value.type.tensor_type.shape.dim]
                 shape = check_input_shape(f"input '{value.name}'", dims)
                 self.b.add_input(value.name, shape, _dtype(value.type.tensor_type.elem_type))
+        outputs = [value.name for value in self.graph.output]
+        self.consts_or_shapes = self._bookkeeping()
+        self.reads = [[v for v in n.input if v and v not in self.consts_or_shapes]
+                      for n in self.graph.node]
+        self.writes = [[v for v in n.output if v and v not in self.consts_or_shapes]
+                       for n in self.graph.node]
+        calls = module_calls([onnx_stack(n) for n in self.graph.node], self.reads, self.writes,
+                             outputs)
+        done: set[int] = set()
         for index, node in enumerate(self.graph.node):
             where = f"node {index} '{node.name or node.output[0]}'"
-            if node.op_type == "Constant":
-                self.consts[node.output[0]] = self._tensor(
-                    self.onnx.helper.get_attribute_value(node.attribute[0]), where)
-            elif not self._map(node):
+            if index in done:
+                continue
+            if index in calls and map_call(self, calls[index]):
+                done.update(calls[index].indices)
+            elif not self.writes[index]:
+                continue  # shape bookkeeping: no tensor a layer reads
+            elif not self._map(node) and not keep_onnx(self, node, where):
                 self.b.leave_gap(node.op_type, where, list(node.output))
-        return self.b.finish([value.name for value in self.graph.output])
+        return self.b.finish(outputs)
 
     def _map(self, node) -> bool:
         """Describe one node to the builder; False when no catalog layer computes it exactly."""
@@ -158,6 +204,17 @@ class _Reader:
             return layers.reshape(b, op, ins[0], out, self.shapes.get(ins[0]), self.shapes.get(out))
         if op == "Concat" and len(data) == len(ins) and a.get("axis") != 0:
             return bool(b.layer(op, "Concat", data, out, {"dim": a["axis"]}))
+        if op == "Gather" and len(ins) == 2 and const[0] is not None and const[1] is None \
+                and const[0].dim() == 2 and a.get("axis", 0) == 0:
+            return layers.embedding(b, op, ins[1], out, const[0], None, _stem(ins[0]))
+        if op == "Gather" and const[1] is not None and const[1].dim() == 0 and a.get("axis") == 1:
+            return bool(b.layer(op, "SelectTimestep", data, out, {"index": int(const[1])}))
+        if op == "LayerNormalization" and len(data) == 1 and len(ins) == 3 and None not in const[1:]:
+            rank = self._rank(ins[0])
+            if rank is None or a.get("axis", -1) % (rank + 1) != rank + 1 - const[1].dim():
+                return False
+            return layers.layer_norm(b, op, ins[0], out, list(const[1].shape),
+                                     a.get("epsilon", 1e-5), const[1], const[2], _stem(ins[1]))
         if op == "Transpose" and a.get("perm", [None])[0] == 0:
             return bool(b.layer(op, "Permute", data, out, {"dims": list(a["perm"][1:])}))
         return False
@@ -172,9 +229,10 @@ class _Reader:
             inferred = self.onnx.shape_inference.infer_shapes(model).graph
         except Exception:  # inference is a convenience: without it some reshapes stay unmapped
             inferred = model.graph
-        shapes = {}
+        shapes, self.elem_types = {}, {}
         for value in [*inferred.input, *inferred.value_info, *inferred.output]:
             tensor_type = value.type.tensor_type
+            self.elem_types[value.name] = tensor_type.elem_type
             if tensor_type.HasField("shape") and len(tensor_type.shape.dim):
                 shapes[value.name] = [d.dim_value if d.HasField("dim_value") else None
                                       for d in tensor_type.shape.dim][1:]

@@ -8,7 +8,10 @@ from builder.importers import layers
 from builder.importers.graph_builder import MAX_SOURCE_OPS, GraphBuilder
 from builder.importers.limits import MAX_FILE_BYTES, check_input_shape
 from builder.importers.pt2_archive import Pt2Archive
+from builder.importers.opaque import keep_pt2
+from builder.importers.pt2_modules import map_call
 from builder.importers.report import ImportRefused, ImportResult
+from builder.importers.scopes import module_calls, pt2_stack
 
 ACTIVATIONS = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh", "silu": "SiLU",
                "mish": "Mish", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid",
@@ -48,6 +51,8 @@ class _Reader:
         self.state_keys: dict[str, str] = {}  # program input name -> state-dict key
         self.shapes = {name: _sizes(meta)[1:] for name, meta in graph.get("tensor_values", {}).items()}
         self.missing_weights: list[str] = []
+        self.nodes = graph["nodes"]
+        self.data_inputs: set[str] = set()  # the user inputs (not weights, not constants)
 
     def run(self) -> ImportResult:
         for spec in self.signature["input_specs"]:
@@ -57,23 +62,45 @@ class _Reader:
                 meta = self.graph["tensor_values"][name]
                 shape = check_input_shape(f"input '{name}'", _sizes(meta))
                 self.b.add_input(name, shape, "long" if meta.get("dtype") in (3, 4, 5) else "float")
+                self.data_inputs.add(name)
             elif kind in ("parameter", "buffer"):
                 self.state_keys[body["arg"]["name"]] = body.get("parameter_name") or body["buffer_name"]
-        for node in self.graph["nodes"]:
-            target = node["target"]
-            op = target.removeprefix("torch.ops.aten.").split(".")[0]
-            outs = [o["as_tensor"]["name"] for o in node["outputs"] if "as_tensor" in o]
+        outputs = [s["user_output"]["arg"]["as_tensor"]["name"]
+                   for s in self.signature["output_specs"] if "user_output" in s]
+        self.writes = [_tensor_names(node["outputs"]) for node in self.nodes]
+        made = self.data_inputs.union(*self.writes)
+        self.reads = [[v for v in _tensor_names(item["arg"] for item in node["inputs"]) if v in made]
+                      for node in self.nodes]
+        calls = module_calls([pt2_stack(n) for n in self.nodes], self.reads, self.writes, outputs)
+        done: set[int] = set()
+        for index, node in enumerate(self.nodes):
+            if index in done:
+                continue
+            if index in calls and map_call(self, calls[index]):
+                done.update(calls[index].indices)
+                continue
+            target, op, outs = node["target"], self.op_name(node), self.writes[index]
             if op in SHAPE_ONLY or not outs:
                 continue
-            if not self._map(op, target, _args(node), outs[0]):
+            if not self._map(op, target, self.args(index), outs[0]) \
+                    and not keep_pt2(self, index, op, outs, _where(node)):
                 self.b.leave_gap(target.removeprefix("torch.ops."), _where(node), outs)
         if self.missing_weights:
             self.b.notes.append("weights not carried: " + "; ".join(self.missing_weights))
-        outputs = [s["user_output"]["arg"]["as_tensor"]["name"]
-                   for s in self.signature["output_specs"] if "user_output" in s]
         return self.b.finish(outputs)
 
-    def _weight(self, name: str | None):
+    @staticmethod
+    def op_name(node: dict) -> str:
+        return node["target"].removeprefix("torch.ops.aten.").split(".")[0]
+
+    def args(self, index: int) -> dict:
+        return _args(self.nodes[index])
+
+    def tensor_args(self, index: int) -> list[str]:
+        """Every tensor operation `index` reads: data, weights and constants."""
+        return _tensor_names(item["arg"] for item in self.nodes[index]["inputs"])
+
+    def weight(self, name: str | None):
         """The tensor behind a program input (parameter or buffer), or None. A weight that is not
         read (pickled, missing) is a meta tensor of its recorded shape: the layer still maps."""
         if name is None or name not in self.state_keys:
@@ -92,20 +119,22 @@ class _Reader:
         b, x = self.b, a.get("input", a.get("self"))
         if op in ACTIVATIONS:
             return bool(b.layer(op, ACTIVATIONS[op], [x], out, {}))
-        if op in PASS_THROUGH:
+        if op in PASS_THROUGH or (op == "slice" and a.get("dim", 0) == 0 and not a.get("start")
+                                  and (a.get("end") is None or a["end"] >= 1 << 62)
+                                  and a.get("step", 1) == 1):  # x[:] over the batch
             b.alias(op, out, x)
             return True
         if op in MERGES and isinstance(a.get("other"), str) and a.get("alpha", 1) == 1 \
                 and a["other"] not in self.state_keys:
             return bool(b.layer(op, MERGES[op], [x, a["other"]], out, {}))
         if op == "linear" and a["weight"] in self.state_keys:
-            layers.linear(b, op, x, out, self._weight(a["weight"]), self._weight(a.get("bias")),
+            layers.linear(b, op, x, out, self.weight(a["weight"]), self.weight(a.get("bias")),
                           self._stem(a["weight"]))
             return True
         if op in ("conv1d", "conv2d", "conv_transpose2d") and a["weight"] in self.state_keys \
                 and not isinstance(a.get("padding"), str):
-            weight, rank = self._weight(a["weight"]), int(op[-2])
-            return layers.conv(b, op, x, out, weight, self._weight(a.get("bias")),
+            weight, rank = self.weight(a["weight"]), int(op[-2])
+            return layers.conv(b, op, x, out, weight, self.weight(a.get("bias")),
                                self._stem(a["weight"]), stride=_ints(a.get("stride", 1), rank),
                                padding=_ints(a.get("padding", 0), rank),
                                dilation=_ints(a.get("dilation", 1), rank),
@@ -113,7 +142,7 @@ class _Reader:
                                output_padding=_ints(a.get("output_padding", 0), rank))
         if op == "batch_norm" and not a.get("training"):
             names = ("weight", "bias", "running_mean", "running_var")
-            tensors = {k: self._weight(a.get(k)) for k in names}
+            tensors = {k: self.weight(a.get(k)) for k in names}
             if any(t is None for t in tensors.values()):
                 return False
             return layers.batch_norm(b, op, x, out, len(self.shapes.get(x, [])), tensors,
@@ -162,9 +191,32 @@ class _Reader:
             return bool(b.layer(op, "Concat", list(a["tensors"]), out, {"dim": a["dim"]}))
         if op == "permute" and a["dims"][0] == 0:
             return bool(b.layer(op, "Permute", [x], out, {"dims": list(a["dims"][1:])}))
+        if op == "embedding" and a["weight"] in self.state_keys and not a.get("sparse"):
+            padding = a.get("padding_idx", -1)
+            return layers.embedding(b, op, a["indices"], out, self.weight(a["weight"]),
+                                    None if padding == -1 else padding, self._stem(a["weight"]))
+        if op == "layer_norm" and all(a.get(k) in self.state_keys for k in ("weight", "bias") if a.get(k)):
+            return layers.layer_norm(b, op, x, out, a["normalized_shape"], a.get("eps", 1e-5),
+                                     self.weight(a.get("weight")), self.weight(a.get("bias")),
+                                     self._stem(a.get("weight") or out))
+        if op == "select" and a["dim"] == 1 and rank in (2, 3):
+            return bool(b.layer(op, "SelectTimestep", [x], out, {"index": a["index"]}))
         if op == "transpose" and 0 not in (a["dim0"], a["dim1"]):
             return bool(b.layer(op, "Transpose", [x], out, {"dim0": a["dim0"], "dim1": a["dim1"]}))
         return False
+
+
+def _tensor_names(args) -> list[str]:
+    """The tensor names among serialized arguments or outputs (not numbers, not symbols)."""
+    names = []
+    for arg in args:
+        kind, value = next(iter(arg.items()))
+        if kind == "as_tensor":
+            names.append(value["name"])
+        elif kind in ("as_tensors", "as_optional_tensors"):
+            names += [v.get("as_tensor", v)["name"] for v in value
+                      if isinstance(v, dict) and "name" in v.get("as_tensor", v)]
+    return names
 
 
 def _args(node: dict) -> dict:

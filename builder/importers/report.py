@@ -23,6 +23,22 @@ class Unmapped:
 
 
 @dataclass
+class KeptOpaque:
+    """A source operation kept as an Opaque node: it shows its shape, and `computes` when it is
+    one of the functions builder.ops.Opaque lists."""
+
+    op: str
+    where: str
+    node: str
+    computes: bool
+
+    def line(self) -> str:
+        how = ("computes as before" if self.computes else
+               "shows its shape only: LayerLoom cannot compute it; replace it before training")
+        return f"opaque: {self.op} at {self.where} is node '{self.node}' ({how})"
+
+
+@dataclass
 class ImportResult:
     """`graph` is a LayerLoom graph dict; `state_dict` loads into `compile_graph(graph)` when
     `weights_carried` (every layer's weights came along), else it holds the ones that did."""
@@ -33,30 +49,41 @@ class ImportResult:
     mapped: dict[str, int] = field(default_factory=dict)  # source op -> how many mapped
     unmapped: list[Unmapped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    opaque: list[KeptOpaque] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
-        return not self.unmapped
+        """Every operation became a catalog layer (no gap, no Opaque node)."""
+        return not self.unmapped and not self.opaque
+
+    @property
+    def computable(self) -> bool:
+        """The graph compiles: no gap, and every Opaque node computes."""
+        return not self.unmapped and all(item.computes for item in self.opaque)
 
     @property
     def weights_carried(self) -> bool:
-        return self.complete and not any(n.startswith("weights not carried") for n in self.notes)
+        return self.computable and not any(n.startswith("weights not carried") for n in self.notes)
 
     def to_text(self) -> str:
         nodes = self.graph["nodes"]
         lines = [f"imported {self.source}: {len(nodes)} nodes, {len(self.graph['edges'])} edges"]
         lines += [f"mapped: {count} x {op}" for op, count in sorted(self.mapped.items())]
+        lines += [item.line() for item in self.opaque]
         lines += [item.line() for item in self.unmapped]
         lines += [f"note: {note}" for note in self.notes]
         if self.unmapped:
             lines.append(f"{len(self.unmapped)} operation(s) have no LayerLoom layer: the graph has "
                          "a gap at each; add a layer there (or change the model) before it runs")
+        elif not self.computable:
+            lines.append("some Opaque nodes cannot compute: replace them before training")
         else:
-            lines.append("every operation mapped" + (", weights included" if self.weights_carried
-                                                     else ""))
+            lines.append(("every operation mapped" if self.complete else "every operation mapped "
+                          "or kept computing") + (", weights included" if self.weights_carried else ""))
         return "\n".join(lines)
 
     def to_json(self) -> dict:
-        return {"source": self.source, "complete": self.complete,
+        return {"source": self.source, "complete": self.complete, "computable": self.computable,
                 "weights_carried": self.weights_carried, "mapped": self.mapped,
+                "opaque": [vars(item) for item in self.opaque],
                 "unmapped": [vars(item) for item in self.unmapped], "notes": self.notes}
