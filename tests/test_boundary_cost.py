@@ -31,12 +31,15 @@ class FakeJob:
     """A run's job: its latest weights, and how many model snapshots the page asked for."""
 
     def __init__(self, graph):
-        self.graph, self.ended, self.snapshots = graph, False, 0
+        self.graph, self.ended, self.snapshots, self.version = graph, False, 0, 1
         self.model = compile_graph(graph)
         self.latest = dict(self.model.state_dict())
 
     def weights(self):
         return self.latest
+
+    def weights_version(self):
+        return self.version
 
     def model_snapshot(self):
         self.snapshots += 1
@@ -46,6 +49,7 @@ class FakeJob:
 
     def new_weights(self):
         self.latest = {name: value + 0.01 for name, value in self.latest.items()}
+        self.version += 1
 
 
 class FakeRun:
@@ -78,6 +82,18 @@ def test_the_page_redraws_only_for_new_weights_and_at_most_every_few_seconds(mon
     assert job.snapshots == 3
     draw(run, store)
     assert job.snapshots == 3
+
+
+def test_the_page_keeps_no_old_weights_alive():
+    import gc
+    import weakref
+
+    job, store = FakeJob(wide_moons_graph(width=16)), {}
+    draw(FakeRun(job), store)
+    drawn_weights = weakref.ref(job.latest["wide.weight"])
+    job.new_weights()
+    gc.collect()
+    assert drawn_weights() is None  # 20 MB a wide student's page kept alive before
 
 
 def test_another_run_is_drawn_afresh(monkeypatch):

@@ -28,7 +28,7 @@ REDRAW_S = 5.0  # while a run trains; its weights arrive every 2 s (trainers.cal
 @dataclass
 class _Drawn:
     job: object
-    weights: dict
+    version: int  # the job's weights_version() drawn (not the weights: they would stay alive)
     at: float  # time.monotonic() when drawn
     figure: object
 
@@ -38,12 +38,12 @@ def boundary_figure(run, points, labels, class_names, *, key: str,
     """The boundary of the run's latest weights over `points` coloured by `labels`; None before
     the run's first weights. EvalTooLarge (with its message) for a model too costly to draw."""
     store = st.session_state if store is None else store
-    weights = run.job.weights()
-    if weights is None:
+    if run.job.weights() is None:
         return None
+    version = run.job.weights_version()
     drawn = store.get(key)
     if drawn is not None and drawn.job is run.job and (
-            drawn.weights is weights
+            drawn.version == version
             or (not run.job.ended and time.monotonic() - drawn.at < REDRAW_S)):
         return drawn.figure
     model = guard(run.job.model_snapshot())
@@ -54,5 +54,5 @@ def boundary_figure(run, points, labels, class_names, *, key: str,
 
     figure = decision_boundary_figure(points, labels, predict, class_names=class_names,
                                       resolution=side)
-    store[key] = _Drawn(run.job, weights, time.monotonic(), figure)
+    store[key] = _Drawn(run.job, version, time.monotonic(), figure)
     return figure
