@@ -1,7 +1,8 @@
 """Bounded evaluation: every forward pass the server process runs for a user fits a memory budget.
 
-Training runs in a memory-capped worker, but the decision boundary, Inspect's probes and export
-run models in the server itself, where one student's wide model could take the whole class down.
+Training runs in a memory-capped worker, and so does export (trainers.export_process), but the
+decision boundary and Inspect's probes run models in the server itself, where one student's wide
+model could take the whole class down.
 So those evaluations are sized by shape inference before anything is allocated:
 
 - one sample of a model costs at most `report.total_activation_bytes` (every node's output, as a
