@@ -35,7 +35,7 @@ class AgentSession:
         body = {"session_id": self.session_id, **request} if self.session_id else request
         started = time.perf_counter()
         snapshot = self._post(body)
-        while snapshot.get("code") == "wait_timed_out":  # a long run: collect it, keep timing
+        while _code(snapshot) == "wait_timed_out":  # a long run: collect it, keep timing
             snapshot = self._post({"session_id": self.session_id})
         self.result.interactions.append((name, time.perf_counter() - started))
         if snapshot.get("status") not in ("ready", "error") or "tree" not in snapshot:
@@ -56,6 +56,12 @@ class AgentSession:
             answer = json.load(error)
         self.session_id = answer.get("session_id", self.session_id)
         return answer
+
+
+def _code(answer: dict) -> str | None:
+    """The agent API's answer code, at the top or inside its `error` object."""
+    error = answer.get("error")
+    return answer.get("code") or (error.get("code") if isinstance(error, dict) else None)
 
 
 def page_text(snapshot: dict) -> str:

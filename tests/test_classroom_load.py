@@ -6,7 +6,8 @@ the server must answer everyone; the timing targets live in the benchmark, not h
 """
 from argparse import Namespace
 
-from bench.load_agent import page_text, run_status
+from bench.load_agent import AgentSession, page_text, run_status
+from bench.load_report import SessionResult
 from bench.load_test import measure_class
 from bench.load_wide import tab_labels, wide_graph
 from builder import validate
@@ -49,3 +50,13 @@ def test_tab_labels_are_read_off_the_keyed_tabs():
         {"type": "tabs", "key": "inspect.view", "props": {"tabs": ["Prediction", "Mistakes"]}}]}]}
     assert tab_labels({"tree": tree}, "inspect.view") == ["Prediction", "Mistakes"]
     assert tab_labels({"tree": tree}, "build.tab") == []
+
+
+def test_a_long_interaction_is_collected_not_counted_as_a_failure(monkeypatch):
+    """The agent API answers a request still running after its wait as an error object."""
+    answers = iter([{"error": {"code": "wait_timed_out"}, "session_id": "s"},
+                    {"status": "ready", "tree": {}, "session_id": "s"}])
+    session = AgentSession("http://x/", SessionResult(0, "wide"))
+    monkeypatch.setattr(session, "_post", lambda body: next(answers))
+    assert session.act("build onnx")["status"] == "ready"
+    assert [name for name, _ in session.result.interactions] == ["build onnx"]
