@@ -42,7 +42,7 @@ class AgentSession:
             raise RuntimeError(f"{name}: {snapshot.get('status')} {snapshot.get('code')}: "
                                f"{snapshot.get('message') or str(snapshot)[:300]}")
         if snapshot["status"] == "error":
-            raise RuntimeError(f"{name}: the app raised: {page_text(snapshot)[-300:]}")
+            raise RuntimeError(f"{name}: the app raised: {exception_text(snapshot)[-600:]}")
         self.snapshot = snapshot
         return snapshot
 
@@ -79,6 +79,23 @@ def page_text(snapshot: dict) -> str:
 
     walk(snapshot.get("tree", {}))
     return "\n".join(found)
+
+
+def exception_text(snapshot: dict) -> str:
+    """The exception elements' text (type, message, trace), else the page's last text."""
+    found: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if "exception" in str(node.get("type", "")):
+                found.append(json.dumps(node.get("props", {}))[:1000])
+            walk(node.get("children", ()))
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(snapshot.get("tree", {}))
+    return "\n".join(found) or page_text(snapshot)
 
 
 def all_options(snapshot: dict) -> list[str]:
