@@ -35,13 +35,14 @@ class AgentSession:
         body = {"session_id": self.session_id, **request} if self.session_id else request
         started = time.perf_counter()
         snapshot = self._post(body)
-        while snapshot.get("code") == "wait_timed_out":  # a long run: collect it, keep timing
+        while _code(snapshot) == "wait_timed_out":  # a long run: collect it, keep timing
             snapshot = self._post({"session_id": self.session_id})
         self.result.interactions.append((name, time.perf_counter() - started))
         if snapshot.get("status") not in ("ready", "error") or "tree" not in snapshot:
-            raise RuntimeError(f"{name}: {snapshot.get('code')}: {snapshot.get('message')}")
+            raise RuntimeError(f"{name}: {snapshot.get('status')} {snapshot.get('code')}: "
+                               f"{snapshot.get('message') or str(snapshot)[:300]}")
         if snapshot["status"] == "error":
-            raise RuntimeError(f"{name}: the app raised: {page_text(snapshot)[-300:]}")
+            raise RuntimeError(f"{name}: the app raised: {exception_text(snapshot)[-600:]}")
         self.snapshot = snapshot
         return snapshot
 
@@ -55,6 +56,12 @@ class AgentSession:
             answer = json.load(error)
         self.session_id = answer.get("session_id", self.session_id)
         return answer
+
+
+def _code(answer: dict) -> str | None:
+    """The agent API's answer code, at the top or inside its `error` object."""
+    error = answer.get("error")
+    return answer.get("code") or (error.get("code") if isinstance(error, dict) else None)
 
 
 def page_text(snapshot: dict) -> str:
@@ -72,6 +79,23 @@ def page_text(snapshot: dict) -> str:
 
     walk(snapshot.get("tree", {}))
     return "\n".join(found)
+
+
+def exception_text(snapshot: dict) -> str:
+    """The exception elements' text (type, message, trace), else the page's last text."""
+    found: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if "exception" in str(node.get("type", "")):
+                found.append(json.dumps(node.get("props", {}))[:1000])
+            walk(node.get("children", ()))
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(snapshot.get("tree", {}))
+    return "\n".join(found) or page_text(snapshot)
 
 
 def all_options(snapshot: dict) -> list[str]:
@@ -144,15 +168,27 @@ def run_status(text: str) -> str | None:
     return line if ENDED_BADLY.search(line) else None
 
 
-def run_class(url: str, args) -> list[SessionResult]:
-    """N students arriving `args.stagger` seconds apart, each on its own thread."""
-    results = [SessionResult(i, TEMPLATES[i % len(TEMPLATES)]) for i in range(args.sessions)]
+def run_class(url: str, args, class_starts=lambda: None) -> list[SessionResult]:
+    """N students arriving `args.stagger` seconds apart, each on its own thread; the first
+    `args.wide` of every N take the wide model (bench/load_wide.py), spread through the class.
+    `class_starts()` is called once the teacher's warm-up is over, as the first student comes."""
+    from bench.load_wide import WIDE, simulate_wide_student
+
+    wide = getattr(args, "wide", 0)
+    is_wide = [i * wide // args.sessions != (i + 1) * wide // args.sessions
+               for i in range(args.sessions)]  # `wide` of them, evenly spaced
+    results = [SessionResult(i, WIDE if is_wide[i] else TEMPLATES[i % len(TEMPLATES)])
+               for i in range(args.sessions)]
     # The teacher opens the app before class: imports, the first dataset, the job workers.
     AgentSession(url, SessionResult(-1, "warm-up")).act("warm up", page="train")
     time.sleep(args.warm_s)
+    class_starts()
     deadline = time.monotonic() + args.timeout
     with ThreadPoolExecutor(max_workers=args.sessions) as pool:
         for result in results:
-            pool.submit(simulate_student, url, result, args.epochs, deadline, args.device)
+            if result.template == WIDE:
+                pool.submit(simulate_wide_student, url, result, args.wide_epochs, deadline)
+            else:
+                pool.submit(simulate_student, url, result, args.epochs, deadline, args.device)
             time.sleep(args.stagger)
     return results

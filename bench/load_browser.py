@@ -96,11 +96,12 @@ async def warm_up(browser, url: str, warm_s: float) -> None:
     await asyncio.sleep(warm_s)
 
 
-async def _run_class(url: str, args) -> list[SessionResult]:
+async def _run_class(url: str, args, class_starts) -> list[SessionResult]:
     results = [SessionResult(i, TEMPLATES[i % len(TEMPLATES)]) for i in range(args.sessions)]
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         await warm_up(browser, url, args.warm_s)
+        class_starts()
         deadline = time.monotonic() + args.timeout
         tasks = []
         for result in results:  # students arrive a moment apart, as a class does
@@ -116,5 +117,6 @@ async def _run_class(url: str, args) -> list[SessionResult]:
     return results
 
 
-def run_class(url: str, args) -> list[SessionResult]:
-    return asyncio.run(_run_class(url, args))
+def run_class(url: str, args, class_starts=lambda: None) -> list[SessionResult]:
+    """`class_starts()` is called once the teacher's warm-up is over, as the first student comes."""
+    return asyncio.run(_run_class(url, args, class_starts))

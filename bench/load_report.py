@@ -21,6 +21,7 @@ class SessionResult:
     interactions: list[tuple[str, float]] = field(default_factory=list)
     run_status: str = "not started"  # finished | failed | stopped | unfinished | not started
     error: str | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. a view the evaluation budget refused
 
     @property
     def completed(self) -> bool:
@@ -28,11 +29,13 @@ class SessionResult:
 
 
 class TreeMemory:
-    """Samples the memory of a process and its descendants from /proc; keeps the peak."""
+    """Samples the memory of a process and its descendants from /proc; keeps the peak, and the
+    root process's own (the server's, without its job processes) since `mark_baseline()`."""
 
     def __init__(self, root_pid: int, every_s: float = 0.5):
         self.root_pid, self.every_s = root_pid, every_s
         self.peak_mb = 0.0
+        self.root_baseline_mb = self.root_peak_mb = proportional_mb(root_pid)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="tree-memory", daemon=True)
 
@@ -47,9 +50,18 @@ class TreeMemory:
     def now_mb(self) -> float:
         return sum(proportional_mb(pid) for pid in process_tree(self.root_pid))
 
+    def mark_baseline(self) -> None:
+        """The root's growth counts from now (e.g. after the teacher's warm-up)."""
+        self.root_baseline_mb = self.root_peak_mb = proportional_mb(self.root_pid)
+
+    @property
+    def root_growth_mb(self) -> float:
+        return self.root_peak_mb - self.root_baseline_mb
+
     def _sample(self) -> None:
         while not self._stop.wait(self.every_s):
             self.peak_mb = max(self.peak_mb, self.now_mb())
+            self.root_peak_mb = max(self.root_peak_mb, proportional_mb(self.root_pid))
 
 
 def process_tree(root: int) -> set[int]:
@@ -101,8 +113,11 @@ def percentile(values: list[float], fraction: float) -> float | None:
 
 
 def summarize(results: list[SessionResult], peak_mb: float, idle_mb: float, wall_s: float,
-              load: dict) -> dict:
+              load: dict, *, wide: str = "wide") -> dict:
     times = [seconds for result in results for _, seconds in result.interactions]
+    # The issue #12 target: the students who are not the wide-model ones keep their speed.
+    others = [seconds for result in results if result.template != wide
+              for _, seconds in result.interactions]
     by_kind: dict[str, list[float]] = {}
     for result in results:
         for name, seconds in result.interactions:
@@ -115,6 +130,8 @@ def summarize(results: list[SessionResult], peak_mb: float, idle_mb: float, wall
         "p50_s": percentile(times, 0.50),
         "p95_s": percentile(times, 0.95),
         "max_s": max(times, default=None),
+        "others_p95_s": percentile(others, 0.95),
+        "others_interactions": len(others),
         "per_kind": {name: {"n": len(values), "p50_s": percentile(values, 0.5),
                             "p95_s": percentile(values, 0.95)} for name, values in by_kind.items()},
         "server_memory_idle_mb": round(idle_mb),
@@ -123,6 +140,7 @@ def summarize(results: list[SessionResult], peak_mb: float, idle_mb: float, wall
         "machine": load,
         "problems": [f"session {r.index} ({r.template}): {r.error or r.run_status}"
                      for r in results if not r.completed],
+        "notes": sorted({note for r in results for note in r.notes}),
     }
 
 

@@ -51,12 +51,15 @@ def measure_class(client: str, args) -> tuple[dict, list[str]]:
         with TreeMemory(server.pid) as memory:
             idle_mb, load_before = memory.now_mb(), machine_load()
             started, cpu_before = time.monotonic(), process_cpu_s({server.pid})
-            results = run_class(url, args)
+            results = run_class(url, args, memory.mark_baseline)
             wall_s = time.monotonic() - started
             server_cpu_s = process_cpu_s({server.pid}) - cpu_before
         load = {**load_before, "loadavg_after": machine_load()["loadavg_1_5_15"]}
         report = summarize(results, memory.peak_mb, idle_mb, wall_s, load)
-    report = {"client": client, **report, "server_cpu_s": round(server_cpu_s, 1)}
+    report = {"client": client, "wide_students": getattr(args, "wide", 0), **report,
+              "server_own_memory_baseline_mb": round(memory.root_baseline_mb),
+              "server_own_memory_growth_mb": round(memory.root_growth_mb),
+              "server_cpu_s": round(server_cpu_s, 1)}
     return report, list(output)
 
 
@@ -72,6 +75,10 @@ def main() -> None:
     parser.add_argument("--device", default=None,
                         help="agent students pick the first device whose label starts with "
                         "this: CPU, NVIDIA (the first GPU), GPU (auto")
+    parser.add_argument("--wide", type=int, default=0, metavar="N",
+                        help="agent client: N of the students train the widest accepted model on "
+                        "Moons and tour every page with it (bench/load_wide.py, issue #12)")
+    parser.add_argument("--wide-epochs", type=int, default=5, help="epochs of a wide student's run")
     args = parser.parse_args()
     report, output = measure_class(args.client, args)
     print(json.dumps(report, indent=2))

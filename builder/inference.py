@@ -149,9 +149,12 @@ def _infer(node: Node, params: dict, wiring: Wiring, report: Report) -> "NodeInf
     too_large = _too_large(f"{node.type} '{node.id}'", shape, n_params, flops)
     if too_large:
         return Problem(node.id, None, too_large)
+    # Values held while the node runs, besides its output (attention's weight matrices); at most
+    # its FLOPs, which are bounded above, so the report's totals still fit in 64 bits.
+    scratch = spec.scratch(call.params, call.shapes, shape) if spec.scratch else 0
+    activation_bytes = prod(shape) * BYTES_PER_VALUE[dtype] + scratch * BYTES_PER_VALUE["float"]
     return NodeInfo(node.type, tuple(i.output_shape for i in inputs), shape, n_params, flops,
-                    prod(shape) * BYTES_PER_VALUE[dtype], call.params, dtype, tuple(sources),
-                    tuple(ports))
+                    activation_bytes, call.params, dtype, tuple(sources), tuple(ports))
 
 
 def _sources_by_port(spec: LayerSpec, sources: list[str],

@@ -215,6 +215,21 @@ def test_a_torch_export_file_is_built_on_request_and_offered_for_download(app):
     assert not app.warning  # no "could not be exported" message
 
 
+def test_an_export_is_kept_on_disk_in_the_session_folder_not_in_memory_and_deleted_on_edit(
+        app, tmp_path, monkeypatch):
+    """20 students' exports held as bytes in their sessions would be up to 80 MB each (#12)."""
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # where session folders live
+    app.button(key="build.export.pt2").click().run()
+    built = app.session_state["layerloom.exported_files"][1]["pt2"]
+    assert isinstance(built, Path) and built.stat().st_size > 1_000
+    assert built.parent.parent == tmp_path / "layerloom-sessions"  # this session's own folder
+    assert [p.name for p in built.parent.iterdir()] == [built.name]  # no partial file left
+    graph = dict(graph_of(app), name="edited")
+    app.session_state["layerloom.graph"] = graph
+    app.run()
+    assert not built.exists()  # the previous graph's file went with the edit
+
+
 def test_export_of_a_model_over_the_server_limits_is_refused_with_a_message(app):
     """A 50 M-parameter model exported in the server in 3.5 s and left 550 MB behind (#12)."""
     big = {"name": "big", "nodes": [

@@ -127,7 +127,11 @@ def test_inferred_shape_and_params_match_torch(layer_type, params, shapes, dtype
     assert tuple(out.shape) == (2, *info.output_shape)
     module = model.node_module("node")
     assert info.params == sum(p.numel() for p in module.parameters())
-    assert info.activation_bytes == out[0].numel() * out.element_size()
+    output_bytes = out[0].numel() * out.element_size()
+    if CATALOG[layer_type].scratch is None:
+        assert info.activation_bytes == output_bytes
+    else:  # attention also holds its weight matrices (tests/test_attention_memory.py)
+        assert info.activation_bytes > output_bytes
 
 
 @pytest.mark.parametrize("layer_type,params,shape", [

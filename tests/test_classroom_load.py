@@ -6,8 +6,12 @@ the server must answer everyone; the timing targets live in the benchmark, not h
 """
 from argparse import Namespace
 
-from bench.load_agent import page_text, run_status
+from bench.load_agent import AgentSession, page_text, run_status
+from bench.load_report import SessionResult
 from bench.load_test import measure_class
+from bench.load_wide import tab_labels, wide_graph
+from builder import validate
+from trainers.limits import MB, Limits
 
 
 def test_three_students_at_once_all_finish_their_runs():
@@ -33,3 +37,26 @@ def test_page_text_collects_every_string_prop_of_the_tree():
         {"type": "container", "children": [{"type": "button", "props": {"label": "Stop",
                                                                          "width": 3}}]}]}
     assert page_text({"tree": tree}).splitlines() == ["Run 1 · x", "Stop"]
+
+
+def test_the_wide_students_model_is_wide_but_accepted():
+    report = validate(wide_graph())
+    assert report.valid and Limits().check_run(report, dataset_size=700, epochs=5, batch_size=64) == []
+    assert report.total_activation_bytes * 3_600 > 1_000 * MB  # the boundary's grid in one go
+
+
+def test_tab_labels_are_read_off_the_keyed_tabs():
+    tree = {"children": [{"type": "main", "children": [
+        {"type": "tabs", "key": "inspect.view", "props": {"tabs": ["Prediction", "Mistakes"]}}]}]}
+    assert tab_labels({"tree": tree}, "inspect.view") == ["Prediction", "Mistakes"]
+    assert tab_labels({"tree": tree}, "build.tab") == []
+
+
+def test_a_long_interaction_is_collected_not_counted_as_a_failure(monkeypatch):
+    """The agent API answers a request still running after its wait as an error object."""
+    answers = iter([{"error": {"code": "wait_timed_out"}, "session_id": "s"},
+                    {"status": "ready", "tree": {}, "session_id": "s"}])
+    session = AgentSession("http://x/", SessionResult(0, "wide"))
+    monkeypatch.setattr(session, "_post", lambda body: next(answers))
+    assert session.act("build onnx")["status"] == "ready"
+    assert [name for name, _ in session.result.interactions] == ["build onnx"]

@@ -1,7 +1,8 @@
 """Bounded evaluation: every forward pass the server process runs for a user fits a memory budget.
 
-Training runs in a memory-capped worker, but the decision boundary, Inspect's probes and export
-run models in the server itself, where one student's wide model could take the whole class down.
+Training runs in a memory-capped worker, and so does export (trainers.export_process), but the
+decision boundary and Inspect's probes run models in the server itself, where one student's wide
+model could take the whole class down.
 So those evaluations are sized by shape inference before anything is allocated:
 
 - one sample of a model costs at most `report.total_activation_bytes` (every node's output, as a
@@ -9,7 +10,10 @@ So those evaluations are sized by shape inference before anything is allocated:
 - a batch of `rows` samples must fit `Limits.eval_memory_mb` (LAYERLOOM_EVAL_MEMORY_MB): callers
   chunk (`rows_that_fit`, `probes.predict_proba`) and `guard(model)` refuses any forward above it
   with `EvalTooLarge`, whose message says what to change;
-- at most `EVAL_SLOTS` evaluations run at once, server-wide.
+- at most `EVAL_SLOTS` evaluations run at once, server-wide;
+- a decision boundary's grid is as fine as `BOUNDARY_FLOPS` allows (`boundary_side`), so a
+  redraw costs a bounded share of a core however wide the model (its pages also redraw only
+  for new weights, at most every few seconds: ui/boundary.py).
 
 So the server's own memory grows by at most EVAL_SLOTS x eval_memory_mb for evaluations, whatever
 a student builds (plus the snapshot's weights, which `Limits.max_params` bounds). One more thing
@@ -23,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +41,9 @@ EVAL_SLOTS = 2  # evaluations at once: a 2-core server gains nothing from more
 M_MMAP_THRESHOLD = -3  # glibc's mallopt() parameter number
 LARGE_BLOCK_BYTES = 1 << 20
 SLOT_WAIT_S = 20  # then the click gets "busy, try again" rather than hanging
+BOUNDARY_SIDE = 60  # the decision boundary's grid: 60 x 60 points for an ordinary model
+MIN_BOUNDARY_SIDE = 10  # coarser than this says nothing about the boundary: refuse instead
+BOUNDARY_FLOPS = 2 * 10**9  # one boundary's forward passes: well under a second of one core
 _slots = threading.BoundedSemaphore(EVAL_SLOTS)
 _held = threading.local()  # per thread: slots are re-entrant (a probe inside an export, say)
 
@@ -65,6 +73,21 @@ def rows_that_fit(model: nn.Module, wanted: int, *, grad: bool = False,
     if per_sample > budget:
         raise EvalTooLarge(_too_large(per_sample, budget))
     return max(1, min(int(wanted), budget // per_sample)) if per_sample else max(1, int(wanted))
+
+
+def boundary_side(model: nn.Module, *, flops: int = BOUNDARY_FLOPS) -> int:
+    """The side of the decision boundary's square grid whose forward passes fit `flops`;
+    EvalTooLarge when even a MIN_BOUNDARY_SIDE grid would not."""
+    report = getattr(model, "report", None)
+    per_sample = max(1, int(report.total_flops)) if report is not None else 1
+    side = min(BOUNDARY_SIDE, math.isqrt(flops // per_sample))
+    if side < MIN_BOUNDARY_SIDE:
+        needed = MIN_BOUNDARY_SIDE ** 2 * per_sample
+        raise EvalTooLarge(f"Drawing this model's decision boundary needs at least "
+                           f"{needed / 1e9:,.1f} GFLOP (a {MIN_BOUNDARY_SIDE}x{MIN_BOUNDARY_SIDE} "
+                           f"grid); the server draws one within {flops / 1e9:,.1f} GFLOP. "
+                           "Shrink the widest layers to see it here.")
+    return side
 
 
 def chunks(model: nn.Module, count: int, *, most: int, grad: bool = False,

@@ -46,6 +46,7 @@ class Job:
         self._history = MetricsHistory()
         self._alerts: list[dict] = []
         self._weights: dict | None = None
+        self._weights_version = 0  # counts weights events: a page can tell new weights apart
         self._result: dict | None = None
         self._epochs = spec.config.epochs
         self._step = self._epochs_done = 0
@@ -112,6 +113,12 @@ class Job:
         before the run's first weights event."""
         with self._lock:
             return self._weights
+
+    def weights_version(self) -> int:
+        """How many times the weights have been replaced (0 before the first); unlike a reference
+        to them, remembering it keeps no old weights alive."""
+        with self._lock:
+            return self._weights_version
 
     def model_snapshot(self):
         """A CPU copy of the model with the latest good weights, in eval mode; None before any."""
@@ -191,6 +198,7 @@ class Job:
                 self._alerts.append(dict(event))
             elif kind == "weights":
                 self._weights = event["state"]
+                self._weights_version += 1
             elif kind == "done":
                 self._result = dict(event.get("result") or {})
 

@@ -57,6 +57,16 @@ def _without_parent_main():
                 sys.modules["__main__"] = saved
 
 
+def start_warm_process(target, *args):
+    """Start `target(*args)` in a fresh process from the warm fork server (torch imported), not
+    re-running the app's main script in it; returns the started daemon Process."""
+    process = _context(target.__module__ + ":" + target.__name__).Process(
+        target=target, args=args, daemon=True)
+    with _without_parent_main():
+        process.start()
+    return process
+
+
 def _context(run_fn: str):
     """The fork server context with torch preloaded, or spawn where fork servers do not exist."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
@@ -198,8 +208,12 @@ def _cap_memory(memory_mb: int, spec) -> None:
     ranges, which an address-space cap would break; the device reports its own out-of-memory).
     A CPU run never touches CUDA afterwards either (trainers.devices).
     """
-    if device_of(spec) != "cpu":
-        return
+    if device_of(spec) == "cpu":
+        cap_address_space(memory_mb)
+
+
+def cap_address_space(memory_mb: int) -> None:
+    """This process may grow by at most `memory_mb` beyond its size now (MemoryError past it)."""
     try:
         import resource
         with open("/proc/self/statm") as f:

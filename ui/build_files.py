@@ -1,31 +1,34 @@
-"""The Build page's ways in and out: save/load JSON, share links, and model export."""
+"""The Build page's ways in and out: save/load JSON, share links, and model export.
+
+Exported ONNX / .pt2 files are written to the session's folder on disk (`ui.runs.session_folder`,
+removed with the session) and read only when downloaded, so a class's exports do not sit in the
+server's memory; an edit to the graph deletes the previous graph's files.
+"""
+import hashlib
 import json
+import os
 import re
-import tempfile
 from pathlib import Path
 
 import streamlit as st
 
 from builder import GraphError, Report, load_graph, to_python_code
-from builder.export import ExportError, export_onnx, export_pt2
 from trainers.eval_budget import EvalTooLarge, slot
+from trainers.export_process import export_in_process
 from trainers.limits import MB
 from ui import share
 from ui.build_actions import bring_back_previous_graph, upload_refusal
 from ui.graph_input import MAX_GRAPH_BYTES, describe_problems
-from ui.runs import limits
+from ui.runs import limits, session_folder
 from ui.state import previous_graph
 from ui.text import escape_markdown
 
 UPLOAD_KEY = "build.upload"
-# (graph JSON, {format: file bytes or why it could not be made}), for the current graph only
+# (graph JSON, {format: file path or why it could not be made}), for the current graph only
 _EXPORTED = "layerloom.exported_files"
 _REQUESTED = "layerloom.export_requested"  # the format whose Build button was just clicked
-# Binary exports: (format key, button label, file suffix, exporter writing to a path).
-BINARY_EXPORTS = (
-    ("onnx", "ONNX", ".onnx", export_onnx),
-    ("pt2", "torch.export (.pt2)", ".pt2", export_pt2),
-)
+# Binary exports: (format key, button label, file suffix).
+BINARY_EXPORTS = (("onnx", "ONNX", ".onnx"), ("pt2", "torch.export (.pt2)", ".pt2"))
 
 
 def save_and_load_panel(graph: dict) -> None:
@@ -83,7 +86,7 @@ def export_panel(graph: dict, report: Report) -> None:
     st.code(code, language="python", line_numbers=True)
 
 
-def _binary_export(graph: dict, stem: str, fmt: str, label: str, suffix: str, exporter) -> None:
+def _binary_export(graph: dict, stem: str, fmt: str, label: str, suffix: str) -> None:
     """A button that builds the file once per graph (tracing takes seconds), then its download.
 
     The click only files the request; the file is built here, where its spinner shows.
@@ -93,15 +96,15 @@ def _binary_export(graph: dict, stem: str, fmt: str, label: str, suffix: str, ex
         del st.session_state[_REQUESTED]
         if fmt not in files:
             with st.spinner(f"Tracing the model for {label}..."):
-                files[fmt] = _export_bytes(exporter, graph, suffix)
+                files[fmt] = _export_file(fmt, graph, suffix)
     if fmt not in files:
         st.button(f"Build {label} file", key=f"build.export.{fmt}", icon=":material/build:",
                   on_click=_request_export, args=(fmt,))
     result = files.get(fmt)
     if isinstance(result, str):
         st.warning(escape_markdown(f"{label}: {result}"))
-    elif result is not None:
-        st.download_button(f"Download {label}", result, file_name=f"{stem}{suffix}",
+    elif result is not None:  # read from disk only when downloaded
+        st.download_button(f"Download {label}", result.read_bytes, file_name=f"{stem}{suffix}",
                            mime="application/octet-stream", key=f"build.download.{fmt}",
                            icon=":material/download:", on_click="ignore")
 
@@ -111,28 +114,39 @@ def _request_export(fmt: str) -> None:
 
 
 def _exported_files(graph: dict) -> dict:
-    """The files already built for this exact graph; any edit starts afresh (and frees memory)."""
+    """The files already built for this exact graph; any edit starts afresh (and deletes them)."""
     content = json.dumps(graph, sort_keys=True)
     cached = st.session_state.get(_EXPORTED)
     if cached is None or cached[0] != content:
+        for built in (cached[1].values() if cached else ()):
+            if isinstance(built, Path):
+                built.unlink(missing_ok=True)
         cached = (content, {})
         st.session_state[_EXPORTED] = cached
     return cached[1]
 
 
-def _export_bytes(exporter, graph: dict, suffix: str) -> bytes | str:
-    """The exported file's bytes, or the reason it could not be made (e.g. a missing package).
+def _export_file(fmt: str, graph: dict, suffix: str) -> Path | str:
+    """The exported file in the session's folder, or the reason it could not be made (e.g. a
+    missing package); a failed export leaves no file behind.
 
-    Tracing runs in the server: it obeys the training limits and holds an evaluation slot."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"model{suffix}"
-        try:
-            with slot():
-                exporter(graph, path, max_params=limits().max_params,
-                         max_activation_bytes=limits().max_activation_mb * MB)
-        except (ExportError, GraphError, EvalTooLarge) as error:
-            return str(error)
-        return path.read_bytes()
+    Tracing runs in a capped process of its own (trainers.export_process), under the training
+    limits, while this session holds one of the server's evaluation slots."""
+    digest = hashlib.blake2b(json.dumps(graph, sort_keys=True).encode(), digest_size=8).hexdigest()
+    path = session_folder() / f"export-{digest}{suffix}"
+    partial = path.with_name(f"partial-{path.name}")  # the suffix kept: exporters read it
+    try:
+        with slot():
+            refusal = export_in_process(fmt, graph, partial, max_params=limits().max_params,
+                                        max_activation_bytes=limits().max_activation_mb * MB,
+                                        memory_mb=limits().run_memory_mb)
+        if refusal is None:
+            os.replace(partial, path)
+    except EvalTooLarge as error:
+        refusal = str(error)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path if refusal is None else refusal
 
 
 def file_stem(graph: dict) -> str:

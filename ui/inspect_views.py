@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
-import torch
 
 from trainers import probes
 from trainers.eval_budget import rows_that_fit
+from ui.boundary import boundary_figure
 from ui.inspect_source import Subject
 from ui.text import escape_markdown
 from viz import inspect as figures
 from viz.images import FULL_WIDTH_PX, image_grid_figure
 from viz.inputs import feature_bars_figure, sequence_figure
-from viz.training import decision_boundary_figure
 
 STATS_BATCH = 128  # test examples behind activation statistics
 CONVOLUTIONS = ("Conv2d", "ConvTranspose2d")  # the layers that make feature maps
@@ -156,8 +155,6 @@ def _example_text(subject: Subject, index: int) -> str:
 
 
 def boundary_view(subject: Subject) -> None:
-    def predict(points: np.ndarray) -> np.ndarray:
-        return probes.predict_proba(subject.model, torch.from_numpy(points)).argmax(dim=1).numpy()
-
-    st.plotly_chart(decision_boundary_figure(subject.x.numpy(), subject.y.numpy(), predict,
-                                             class_names=subject.class_names), key="inspect.boundary")
+    figure = boundary_figure(subject.run, subject.x.numpy(), subject.y.numpy(),
+                             subject.class_names, key="inspect.boundary_drawn")
+    st.plotly_chart(figure, key="inspect.boundary")

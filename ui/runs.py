@@ -216,6 +216,11 @@ def save_session_file(data: bytes, suffix: str) -> Path:
     return path
 
 
+def session_folder() -> Path:
+    """This session's folder on the server's disk (removed with the session's jobs)."""
+    return _session_dir(_owner())
+
+
 class NoWeightsYet(RuntimeError):
     """A fork was asked of a run that has no weights to start from."""
 

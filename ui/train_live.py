@@ -14,24 +14,22 @@ from __future__ import annotations
 
 from functools import partial
 
-import numpy as np
 import streamlit as st
 import torch
 
 from builder import GraphError, compile_graph
 from trainers.checkpoints import CheckpointError, check_weights
 from trainers.config import ConfigError, TrainConfig
-from trainers.eval_budget import EvalTooLarge, guard
+from trainers.eval_budget import EvalTooLarge
 from trainers.jobs import JobRefused
-from trainers.probes import predict_proba
 from trainers.tasks import GAN, make_task
+from ui.boundary import boundary_figure
 from ui.runs import (NoWeightsYet, Run, fork_run, latest_run, limits, next_to_drop, save_session_file,
                      start_run)
 from ui.text import escape_markdown
 from ui.train_data import CSV_CHOICE, DataChoice, dataset_bundle
 from ui.train_history import run_downloads
-from viz.training import (decision_boundary_figure, loss_figure, metric_figure,
-                          reconstruction_figure, samples_figure)
+from viz.training import loss_figure, metric_figure, reconstruction_figure, samples_figure
 
 FIRST_POINT_S = 0.2  # brief: only until the run's first point arrives
 POLL_S = 1.0  # then once a second, cheap enough for a classroom of open pages
@@ -300,14 +298,7 @@ def _plane_data(run: Run):
 
 
 def _boundary_figure(run: Run, bundle):
-    """The decision boundary of the run's latest weights; None before the first weights."""
-    model = run.job.model_snapshot()
-    if model is None:
-        return None
-    guard(model)  # the grid's 3,600 points go through in chunks that fit the server's budget
-
-    def predict(points: np.ndarray) -> np.ndarray:
-        return predict_proba(model, torch.from_numpy(points)).argmax(dim=1).numpy()
-
-    return decision_boundary_figure(bundle.x_train.numpy(), bundle.y_train.numpy(), predict,
-                                    class_names=bundle.class_names)
+    """The decision boundary of the run's latest weights; None before the first weights.
+    Redrawn only for new weights, at most every few seconds (ui/boundary.py)."""
+    return boundary_figure(run, bundle.x_train.numpy(), bundle.y_train.numpy(),
+                           bundle.class_names, key="train.live.boundary_drawn")

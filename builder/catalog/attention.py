@@ -40,6 +40,14 @@ def _attention_cost(params, inputs, out):
     return weights, projections + scores_and_mix
 
 
+def _attention_scratch(params, inputs, out):
+    """Per head, the (query steps, key steps) weights; the q, k, v projections and the mixed
+    values before the output projection."""
+    (q_steps, _), (k_steps, _), _ = inputs
+    width = params["embed_dim"]
+    return params["num_heads"] * q_steps * k_steps + 2 * width * (q_steps + k_steps)
+
+
 def _masks(params: dict, ports: tuple[str, ...], query: str, key: str, *, causal_kw: str,
            padding_kw: str) -> str:
     """Mask keyword arguments, True where attention is blocked (torch's boolean masks), one per
@@ -75,6 +83,7 @@ def _mask_params() -> tuple[ParamSpec, ...]:
 register(LayerSpec(
     "MultiheadAttention", "Attention/Transformer", "Each step looks at every step of key/value "
     "(one input: self-attention).", _attention_shape, cost=_attention_cost,
+    scratch=_attention_scratch,
     ports=("query", "key", "value"), token_ports=("key_tokens",), min_inputs=1,
     fixed_kwargs={"batch_first": True}, forward=_attention_forward,
     params=(inferred_param("embed_dim", "Query features (follows from the input)."),
@@ -109,9 +118,18 @@ def _encoder_cost(params, inputs, out):
     return weights, flops
 
 
+def _encoder_scratch(params, inputs, out):
+    """The attention's weights per head, its q, k, v and mixed values, the feed-forward's hidden
+    layer before and after its activation, and the residual sums and norms."""
+    steps, width = inputs[0][0], params["d_model"]
+    return (params["nhead"] * steps * steps + 8 * steps * width
+            + 2 * steps * params["dim_feedforward"])
+
+
 register(LayerSpec(
     "TransformerEncoderLayer", "Attention/Transformer", "Self-attention plus a feed-forward "
     "block, each with a residual and LayerNorm.", _encoder_shape, cost=_encoder_cost,
+    scratch=_encoder_scratch,
     fixed_kwargs={"batch_first": True}, token_ports=("key_tokens",), forward=_encoder_forward,
     params=(inferred_param("d_model", "Features per step (follows from the input)."),
             ParamSpec("nhead", "int", 4, "Attention heads; must divide d_model.", min=1, max=256),

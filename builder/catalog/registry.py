@@ -99,6 +99,9 @@ class LayerSpec:
     right-hand side: {module} is the submodule, {inputs} the inputs, {<port>} one input; or a
     function (params, connected port names) -> that template, for masks that params switch on.
     `cost(params, input_shapes, output_shape) -> (parameter count, forward FLOPs per sample)`.
+    `scratch(params, input_shapes, output_shape) -> values per sample` a forward holds besides
+    its output (attention's weights: heads x query steps x key steps), counted in the node's
+    activation memory.
     """
 
     type: str
@@ -112,6 +115,7 @@ class LayerSpec:
     variadic: bool = False
     accepts: Literal["float", "long", "any"] = "float"
     cost: Callable[[dict, list[Shape], Shape], tuple[int, int]] = elementwise_cost
+    scratch: Callable[[dict, list[Shape], Shape], int] | None = None
     constructor: str = ""
     fixed_kwargs: dict = field(default_factory=dict)
     forward: str | Callable[[dict, tuple[str, ...]], str] = "{module}({inputs})"
