@@ -5,8 +5,9 @@ import json
 import math
 
 import pytest
+import torch
 
-from builder import validate
+from builder import compile_graph, validate
 from trainers.datasets import check_graph_fits, load_dataset
 from trainers.config import make_config
 from trainers.lessons import (LessonError, RunOutcome, check_claim, list_lessons, parse_lesson,
@@ -127,3 +128,43 @@ def test_epochs_to_is_infinite_when_the_threshold_is_never_reached():
                       "op": "<", "right": {"run": "sigmoid", "quantity": "epochs_to", "threshold": 0.8}})
     check = check_claim(claim, {"relu": fast, "sigmoid": slow})
     assert check.holds and check.left == 2 and check.right == math.inf
+
+
+def test_training_speed_is_the_median_point_leaving_out_the_warm_up():
+    snap = MetricsSnapshot(steps=[{"samples_per_s": s} for s in (10.0, 900.0, 1000.0, 1100.0)])
+    claim = claim_of({"text": "t", "left": {"run": "relu", "quantity": "samples_per_s"}, "op": ">=",
+                      "factor": 50, "right": {"run": "sigmoid", "quantity": "samples_per_s"}})
+    slow = RunOutcome(MetricsSnapshot(steps=[{"samples_per_s": 20.0}]), 1)
+    check = check_claim(claim, {"relu": RunOutcome(snap, 1), "sigmoid": slow})
+    assert check.holds and check.left == 1000.0 and check.right == 20.0
+
+
+def constant_decoder(image: torch.Tensor):
+    """An autoencoder whose decoder draws `image` whatever its 4-number code."""
+    graph = {"version": 1, "name": "constant", "nodes": [
+        {"id": "x", "type": "Input", "params": {"shape": [1, 8, 8]}},
+        {"id": "flat", "type": "Flatten", "params": {}},
+        {"id": "code", "type": "Linear", "params": {"out_features": 4}},
+        {"id": "out", "type": "Linear", "params": {"out_features": 64}},
+        {"id": "image", "type": "Reshape", "params": {"shape": [1, 8, 8]}}],
+        "edges": [{"source": a, "target": b} for a, b in
+                  (("x", "flat"), ("flat", "code"), ("code", "out"), ("out", "image"))]}
+    model = compile_graph(graph).eval()
+    with torch.no_grad():
+        model.node_module("out").weight.zero_()
+        model.node_module("out").bias.copy_(image.flatten())
+    return model
+
+
+def test_model_measures_read_the_trained_networks_decoder_and_reconstructions():
+    data = load_dataset("digits")
+    claim = claim_of({"text": "t", "left": {"run": "relu", "quantity": "sample_distance"}, "op": "<",
+                      "right": {"run": "sigmoid", "quantity": "reconstruction_error"}})
+    copies_a_digit, draws_grey = constant_decoder(data.x_train[5]), constant_decoder(torch.full((64,), 0.5))
+    check = check_claim(claim, {"relu": RunOutcome(MetricsSnapshot(), 1, copies_a_digit, data),
+                                "sigmoid": RunOutcome(MetricsSnapshot(), 1, draws_grey, data)})
+    assert check.left == pytest.approx(0.0, abs=1e-6)  # every random code decodes to a real digit
+    assert check.right == pytest.approx((data.x_test - 0.5).pow(2).mean().item(), rel=1e-5)
+    assert check.holds
+    unprobed = check_claim(claim, {"relu": outcome([(1, 1, 0, 0)]), "sigmoid": outcome([(1, 1, 0, 0)])})
+    assert not unprobed.holds and "model is not at hand" in unprobed.message

@@ -47,6 +47,23 @@ def test_run_both_trains_the_pair_and_checks_the_promise():
     assert not app.error
 
 
+def test_the_vae_lesson_checks_its_decoders_and_shows_their_random_codes():
+    app = rerun(AppTest.from_file(PAGE, default_timeout=30))
+    app.radio[0].set_value("vae_latent")
+    rerun(app)
+    next(b for b in app.button if b.key == "lessons.run.vae_latent").click()
+    rerun(app)
+    runs = app.session_state["layerloom.runs"]
+    assert all(run.job.wait(180) for run in runs), [run.job.error for run in runs]
+    rerun(app)
+    assert [s.value.count("holds") for s in app.success] == [1, 1], [e.value for e in app.error]
+    assert "sample distance" in app.success[0].value
+    charts = app.get("plotly_chart")
+    assert len(charts) == 3  # the loss (a VAE has no metric), then each run's decoded random codes
+    assert [chart.key for chart in charts[1:]] == ["lessons.decoded.vae_latent.autoencoder",
+                                                   "lessons.decoded.vae_latent.vae"]
+
+
 def test_a_saved_lesson_file_opens_as_the_same_lesson():
     for lesson in list_lessons():
         assert parse_lesson(json.loads(lesson_json(lesson))) == lesson
