@@ -12,6 +12,7 @@ from trainers.datasets import check_graph_fits, load_dataset
 from trainers.config import make_config
 from trainers.lessons import (LessonError, RunOutcome, check_claim, list_lessons, parse_lesson,
                               run_lesson)
+from trainers.lessons.run import train_lesson_run
 from trainers.lessons.format import LIBRARY
 from trainers.metrics import MetricsSnapshot
 
@@ -23,12 +24,12 @@ def shipped(lesson_id: str) -> dict:
 
 
 def test_the_gallery_covers_the_reference_articles_ideas():
-    assert 10 <= len(LESSONS) <= 15
+    assert 10 <= len(LESSONS) <= 16
     assert len({lesson.id for lesson in LESSONS}) == len(LESSONS)
     ideas = " ".join(lesson.idea.lower() for lesson in LESSONS)
     for idea in ("activation", "sgd", "adam", "momentum", "mini-batch", "rmsprop", "dropout",
                  "weight decay", "early stopping", "augmentation", "normalization", "cnn", "lstm", "attention",
-                 "autoencoder"):
+                 "autoencoder", "vae", "gpu"):
         assert idea in ideas, idea
 
 
@@ -45,9 +46,37 @@ def test_every_run_of_every_lesson_fits_its_dataset(lesson):
 @pytest.mark.slow
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
 def test_every_lesson_keeps_its_promise(lesson):
+    if lesson.gpu_runs and not torch.cuda.is_available():
+        pytest.skip(f"{lesson.id} compares runs on a GPU ({', '.join(lesson.gpu_runs)}) and this "
+                    "machine has none; test_a_gpu_lessons_cpu_runs_train_here covers the rest")
     _, checks = run_lesson(lesson)
     for claim, check in zip(lesson.claims, checks):
         assert check.holds, f"{lesson.id}: “{claim.text}” {check.message}"
+
+
+GPU_LESSONS = [lesson for lesson in LESSONS if lesson.gpu_runs]
+
+
+@pytest.mark.parametrize("lesson", GPU_LESSONS, ids=lambda lesson: lesson.id)
+def test_a_gpu_lessons_cpu_runs_train_here(lesson):
+    """Where no GPU checks the claim, the rest still holds: every network compiles, and the runs
+    not on a GPU train to the end at the shipped settings and learn."""
+    for run in lesson.runs:
+        assert compile_graph(lesson.graph_for(run.name)) is not None
+    cpu_runs = [run.name for run in lesson.runs if run.name not in lesson.gpu_runs]
+    assert cpu_runs, f"{lesson.id} has no CPU run to compare the GPU with"
+    for name in cpu_runs:
+        snapshot = train_lesson_run(lesson, name).snapshot
+        assert len(snapshot.epochs) == lesson.settings_for(name)["epochs"]
+        assert snapshot.epochs[-1]["val_metric"] >= 0.7, snapshot.epochs[-1]
+        assert snapshot.steps[-1]["samples_per_s"] > 0
+
+
+def test_a_lesson_needs_a_gpu_exactly_when_a_run_asks_for_cuda():
+    data = shipped("cpu_vs_gpu")
+    assert parse_lesson(data).gpu_runs == ("gpu",)
+    data["runs"]["gpu"]["settings"]["device"] = "cpu"
+    assert parse_lesson(data).gpu_runs == ()
 
 
 def test_a_runs_edits_change_only_that_run():

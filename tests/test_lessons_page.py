@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.fake_cuda_host import FakeCuda
 from trainers.lessons import list_lessons, parse_lesson
 from ui.lessons import lesson_json
 
@@ -62,6 +63,19 @@ def test_the_vae_lesson_checks_its_decoders_and_shows_their_random_codes():
     assert len(charts) == 3  # the loss (a VAE has no metric), then each run's decoded random codes
     assert [chart.key for chart in charts[1:]] == ["lessons.decoded.vae_latent.autoencoder",
                                                    "lessons.decoded.vae_latent.vae"]
+
+
+@pytest.mark.parametrize("gpus", [0, 1])
+def test_a_gpu_lesson_says_plainly_when_the_server_has_no_gpu(monkeypatch, gpus):
+    FakeCuda(gpus=gpus).install(monkeypatch)
+    app = rerun(AppTest.from_file(PAGE, default_timeout=30))
+    app.radio[0].set_value("cpu_vs_gpu")
+    rerun(app)
+    run_both = next(b for b in app.button if b.key == "lessons.run.cpu_vs_gpu")
+    open_on_build = next(b for b in app.button if b.key == "lessons.open.cpu_vs_gpu")
+    assert run_both.disabled == (gpus == 0) and not open_on_build.disabled
+    warnings = [w.value for w in app.warning]
+    assert (gpus == 0) == any("this server has no GPU" in w for w in warnings), warnings
 
 
 def test_a_saved_lesson_file_opens_as_the_same_lesson():

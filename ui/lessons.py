@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from trainers.config import make_config
+from trainers.devices import cuda_devices
 from trainers.jobs import JobRefused
 from trainers.lessons import Lesson, LessonError, list_lessons, parse_lesson
 from ui import lesson as teacher_link
@@ -55,9 +56,16 @@ def show_lesson(lesson: Lesson) -> None:
     st.subheader(lesson.title)
     st.caption(escape_markdown(lesson.idea))
     runs_label = " vs ".join(run.label for run in lesson.runs)
+    missing_gpu = bool(lesson.gpu_runs) and not cuda_devices()
+    if missing_gpu:
+        st.warning("This lesson compares the CPU with a GPU, and this server has no GPU, so its "
+                   "runs cannot be trained here. Open it on a server with an NVIDIA GPU; "
+                   "“Open on Build” still loads its network to train on the CPU.",
+                   icon=":material/memory:")
     left, middle, right = st.columns(3)
-    left.button("Run both" if len(lesson.runs) == 2 else f"Run all {len(lesson.runs)}", type="primary", key=f"lessons.run.{lesson.id}",
-                on_click=_run_lesson, args=(lesson,), use_container_width=True,
+    left.button("Run both" if len(lesson.runs) == 2 else f"Run all {len(lesson.runs)}",
+                type="primary", key=f"lessons.run.{lesson.id}", on_click=_run_lesson,
+                args=(lesson,), use_container_width=True, disabled=missing_gpu,
                 help=f"Trains {runs_label} side by side with the lesson's settings.")
     middle.button("Open on Build", key=f"lessons.open.{lesson.id}", on_click=_open_lesson,
                   args=(lesson, lesson.runs[0].name), use_container_width=True,
