@@ -24,6 +24,7 @@ from ui.notices import notify
 from ui.lesson_results import show_results
 from ui.runs import Run, session_runs, start_run
 from ui.state import set_graph
+from ui.train_preset import adopt_lesson_start
 from ui.text import escape_markdown
 
 _OWN = "lessons.own"  # lessons opened from files this session, by id
@@ -180,9 +181,11 @@ def _lesson_runs(lesson: Lesson) -> dict[str, Run]:
 def _open_lesson(lesson: Lesson, run_name: str) -> None:
     """The lesson as a teacher's link: its graph, dataset, settings and locks; then Build."""
     set_graph(lesson.graph_for(run_name))
+    adopt_lesson_start()
     teacher_link.adopt_lesson(teacher_link.Lesson(
         title=lesson.title, note=f"{lesson.question} Change: {lesson.change}",
-        dataset=lesson.dataset, settings=lesson.settings_for(run_name),
+        dataset=lesson.dataset, dataset_options=dict(lesson.dataset_options),
+        settings=lesson.settings_for(run_name),
         locked=frozenset(lesson.locked) & set(teacher_link.CONTROLS),
         hidden=frozenset(lesson.hidden) & set(teacher_link.CONTROLS)))
     notify("success", f"Opened the lesson “{lesson.title}”. Its dataset and settings are set on "
