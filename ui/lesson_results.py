@@ -14,12 +14,13 @@ from trainers.lessons.claims import needs_model
 from ui.runs import Run
 from ui.text import escape_markdown
 from ui.train_data import dataset_bundle
-from viz.images import TYPICAL_WIDTH_PX
-from viz.training import loss_figure, metric_figure, samples_figure
+from viz.images import image_grid_figure
+from viz.training import loss_figure, metric_figure
 
 POLL_S = 1.0  # the overlay's refresh while the lesson's runs train
 CHART_HEIGHT = 260  # the overlay and the checked claims fit a 1280x720 projector together
-DECODED_SHOWN = 8  # random codes drawn per run under a sample_distance claim
+DECODED_SHOWN, DECODED_COLUMNS = 8, 4  # random codes drawn per run under a sample_distance claim
+DECODED_WIDTH_PX = 250  # one of two columns in the lesson's column (1280 px projector)
 
 
 def show_results(lesson: Lesson, runs_of) -> None:
@@ -34,10 +35,11 @@ def _results(lesson: Lesson, runs_of, training: bool) -> None:
     if training and all(run.finished for run in runs.values()):
         st.rerun(scope="app")  # all ended: a full run drops the timer and checks the claims
     curves = [run.curves() for run in runs.values()]
-    loss_column, metric_column = st.columns(2)
+    scored = any(curve.metric_name for curve in curves)  # else the loss takes the whole width
+    loss_column, metric_column = st.columns(2) if scored else (st.container(), None)
     figure = loss_figure(curves, uirevision=f"lesson.{lesson.id}.loss")
     loss_column.plotly_chart(figure.update_layout(height=CHART_HEIGHT), key=f"lessons.loss.{lesson.id}")
-    if any(curve.metric_name for curve in curves):
+    if scored:
         figure = metric_figure(curves, uirevision=f"lesson.{lesson.id}.metric")
         metric_column.plotly_chart(figure.update_layout(height=CHART_HEIGHT),
                                    key=f"lessons.metric.{lesson.id}")
@@ -86,6 +88,7 @@ def _decoded_random_codes(lesson: Lesson, runs: dict[str, Run], outcomes: dict[s
         except (ValueError, EvalTooLarge) as error:
             column.caption(escape_markdown(f"{run.name}: nothing to decode ({error})"))
             continue
-        column.plotly_chart(samples_figure(decoded.numpy(), title=f"{run.name}: random codes decoded",
-                                           width_px=TYPICAL_WIDTH_PX),
+        column.markdown(f"**{escape_markdown(run.name)}**: {len(decoded)} random codes decoded")
+        column.plotly_chart(image_grid_figure(decoded.numpy(), columns=DECODED_COLUMNS,
+                                              width_px=DECODED_WIDTH_PX),
                             key=f"lessons.decoded.{lesson.id}.{name}")
