@@ -8,10 +8,13 @@ import pytest
 import torch
 
 from builder import compile_graph, validate
+from builder.templates import load_template
 from trainers.datasets import check_graph_fits, load_dataset
 from trainers.config import make_config
 from trainers.lessons import (LessonError, RunOutcome, check_claim, list_lessons, parse_lesson,
                               run_lesson)
+from trainers import probes
+from trainers.lessons.model_measures import random_samples, sample_spread
 from trainers.lessons.run import train_lesson_run
 from trainers.lessons.format import LIBRARY
 from trainers.metrics import MetricsSnapshot
@@ -24,12 +27,12 @@ def shipped(lesson_id: str) -> dict:
 
 
 def test_the_gallery_covers_the_reference_articles_ideas():
-    assert 10 <= len(LESSONS) <= 16
+    assert 10 <= len(LESSONS) <= 17
     assert len({lesson.id for lesson in LESSONS}) == len(LESSONS)
     ideas = " ".join(lesson.idea.lower() for lesson in LESSONS)
     for idea in ("activation", "sgd", "adam", "momentum", "mini-batch", "rmsprop", "dropout",
                  "weight decay", "early stopping", "augmentation", "normalization", "cnn", "lstm", "attention",
-                 "autoencoder", "vae", "gpu"):
+                 "autoencoder", "vae", "gan", "gpu"):
         assert idea in ideas, idea
 
 
@@ -195,5 +198,20 @@ def test_model_measures_read_the_trained_networks_decoder_and_reconstructions():
     assert check.left == pytest.approx(0.0, abs=1e-6)  # every random code decodes to a real digit
     assert check.right == pytest.approx((data.x_test - 0.5).pow(2).mean().item(), rel=1e-5)
     assert check.holds
+    spread = claim_of({"text": "t", "left": {"run": "relu", "quantity": "sample_spread"}, "op": "<",
+                       "right": {"run": "sigmoid", "quantity": "sample_spread"}})
+    one_drawing = check_claim(spread, {"relu": RunOutcome(MetricsSnapshot(), 1, copies_a_digit, data),
+                                       "sigmoid": RunOutcome(MetricsSnapshot(), 1, draws_grey, data)})
+    assert one_drawing.left == one_drawing.right == pytest.approx(0.0, abs=1e-6)  # a collapsed generator
     unprobed = check_claim(claim, {"relu": outcome([(1, 1, 0, 0)]), "sigmoid": outcome([(1, 1, 0, 0)])})
     assert not unprobed.holds and "model is not at hand" in unprobed.message
+
+
+def test_a_gans_random_samples_are_its_generators_drawings():
+    data = load_dataset("digits")
+    torch.manual_seed(0)
+    gan = compile_graph(load_template("gan")).eval()
+    samples = random_samples(gan, data, count=6)
+    assert samples.shape == (6, 1, 8, 8)
+    assert torch.equal(samples, probes.generate(gan, count=6, seed=0))
+    assert sample_spread(gan, data) > 0

@@ -62,8 +62,8 @@ def test_the_vae_lesson_checks_its_decoders_and_shows_their_random_codes():
     assert "sample distance" in app.success[0].value
     charts = app.get("plotly_chart")
     assert len(charts) == 3  # the loss (a VAE has no metric), then each run's decoded random codes
-    assert [chart.key for chart in charts[1:]] == ["lessons.decoded.vae_latent.autoencoder",
-                                                   "lessons.decoded.vae_latent.vae"]
+    assert [chart.key for chart in charts[1:]] == ["lessons.samples.vae_latent.autoencoder",
+                                                   "lessons.samples.vae_latent.vae"]
 
 
 @pytest.mark.parametrize("gpus", [0, 1])

@@ -1,16 +1,16 @@
 """A lesson's runs on the Lessons page: their curves overlaid while they train, then each claim
 checked on their histories (and, for claims that probe the networks, on their trained models),
-with what a model-probing claim measured drawn beside it."""
+with what a claim on random samples measured drawn beside it."""
 from __future__ import annotations
 
 import streamlit as st
 
 from builder import validate
-from trainers import probes
 from trainers.datasets import DatasetError
 from trainers.eval_budget import EvalTooLarge, guard
 from trainers.lessons import Lesson, RunOutcome, check_claim
 from trainers.lessons.claims import needs_model
+from trainers.lessons.model_measures import random_samples
 from ui.runs import Run
 from ui.text import escape_markdown
 from ui.train_data import dataset_bundle
@@ -19,8 +19,9 @@ from viz.training import loss_figure, metric_figure
 
 POLL_S = 1.0  # the overlay's refresh while the lesson's runs train
 CHART_HEIGHT = 260  # the overlay and the checked claims fit a 1280x720 projector together
-DECODED_SHOWN, DECODED_COLUMNS = 8, 4  # random codes drawn per run under a sample_distance claim
-DECODED_WIDTH_PX = 250  # one of two columns in the lesson's column (1280 px projector)
+SAMPLED = ("sample_distance", "sample_spread")  # claims on these draw each run's random samples
+SAMPLES_SHOWN, SAMPLES_COLUMNS = 8, 4
+SAMPLES_WIDTH_PX = 250  # one of two columns in the lesson's column (1280 px projector)
 
 
 def show_results(lesson: Lesson, runs_of) -> None:
@@ -58,8 +59,8 @@ def _results(lesson: Lesson, runs_of, training: bool) -> None:
         else:
             st.error(text + "  \nRuns differ a little from seed to seed and machine to machine; "
                      "the shipped seed is checked by LayerLoom's tests.", icon=":material/cancel:")
-    if any(m.quantity == "sample_distance" for c in lesson.claims for m in (c.left, c.right)):
-        _decoded_random_codes(lesson, runs, outcomes)
+    if any(m.quantity in SAMPLED for c in lesson.claims for m in (c.left, c.right)):
+        _random_samples(lesson, runs, outcomes)
 
 
 def _outcome(run: Run, probing: bool) -> RunOutcome:
@@ -76,19 +77,19 @@ def _outcome(run: Run, probing: bool) -> RunOutcome:
     return RunOutcome(outcome.snapshot, outcome.params, guard(model), data)
 
 
-def _decoded_random_codes(lesson: Lesson, runs: dict[str, Run], outcomes: dict[str, RunOutcome]):
-    """What sample_distance measures, seen: each run's decoder applied to the same random codes."""
+def _random_samples(lesson: Lesson, runs: dict[str, Run], outcomes: dict[str, RunOutcome]):
+    """What the sample measures read, seen: what each run's network makes from the same noise."""
     columns = st.columns(len(runs))
     for column, (name, run) in zip(columns, runs.items()):
         outcome = outcomes[name]
         if outcome.model is None:
             continue
         try:
-            decoded = probes.sample_prior(outcome.model, outcome.data.x_test[:1], count=DECODED_SHOWN)
+            samples = random_samples(outcome.model, outcome.data, count=SAMPLES_SHOWN)
         except (ValueError, EvalTooLarge) as error:
-            column.caption(escape_markdown(f"{run.name}: nothing to decode ({error})"))
+            column.caption(escape_markdown(f"{run.name}: nothing to draw ({error})"))
             continue
-        column.markdown(f"**{escape_markdown(run.name)}**: {len(decoded)} random codes decoded")
-        column.plotly_chart(image_grid_figure(decoded.numpy(), columns=DECODED_COLUMNS,
-                                              width_px=DECODED_WIDTH_PX),
-                            key=f"lessons.decoded.{lesson.id}.{name}")
+        column.markdown(f"**{escape_markdown(run.name)}**: made from {len(samples)} random codes")
+        column.plotly_chart(image_grid_figure(samples.numpy(), columns=SAMPLES_COLUMNS,
+                                              width_px=SAMPLES_WIDTH_PX),
+                            key=f"lessons.samples.{lesson.id}.{name}")

@@ -1,11 +1,13 @@
 """Measures read from a lesson run's trained model and its data, not from its history.
 
-`sample_distance` checks a VAE's promise that its latent space can be sampled: decode codes drawn
-from N(0, 1) and see how far the results lie from the nearest real example. A plain autoencoder's
-codes fill only part of that space, so its decoded random codes are blots; a VAE's are digits.
-`reconstruction_error` is what the VAE pays for it: how exactly test inputs come back (a VAE's
-loss adds its KL term, so the loss alone cannot compare a VAE with an autoencoder).
-Every forward stays within the server's evaluation budget (trainers.eval_budget).
+The random samples are what a generative network makes from noise: a GAN's generator output
+for random z, or a VAE's decoder applied to codes drawn from N(0, 1).
+`sample_distance` checks that they look like the data: how far each lies from the nearest real
+example (a plain autoencoder's codes fill only part of the space, so its decoded random codes are
+blots; a VAE's are digits). `sample_spread` checks that they differ from each other (a GAN whose
+generator collapsed draws one blob whatever z is). `reconstruction_error` is what a VAE pays:
+how exactly test inputs come back (its loss adds the KL term, so the loss alone cannot compare
+it with an autoencoder). Every forward stays within the server's evaluation budget.
 """
 from __future__ import annotations
 
@@ -16,20 +18,42 @@ import torch
 from trainers import probes
 from trainers.eval_budget import chunks, rows_that_fit
 
-RANDOM_CODES = 64  # decoded for sample_distance (fewer when the model is too large)
+RANDOM_CODES = 64  # random samples measured (fewer when the model is too large)
 NEAREST_AMONG = 2000  # training examples searched for each decoded code's nearest
 SEED = 0  # the same random codes for every run, so runs are compared on the same draws
 
 
+def random_samples(model, data, count: int = RANDOM_CODES) -> torch.Tensor:
+    """What the network makes from noise, (count, *data shape): a GAN graph's generator output
+    (an Input that takes no data reads the noise), else the decoder of its latent code."""
+    data_shape = tuple(data.x_test.shape[1:])
+    count = rows_that_fit(model, count)
+    if any(tuple(model.report.nodes[node].output_shape) != data_shape for node in model.input_ids):
+        return probes.generate(model, count=count, seed=SEED)
+    return probes.sample_prior(model, data.x_test[:1], count=count, seed=SEED)
+
+
+def _per_value(distances: torch.Tensor, values: int) -> torch.Tensor:
+    return distances / math.sqrt(values)  # Euclidean distance -> root-mean-square per value
+
+
 @torch.no_grad()
 def sample_distance(model, data) -> float:
-    """Mean distance (root-mean-square per value) from each decoded random code to the nearest
+    """Mean distance (root-mean-square per value) from each random sample to the nearest
     training example."""
-    like = data.x_test[:1]
-    decoded = probes.sample_prior(model, like, count=rows_that_fit(model, RANDOM_CODES), seed=SEED)
+    samples = random_samples(model, data).flatten(1).float()  # (samples, values)
     pool = data.x_train[:NEAREST_AMONG].float().flatten(1)  # (examples, values)
-    distances = torch.cdist(decoded.flatten(1).float(), pool)  # (codes, examples)
-    return (distances.min(dim=1).values / math.sqrt(pool.shape[1])).mean().item()
+    nearest = torch.cdist(samples, pool).min(dim=1).values  # (samples,)
+    return _per_value(nearest, pool.shape[1]).mean().item()
+
+
+@torch.no_grad()
+def sample_spread(model, data) -> float:
+    """Mean distance (root-mean-square per value) between two random samples."""
+    samples = random_samples(model, data).flatten(1).float()
+    if len(samples) < 2:
+        raise ValueError("the server's evaluation budget leaves fewer than 2 samples to compare")
+    return _per_value(torch.pdist(samples), samples.shape[1]).mean().item()
 
 
 @torch.no_grad()
@@ -42,5 +66,5 @@ def reconstruction_error(model, data) -> float:
     return total / x.numel()
 
 
-MODEL_QUANTITIES = {"sample_distance": sample_distance,
+MODEL_QUANTITIES = {"sample_distance": sample_distance, "sample_spread": sample_spread,
                     "reconstruction_error": reconstruction_error}
