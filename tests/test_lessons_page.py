@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.fake_cuda_host import FakeCuda
+from trainers.datasets import dataset_info
 from trainers.lessons import list_lessons, parse_lesson
 from ui.lessons import lesson_json
 
@@ -47,6 +49,36 @@ def test_run_both_trains_the_pair_and_checks_the_promise():
     assert not app.error
 
 
+def test_the_vae_lesson_checks_its_decoders_and_shows_their_random_codes():
+    app = rerun(AppTest.from_file(PAGE, default_timeout=30))
+    app.radio[0].set_value("vae_latent")
+    rerun(app)
+    next(b for b in app.button if b.key == "lessons.run.vae_latent").click()
+    rerun(app)
+    runs = app.session_state["layerloom.runs"]
+    assert all(run.job.wait(180) for run in runs), [run.job.error for run in runs]
+    rerun(app)
+    assert [s.value.count("holds") for s in app.success] == [1, 1], [e.value for e in app.error]
+    assert "sample distance" in app.success[0].value
+    charts = app.get("plotly_chart")
+    assert len(charts) == 3  # the loss (a VAE has no metric), then each run's decoded random codes
+    assert [chart.key for chart in charts[1:]] == ["lessons.samples.vae_latent.autoencoder",
+                                                   "lessons.samples.vae_latent.vae"]
+
+
+@pytest.mark.parametrize("gpus", [0, 1])
+def test_a_gpu_lesson_says_plainly_when_the_server_has_no_gpu(monkeypatch, gpus):
+    FakeCuda(gpus=gpus).install(monkeypatch)
+    app = rerun(AppTest.from_file(PAGE, default_timeout=30))
+    app.radio[0].set_value("cpu_vs_gpu")
+    rerun(app)
+    run_both = next(b for b in app.button if b.key == "lessons.run.cpu_vs_gpu")
+    open_on_build = next(b for b in app.button if b.key == "lessons.open.cpu_vs_gpu")
+    assert run_both.disabled == (gpus == 0) and not open_on_build.disabled
+    warnings = [w.value for w in app.warning]
+    assert (gpus == 0) == any("this server has no GPU" in w for w in warnings), warnings
+
+
 def test_a_saved_lesson_file_opens_as_the_same_lesson():
     for lesson in list_lessons():
         assert parse_lesson(json.loads(lesson_json(lesson))) == lesson
@@ -63,6 +95,32 @@ def test_open_on_build_sets_the_graph_and_the_lessons_settings():
     teacher = app.session_state["layerloom.lesson"]
     assert teacher.dataset == "moons" and "dataset" in teacher.locked
     assert teacher.settings["epochs"] == lesson.settings["epochs"]
+
+
+def open_on_build_then_train(app: AppTest, lesson_id: str) -> dict:
+    """Open a lesson on Build from the gallery, go to Train: the moons options it shows."""
+    rerun(app.switch_page("pages/lessons.py"))
+    app.radio[0].set_value(lesson_id)
+    rerun(app)
+    next(b for b in app.button if b.key == f"lessons.open.{lesson_id}").click()
+    rerun(app)
+    lesson = next(lesson for lesson in list_lessons() if lesson.id == lesson_id)
+    assert app.session_state["layerloom.graph"] == lesson.graph_for(lesson.runs[0].name)
+    rerun(app.switch_page("pages/train.py"))
+    return {key: app.number_input(key=f"train.option.moons.{key}").value
+            for key in ("n_samples", "noise")}
+
+
+def test_open_on_build_takes_the_lessons_dataset_options_to_the_train_page():
+    dropout, momentum = (next(lesson for lesson in list_lessons() if lesson.id == lesson_id)
+                         for lesson_id in ("dropout", "momentum"))
+    assert dropout.dataset == momentum.dataset == "moons"
+    assert dropout.dataset_options == {"n_samples": 100, "noise": 0.35} and not momentum.dataset_options
+    defaults = {spec.name: spec.default for spec in dataset_info("moons").options}
+    app = AppTest.from_file(str(Path(PAGE).parents[1] / "app.py"), default_timeout=60)
+    assert open_on_build_then_train(app, "dropout") == dropout.dataset_options
+    # The next lesson starts from its own options, not from those the Train page kept.
+    assert open_on_build_then_train(app, "momentum") == {key: defaults[key] for key in ("n_samples", "noise")}
 
 
 def test_a_teachers_own_lesson_travels_in_a_link_and_a_damaged_link_is_explained():

@@ -42,6 +42,7 @@ class Lesson:
     title: str = ""
     note: str = ""
     dataset: str | None = None
+    dataset_options: dict = field(default_factory=dict)  # for `dataset` (a gallery lesson's)
     settings: dict = field(default_factory=dict)  # validated TrainConfig values by field
     hidden: frozenset = frozenset()
     locked: frozenset = frozenset()

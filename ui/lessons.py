@@ -13,18 +13,19 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from builder import validate
 from trainers.config import make_config
+from trainers.devices import cuda_devices
 from trainers.jobs import JobRefused
-from trainers.lessons import Lesson, LessonError, RunOutcome, check_claim, list_lessons, parse_lesson
+from trainers.lessons import Lesson, LessonError, list_lessons, parse_lesson
 from ui import lesson as teacher_link
 from ui import share
 from ui.graph_input import GraphInputError
 from ui.notices import notify
+from ui.lesson_results import show_results
 from ui.runs import Run, session_runs, start_run
 from ui.state import set_graph
+from ui.train_preset import adopt_lesson_start
 from ui.text import escape_markdown
-from viz.training import loss_figure, metric_figure
 
 _OWN = "lessons.own"  # lessons opened from files this session, by id
 _RUNS = "lessons.runs"  # lesson id -> the run numbers of its latest "Run both"
@@ -32,8 +33,6 @@ _PICKED = "lessons.picked"
 _LINKED = "lessons.linked_token"  # the lesson link already taken this session
 LINK_PARAM = "lesson_file"
 MAX_LESSON_BYTES = 256 * 1024
-POLL_S = 1.0  # the overlay's refresh while the lesson's runs train
-CHART_HEIGHT = 260  # the overlay and the checked claims fit a 1280x720 projector together
 
 
 def gallery_lessons() -> list[Lesson]:
@@ -58,9 +57,16 @@ def show_lesson(lesson: Lesson) -> None:
     st.subheader(lesson.title)
     st.caption(escape_markdown(lesson.idea))
     runs_label = " vs ".join(run.label for run in lesson.runs)
+    missing_gpu = bool(lesson.gpu_runs) and not cuda_devices()
+    if missing_gpu:
+        st.warning("This lesson compares the CPU with a GPU, and this server has no GPU, so its "
+                   "runs cannot be trained here. Open it on a server with an NVIDIA GPU; "
+                   "“Open on Build” still loads its network to train on the CPU.",
+                   icon=":material/memory:")
     left, middle, right = st.columns(3)
-    left.button("Run both" if len(lesson.runs) == 2 else f"Run all {len(lesson.runs)}", type="primary", key=f"lessons.run.{lesson.id}",
-                on_click=_run_lesson, args=(lesson,), use_container_width=True,
+    left.button("Run both" if len(lesson.runs) == 2 else f"Run all {len(lesson.runs)}",
+                type="primary", key=f"lessons.run.{lesson.id}", on_click=_run_lesson,
+                args=(lesson,), use_container_width=True, disabled=missing_gpu,
                 help=f"Trains {runs_label} side by side with the lesson's settings.")
     middle.button("Open on Build", key=f"lessons.open.{lesson.id}", on_click=_open_lesson,
                   args=(lesson, lesson.runs[0].name), use_container_width=True,
@@ -73,49 +79,13 @@ def show_lesson(lesson: Lesson) -> None:
         st.code(lesson_link(lesson), language=None, wrap_lines=True)
     lesson_runs = _lesson_runs(lesson)
     if lesson_runs:
-        show_results(lesson, lesson_runs)
+        show_results(lesson, _lesson_runs)
     with st.expander("About this lesson", expanded=not lesson_runs):
         st.markdown(f"**Question.** {escape_markdown(lesson.question)}  \n"
                     f"**The one change.** {escape_markdown(lesson.change)}  \n"
                     f"**Look for.** {escape_markdown(lesson.look_for)}")
         st.markdown("**What it promises** (checked when the runs finish):\n"
                     + "\n".join(f"- {escape_markdown(claim.text)}" for claim in lesson.claims))
-
-
-def show_results(lesson: Lesson, runs: dict[str, Run]) -> None:
-    """The lesson's runs overlaid, refreshed every second while any trains; each claim checked
-    once every run has ended."""
-    training = not all(run.finished for run in runs.values())
-    st.fragment(run_every=POLL_S if training else None)(_results)(lesson, training)
-
-
-def _results(lesson: Lesson, training: bool) -> None:
-    runs = _lesson_runs(lesson)
-    if training and all(run.finished for run in runs.values()):
-        st.rerun(scope="app")  # all ended: a full run drops the timer and checks the claims
-    curves = [run.curves() for run in runs.values()]
-    loss_column, metric_column = st.columns(2)
-    figure = loss_figure(curves, uirevision=f"lesson.{lesson.id}.loss")
-    loss_column.plotly_chart(figure.update_layout(height=CHART_HEIGHT), key=f"lessons.loss.{lesson.id}")
-    if any(curve.metric_name for curve in curves):
-        figure = metric_figure(curves, uirevision=f"lesson.{lesson.id}.metric")
-        metric_column.plotly_chart(figure.update_layout(height=CHART_HEIGHT),
-                                   key=f"lessons.metric.{lesson.id}")
-    if not all(run.finished for run in runs.values()):
-        states = ", ".join(f"{run.name}: {run.job.status}" for run in runs.values())
-        st.info(f"Training… {states}. The promise is checked when every run has finished.",
-                icon=":material/hourglass_top:")
-        return
-    outcomes = {name: RunOutcome(run.job.metrics(), validate(run.graph).total_params)
-                for name, run in runs.items()}
-    for claim in lesson.claims:
-        check = check_claim(claim, outcomes)
-        text = f"**{escape_markdown(claim.text)}**  \n{escape_markdown(check.message)}"
-        if check.holds:
-            st.success(text, icon=":material/check_circle:")
-        else:
-            st.error(text + "  \nRuns differ a little from seed to seed and machine to machine; "
-                     "the shipped seed is checked by LayerLoom's tests.", icon=":material/cancel:")
 
 
 def open_lesson_file() -> None:
@@ -211,9 +181,11 @@ def _lesson_runs(lesson: Lesson) -> dict[str, Run]:
 def _open_lesson(lesson: Lesson, run_name: str) -> None:
     """The lesson as a teacher's link: its graph, dataset, settings and locks; then Build."""
     set_graph(lesson.graph_for(run_name))
+    adopt_lesson_start()
     teacher_link.adopt_lesson(teacher_link.Lesson(
         title=lesson.title, note=f"{lesson.question} Change: {lesson.change}",
-        dataset=lesson.dataset, settings=lesson.settings_for(run_name),
+        dataset=lesson.dataset, dataset_options=dict(lesson.dataset_options),
+        settings=lesson.settings_for(run_name),
         locked=frozenset(lesson.locked) & set(teacher_link.CONTROLS),
         hidden=frozenset(lesson.hidden) & set(teacher_link.CONTROLS)))
     notify("success", f"Opened the lesson “{lesson.title}”. Its dataset and settings are set on "

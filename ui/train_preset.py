@@ -37,8 +37,11 @@ def start_dataset() -> str | None:
 
 
 def start_options(dataset: str) -> dict:
-    """The dataset options the template declares when the picker is on its dataset."""
-    template = graph_template()
+    """The dataset options the lesson (where its dataset wins) or else the graph's template
+    declares, when the picker is on that dataset."""
+    lesson, template = current_lesson(), graph_template()
+    if lesson and lesson.dataset == dataset and (template is None or _lesson_wins("dataset")):
+        return dict(lesson.dataset_options)
     return dict(template.dataset_options) if template and template.dataset == dataset else {}
 
 
@@ -64,6 +67,13 @@ def adopt_template() -> None:
     """The person loaded a template: the Train page forgets the dataset, options, task and
     settings picked for the previous graph, so it comes up with the new template's."""
     st.session_state[_TEMPLATE_LOADED] = True
+    forget(_is_selection_key)
+
+
+def adopt_lesson_start() -> None:
+    """A lesson was opened (the gallery's "Open on Build"): the Train page forgets the picks made
+    before, and that a template was loaded, so it comes up with the lesson's values."""
+    st.session_state.pop(_TEMPLATE_LOADED, None)
     forget(_is_selection_key)
 
 

@@ -1,15 +1,20 @@
 """Reading a lesson's measures from its runs, and checking its claim.
 
-Each quantity reads one number from a finished run: its metrics history (epochs, gradient norms),
-its result (test figures) or its model (parameters). `check_claim` says whether the claim held,
+Each quantity reads one number from a finished run: its metrics history (epochs, gradient norms,
+training speed), its result (test figures) or its model (parameters; what its decoder makes of
+random codes, trainers.lessons.model_measures). `check_claim` says whether the claim held,
 with the two numbers, so a failing lesson reads as plainly as a passing one.
 """
 from __future__ import annotations
 
 import math
 import operator
+import statistics
 from dataclasses import dataclass
+from typing import Any
 
+from trainers.eval_budget import EvalTooLarge
+from trainers.lessons.model_measures import MODEL_QUANTITIES
 from trainers.metrics import MetricsSnapshot
 
 OPS = (">=", ">", "<=", "<")
@@ -41,9 +46,12 @@ class Claim:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What a lesson's run left behind: its history and its model's parameter count."""
+    """What a lesson's run left behind: its history and its model's parameter count; for the
+    measures that probe the model (MODEL_QUANTITIES), the trained model (eval mode) and its data."""
     snapshot: MetricsSnapshot
     params: int
+    model: Any = None  # an nn.Module
+    data: Any = None  # the DatasetBundle it trained on
 
 
 def _epoch_row(snap: MetricsSnapshot, measure: Measure) -> int:
@@ -88,6 +96,26 @@ def _epochs_to(outcome, m):
     return math.inf
 
 
+def _samples_per_s(outcome, m):
+    """Training speed: the median over the run's metrics points (the first, which pays for
+    warming up, e.g. a GPU's kernel selection, is left out when there are others)."""
+    speeds = [row["samples_per_s"] for row in outcome.snapshot.steps if row.get("samples_per_s")]
+    if not speeds:
+        raise LookupError(f"{m.run} recorded no training speed")
+    return statistics.median(speeds[1:] or speeds)
+
+
+def _on_model(measure_model):
+    def read(outcome, m):
+        if outcome.model is None or outcome.data is None:
+            raise LookupError(f"{m.run}'s model is not at hand to measure")
+        try:
+            return measure_model(outcome.model, outcome.data)
+        except (ValueError, EvalTooLarge) as error:  # no latent code; a model too large to probe
+            raise LookupError(f"{m.run}: {error}") from None
+    return read
+
+
 def _from_result(key):
     return lambda outcome, m: (outcome.snapshot.result or {})[key]
 
@@ -102,7 +130,15 @@ QUANTITIES = {
     "epochs_run": lambda outcome, m: len(outcome.snapshot.epochs),
     "test_loss": _from_result("test_loss"), "test_metric": _from_result("test_metric"),
     "params": lambda outcome, m: outcome.params,
+    "samples_per_s": _samples_per_s,
+    **{name: _on_model(measure) for name, measure in MODEL_QUANTITIES.items()},
 }
+
+
+def needs_model(claims) -> bool:
+    """Whether checking these claims probes the runs' models (so their weights and data are due)."""
+    return any(measure.quantity in MODEL_QUANTITIES
+               for claim in claims for measure in (claim.left, claim.right))
 
 
 def measure_value(measure: Measure, outcomes: dict[str, RunOutcome]) -> float:

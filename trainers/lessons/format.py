@@ -78,6 +78,12 @@ class Lesson:
     def settings_for(self, name: str) -> dict:
         return {**self.settings, **self.run(name).settings}
 
+    @property
+    def gpu_runs(self) -> tuple[str, ...]:
+        """The runs whose settings put them on a CUDA GPU: the lesson needs a GPU to run them."""
+        return tuple(run.name for run in self.runs
+                     if str(self.settings_for(run.name).get("device", "cpu")).startswith("cuda"))
+
 
 def parse_lesson(data: dict, source: str = "lesson") -> Lesson:
     """A Lesson from its JSON dict; LessonError naming the field for anything wrong."""
