@@ -219,7 +219,7 @@ def test_an_export_is_kept_on_disk_in_the_session_folder_not_in_memory_and_delet
         app, tmp_path, monkeypatch):
     """20 students' exports held as bytes in their sessions would be up to 80 MB each (#12)."""
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # where session folders live
-    app.button(key="build.export.pt2").click().run()
+    open_build_tab(app, "Export").button(key="build.export.pt2").click().run()
     built = app.session_state["layerloom.exported_files"][1]["pt2"]
     assert isinstance(built, Path) and built.stat().st_size > 1_000
     assert built.parent.parent == tmp_path / "layerloom-sessions"  # this session's own folder
