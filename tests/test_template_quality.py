@@ -101,6 +101,12 @@ def test_convolutional_classifiers_tell_the_shapes_apart(name):
 
 
 @pytest.mark.slow
+def test_webcam_cnn_tells_coloured_shapes_apart_by_shape_alone():
+    result, *_ = train("cnn_webcam")
+    assert result["test_metric"] >= 0.9
+
+
+@pytest.mark.slow
 def test_lstm_classifies_the_sequences():
     result, *_ = train("lstm_seed")
     assert result["test_metric"] >= 0.9

@@ -21,6 +21,7 @@ EXPECTED = {
     "gru_forecast": ("sine", "regression", {"x": ([32, 1], "float")}, [[1]]),
     "resnet_small": ("shapes", "classification", IMAGE_28, [[10]]),
     "inception_block": ("shapes", "classification", IMAGE_28, [[10]]),
+    "cnn_webcam": ("colour_shapes", "classification", {"photo": ([3, 32, 32], "float")}, [[3]]),
     "transformer_text": ("sentiment", "classification", {"tokens": ([16], "long")}, [[2]]),
     "autoencoder_dense": ("digits", "autoencoder", DIGITS, [[1, 8, 8]]),
     "autoencoder_conv": ("shapes", "autoencoder", IMAGE_28, [[1, 28, 28]]),
