@@ -131,6 +131,17 @@ def test_transformer_reads_sentiment_including_negated_reviews():
     assert correct.float().mean() >= 0.9
 
 
+def test_lstm_reads_word_order_so_two_clause_negations_are_right_too():
+    result, _, bundle, model = train("lstm_text")
+    assert result["test_metric"] >= 0.95
+    negators = torch.tensor([TOKEN[word] for word in NEGATORS])
+    has_not = torch.isin(bundle.x_test, negators).any(1)
+    two_clauses = (bundle.x_test == TOKEN["and"]).any(1)  # "good and not bad": order matters
+    with torch.no_grad():
+        correct = model(bundle.x_test[has_not & two_clauses]).argmax(1) == bundle.y_test[has_not & two_clauses]
+    assert correct.float().mean() >= 0.9
+
+
 @pytest.mark.parametrize("name", ["autoencoder_dense",
                                   pytest.param("autoencoder_conv", marks=pytest.mark.slow)])
 def test_autoencoders_halve_the_error_of_the_mean_image(name):

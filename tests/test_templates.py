@@ -23,6 +23,7 @@ EXPECTED = {
     "inception_block": ("shapes", "classification", IMAGE_28, [[10]]),
     "cnn_webcam": ("colour_shapes", "classification", {"photo": ([3, 32, 32], "float")}, [[3]]),
     "transformer_text": ("sentiment", "classification", {"tokens": ([16], "long")}, [[2]]),
+    "lstm_text": ("sentiment", "classification", {"tokens": ([16], "long")}, [[2]]),
     "autoencoder_dense": ("digits", "autoencoder", DIGITS, [[1, 8, 8]]),
     "autoencoder_conv": ("shapes", "autoencoder", IMAGE_28, [[1, 28, 28]]),
     "vae": ("digits", "vae", DIGITS, [[1, 8, 8]]),
