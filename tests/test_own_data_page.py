@@ -97,6 +97,21 @@ def test_a_text_csv_trains_the_transformer_after_the_offered_fixes():
     assert job.status == "finished", job.error
 
 
+def test_a_few_dozen_sentences_get_the_epochs_that_make_enough_steps():
+    from tests.test_templates_own_data import diary_csv
+    app = open_page("lstm_text", **{"train.dataset": "text_csv"})
+    app.file_uploader(key="train.text.csv").upload("diary.csv", diary_csv(20), "text/csv")
+    rerun(app)
+    # 28 training rows are one batch of 64: the template's 10 epochs would be 10 steps.
+    set_widget(app, "train.classification.batch_size", 64)
+    rerun(app)
+    assert any("28 training examples in batches of 64 make 1 step per epoch" in plain(i.value)
+               for i in app.info)
+    click(app, "train.more_epochs")
+    assert app.number_input(key="train.classification.epochs").value == 50
+    assert not any(b.key == "train.more_epochs" for b in app.button)
+
+
 def test_points_placed_on_the_plane_train_the_playground_mlp():
     from tests.test_datasets_points import two_blobs
     app = open_page("mlp_playground", **{"train.dataset": "points",
