@@ -204,3 +204,19 @@ def test_the_webcam_offers_its_cnn_which_loads_with_a_score_per_class_and_keeps_
     job = latest_job(app)
     assert job.spec.graph["name"] == "cnn_webcam" and job.spec.dataset == "image_folder"
     assert job.wait(60) and job.status == "finished", job.error
+
+
+def test_a_session_holds_one_own_dataset_in_memory_whatever_it_uploaded():
+    from tests.test_templates_own_data import diary_csv
+    app = open_page("cnn_seed", **{"train.dataset": "image_folder"})
+    upload_zip(app, make_zip(two_classes(8)))
+    assert list(app.session_state["train.own_data.bundles"]) == ["image_folder"]
+    set_widget(app, "train.dataset", "text_csv")
+    rerun(app)
+    app.file_uploader(key="train.text.csv").upload("diary.csv", diary_csv(20), "text/csv")
+    rerun(app)
+    assert list(app.session_state["train.own_data.bundles"]) == ["text_csv"]  # images let go
+    set_widget(app, "train.dataset", "image_folder")
+    rerun(app)  # the zip, kept in the session's folder, is read again
+    assert any("Training images per class (cats 6, dogs 6)" in plain(e.label) for e in app.expander)
+    assert list(app.session_state["train.own_data.bundles"]) == ["image_folder"]
