@@ -16,6 +16,7 @@ from ui.state import current_graph
 from ui.train_data import data_panel, default_task, graph_fits
 from ui.train_history import history_panel
 from ui.train_live import carry_out_request, live_panel, setup_starts_open, starting_weights
+from ui.train_own_data import few_steps_hint
 from ui.train_settings import settings_panel
 
 ensure_routed()  # when Streamlit ran this page without app.py (ui/router.py)
@@ -36,6 +37,7 @@ with st.expander("Data and settings", expanded=open_setup, key=_SETUP, on_change
         config = settings_panel(default_task(data))
         init_state = starting_weights(graph)
     ready = graph_fits(data, config)  # each mismatch is shown with its one-click fix
+    few_steps_hint(data, config)  # a person's few dozen examples need more epochs
 
 carry_out_request(graph, data, config, ready, init_state)
 with live:

@@ -17,7 +17,8 @@ DOCUMENTED = {
     "digits": ((1, 8, 8), torch.float32, 10), "moons": ((2,), torch.float32, 2),
     "circles": ((2,), torch.float32, 2), "spiral": ((2,), torch.float32, 2),
     "xor": ((2,), torch.float32, 2), "blobs": ((2,), torch.float32, 3),
-    "shapes": ((1, 28, 28), torch.float32, 10), "sequences": ((20, 100), torch.float32, 10),
+    "shapes": ((1, 28, 28), torch.float32, 10), "colour_shapes": ((3, 32, 32), torch.float32, 3),
+    "sequences": ((20, 100), torch.float32, 10),
     "sine": ((32, 1), torch.float32, None), "sentiment": ((16,), torch.int64, 2),
     "memory": ((16, 2), torch.float32, 2),
 }

@@ -97,6 +97,21 @@ def test_a_text_csv_trains_the_transformer_after_the_offered_fixes():
     assert job.status == "finished", job.error
 
 
+def test_a_few_dozen_sentences_get_the_epochs_that_make_enough_steps():
+    from tests.test_templates_own_data import diary_csv
+    app = open_page("lstm_text", **{"train.dataset": "text_csv"})
+    app.file_uploader(key="train.text.csv").upload("diary.csv", diary_csv(20), "text/csv")
+    rerun(app)
+    # 28 training rows are one batch of 64: the template's 10 epochs would be 10 steps.
+    set_widget(app, "train.classification.batch_size", 64)
+    rerun(app)
+    assert any("28 training examples in batches of 64 make 1 step per epoch" in plain(i.value)
+               for i in app.info)
+    click(app, "train.more_epochs")
+    assert app.number_input(key="train.classification.epochs").value == 50
+    assert not any(b.key == "train.more_epochs" for b in app.button)
+
+
 def test_points_placed_on_the_plane_train_the_playground_mlp():
     from tests.test_datasets_points import two_blobs
     app = open_page("mlp_playground", **{"train.dataset": "points",
@@ -133,18 +148,25 @@ def test_a_sessions_uploads_are_deleted_when_its_jobs_end():
     assert manager.ended == [owner] and not saved.parent.exists()
 
 
-def test_webcam_photos_per_class_train_and_the_camera_tests_the_model():
-    app = open_page("cnn_seed", **{"train.dataset": "image_folder",
-                                   "train.classification.epochs": 1})
+def take_photos(app, colours) -> None:
+    """Six photos per class on the Train page's webcam panel, class i all in colours[i]."""
     app.radio(key="train.images.source").set_value("The webcam")
     rerun(app)
-    for class_index, colour in ((0, (250, 250, 250)), (1, (5, 5, 5))):
+    set_widget(app, "train.camera.classes", len(colours))
+    rerun(app)
+    for class_index, colour in enumerate(colours):
         app.segmented_control(key="train.camera.active").set_value(class_index)
         rerun(app)
         for _ in range(6):  # each photo is kept and the camera is ready for the next
             camera = next(c for c in app.camera_input if c.key.startswith("train.camera.shot."))
             camera.set_value(("photo.jpg", image_bytes("RGB", (64, 48), "JPEG", colour), "image/jpeg"))
             rerun(app)
+
+
+def test_webcam_photos_per_class_train_and_the_camera_tests_the_model():
+    app = open_page("cnn_seed", **{"train.dataset": "image_folder",
+                                   "train.classification.epochs": 1})
+    take_photos(app, [(250, 250, 250), (5, 5, 5)])
     assert any("class 1: 6 photos · class 2: 6 photos" in plain(c.value) for c in app.caption)
     assert "train.images.grid" in chart_keys(app)
     click(app, "train.fix.0")  # two classes: the offered fix resizes the output
@@ -158,3 +180,43 @@ def test_webcam_photos_per_class_train_and_the_camera_tests_the_model():
         ("test.jpg", image_bytes("RGB", (64, 48), "JPEG", (250, 250, 250)), "image/jpeg"))
     rerun(app)
     assert "train.camera.probs" in chart_keys(app)
+
+
+def test_the_webcam_offers_its_cnn_which_loads_with_a_score_per_class_and_keeps_the_photos():
+    app = open_page("mlp_digits", **{"train.dataset": "image_folder"})
+    take_photos(app, [(250, 250, 250), (5, 5, 5), (250, 10, 10)])
+    assert any("Small CNN for webcam photos" in plain(info.value) for info in app.info)
+    click(app, "train.camera.use_template")
+    graph = app.session_state["layerloom.graph"]
+    assert graph["name"] == "cnn_webcam"
+    assert next(n for n in graph["nodes"] if n["id"] == "fc")["params"]["out_features"] == 3
+    # The photos and the data pick stay; the images follow the CNN's Input, the settings its own.
+    assert app.selectbox(key="train.dataset").value == "image_folder"
+    assert any("class 1: 6 photos · class 2: 6 photos · class 3: 6 photos" in plain(c.value)
+               for c in app.caption)
+    assert app.number_input(key="train.images.size").value == 32
+    assert app.selectbox(key="train.images.channels").value == "3"
+    assert app.number_input(key="train.classification.epochs").value == 40
+    assert not app.error, [e.value for e in app.error]
+    assert not any(b.key == "train.camera.use_template" for b in app.button)  # offered once loaded
+    set_widget(app, "train.classification.epochs", 2)
+    click(app, "train.start")
+    job = latest_job(app)
+    assert job.spec.graph["name"] == "cnn_webcam" and job.spec.dataset == "image_folder"
+    assert job.wait(60) and job.status == "finished", job.error
+
+
+def test_a_session_holds_one_own_dataset_in_memory_whatever_it_uploaded():
+    from tests.test_templates_own_data import diary_csv
+    app = open_page("cnn_seed", **{"train.dataset": "image_folder"})
+    upload_zip(app, make_zip(two_classes(8)))
+    assert list(app.session_state["train.own_data.bundles"]) == ["image_folder"]
+    set_widget(app, "train.dataset", "text_csv")
+    rerun(app)
+    app.file_uploader(key="train.text.csv").upload("diary.csv", diary_csv(20), "text/csv")
+    rerun(app)
+    assert list(app.session_state["train.own_data.bundles"]) == ["text_csv"]  # images let go
+    set_widget(app, "train.dataset", "image_folder")
+    rerun(app)  # the zip, kept in the session's folder, is read again
+    assert any("Training images per class (cats 6, dogs 6)" in plain(e.label) for e in app.expander)
+    assert list(app.session_state["train.own_data.bundles"]) == ["image_folder"]

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from builder.templates import load_template
-from ui.reattach import _Record, _Records
+from ui.reattach import _Record, _Records, carried_values
 from ui.runs import _PendingEnds
 from ui.state import DEFAULT_TEMPLATE
 
@@ -117,3 +117,17 @@ def test_a_reload_that_cancels_the_pending_end_keeps_the_runs_even_as_the_timer_
 def test_malformed_tokens_are_refused(token):
     app = open_app({"token": token, "graph": None})
     assert app.session_state["layerloom.browser_token"] is None
+
+
+def test_own_data_comes_back_with_the_session_or_is_named_when_its_folder_has_gone():
+    carried = {"train.last_csv": ("prices.csv", "/s/a.csv"),
+               "train.own_data.last_upload": {"text.csv": ("diary.csv", "/s/b.csv"),
+                                              "images.camera": ("your photos", "/s/c.zip"),
+                                              "points": ("your points", "/s/d.json")},
+               "train.camera.photos": {0: [b"jpeg"]}, "train.points.list": [[0.1, 0.2, 0]],
+               "layerloom.kept_widget_values": {"train.dataset": "text_csv"}}
+    assert carried_values(carried, files_kept=True) == (carried, [])
+    kept, lost = carried_values(carried, files_kept=False)
+    assert lost == ["prices.csv", "diary.csv"]  # photos and points come back from memory
+    assert set(kept) == {"train.camera.photos", "train.points.list",
+                         "layerloom.kept_widget_values"}

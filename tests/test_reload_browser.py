@@ -107,3 +107,35 @@ def test_a_tab_closed_past_the_ttl_gets_its_graph_back_but_its_runs_have_ended(a
         assert not page.errors, page.errors
     finally:
         context.close()
+
+
+def test_a_reload_brings_back_the_sentences_uploaded_before_it(app_url, browser, tmp_path):
+    from tests.test_templates_own_data import diary_csv
+    diary = tmp_path / "diary.csv"
+    diary.write_bytes(diary_csv(20))
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = new_tab(context)
+        page.goto(app_url)
+        wait_for_app(page)
+        page.get_by_role("tab", name="Templates").click()
+        page.locator(".st-key-build-template-lstm_text button").click()
+        wait_for_app(page)
+        page.get_by_role("link", name="Train").click()
+        wait_for_app(page)
+        page.get_by_label("Dataset", exact=True).click()
+        page.get_by_role("option", name=re.compile("Your texts")).click()
+        wait_for_app(page)
+        page.locator('input[type="file"]').first.set_input_files(str(diary))
+        page.get_by_text(re.compile("Vocabulary: 29 words")).wait_for()
+
+        page.reload()
+        wait_for_app(page)
+        page.get_by_text("Restored your graph “lstm_text” and your data (diary.csv) from before "
+                         "the reload.").wait_for()
+        page.get_by_text("Using diary.csv, uploaded earlier; upload another file to replace it."
+                         ).wait_for()
+        page.get_by_text(re.compile("Vocabulary: 29 words")).wait_for()
+        assert not page.errors, page.errors
+    finally:
+        context.close()

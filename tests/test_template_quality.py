@@ -101,6 +101,12 @@ def test_convolutional_classifiers_tell_the_shapes_apart(name):
 
 
 @pytest.mark.slow
+def test_webcam_cnn_tells_coloured_shapes_apart_by_shape_alone():
+    result, *_ = train("cnn_webcam")
+    assert result["test_metric"] >= 0.9
+
+
+@pytest.mark.slow
 def test_lstm_classifies_the_sequences():
     result, *_ = train("lstm_seed")
     assert result["test_metric"] >= 0.9
@@ -122,6 +128,17 @@ def test_transformer_reads_sentiment_including_negated_reviews():
     negated = has_not & one_clause  # "the plot was not good": the order of words is not needed
     with torch.no_grad():
         correct = model(bundle.x_test[negated]).argmax(1) == bundle.y_test[negated]
+    assert correct.float().mean() >= 0.9
+
+
+def test_lstm_reads_word_order_so_two_clause_negations_are_right_too():
+    result, _, bundle, model = train("lstm_text")
+    assert result["test_metric"] >= 0.95
+    negators = torch.tensor([TOKEN[word] for word in NEGATORS])
+    has_not = torch.isin(bundle.x_test, negators).any(1)
+    two_clauses = (bundle.x_test == TOKEN["and"]).any(1)  # "good and not bad": order matters
+    with torch.no_grad():
+        correct = model(bundle.x_test[has_not & two_clauses]).argmax(1) == bundle.y_test[has_not & two_clauses]
     assert correct.float().mean() >= 0.9
 
 

@@ -48,11 +48,16 @@ def following(key: str, default, options) -> str:
     return key
 
 
+def kept_keys(which: Callable[[str], bool]) -> list[str]:
+    """The keys of kept widgets that `which` accepts."""
+    return [key for key in st.session_state.get(_KEYS, ()) if which(key)]
+
+
 def forget(which: Callable[[str], bool]) -> None:
     """Drop the current and remembered value of every kept widget whose key `which` accepts, so
     it is drawn again with its default (e.g. the Train page after loading a template)."""
     values = st.session_state.setdefault(_VALUES, {})
-    for key in [key for key in st.session_state.get(_KEYS, ()) if which(key)]:
+    for key in kept_keys(which):
         values.pop(key, None)
         if key in st.session_state:
             del st.session_state[key]

@@ -2,8 +2,10 @@
 
 Uploads and data made on the page are saved in this session's folder
 (`ui.runs.save_session_file`, deleted when the session ends), so a run loads exactly what the
-page previewed: `load_dataset(name, path=..., ...)`. The session keeps one loaded bundle per kind
-(its memory is the session's), replaced when the file or an option changes.
+page previewed: `load_dataset(name, path=..., ...)`. The session keeps one loaded bundle in
+memory, whatever its kind: the one on show, replaced when the kind, the file or an option
+changes (the others reload from their files when picked again). So a session's own data holds
+at most one dataset's memory (`LAYERLOOM_MAX_DATASET_MB`), however many kinds it uploaded.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from trainers.datasets import DatasetError, load_dataset
 from ui.runs import limits, save_session_file
 from ui.text import escape_markdown
 
-_BUNDLES = "train.own_data.bundles"  # kind -> (options key, bundle)
+_BUNDLES = "train.own_data.bundles"  # {kind: (options key, bundle)}: the one on show
 _LAST_UPLOAD = "train.own_data.last_upload"  # kind -> (file name, saved path)
 
 
@@ -52,7 +54,7 @@ def session_bundle(kind: str, options: dict, source_name: str):
     bundles = st.session_state.setdefault(_BUNDLES, {})
     cached = bundles.get(kind)
     if cached is None or cached[0] != key:
-        bundles.pop(kind, None)  # the old one's memory goes before the new one is loaded
+        bundles.clear()  # the old one's memory goes before the new one is loaded
         try:
             with st.spinner(f"Reading {source_name}…"):
                 cached = (key, load_dataset(kind, **options))

@@ -32,8 +32,11 @@ from ui.state import adopt_graph, current_graph, is_untouched, previous_graph
 _DONE = "layerloom.restore_done"  # this session has taken what its browser had (or found none)
 _TOKEN = "layerloom.browser_token"
 # Plain session values a record carries besides graph and runs (they refer to this session's
-# owner files or choices): the Train page's choices, the uploaded table, the share link opened.
-_CARRIED = ("layerloom.kept_widget_values", "train.last_csv", "layerloom.opened_share_token")
+# owner files or choices): the Train page's choices, the uploaded table and own data (files in
+# the owner's folder), the webcam photos and drawn points (in memory), the share link opened.
+_FILE_KEYS = ("train.last_csv", "train.own_data.last_upload")
+_CARRIED = ("layerloom.kept_widget_values", *_FILE_KEYS, "train.camera.photos",
+            "train.points.list", "layerloom.opened_share_token")
 RESTORED_NOTICE_S = 30.0  # a returning person may look at the page a while before reading it
 _KEEP_UNCLAIMED_S = 600  # records of gone sessions are forgotten this long after they went
 
@@ -128,10 +131,20 @@ def _restore_record(record: _Record) -> None:
     restored_graph = is_untouched() and record.graph != current_graph()
     if restored_graph:
         adopt_graph(record.graph, record.previous)
-    for key, value in record.carried.items():
+    # Taking the owner keeps its folder (uploads, photos, weights), even with no runs to adopt.
+    files_kept = record.owner is not None and adopt_runs(record.owner, record.runs)
+    carried, lost = carried_values(record.carried, files_kept)
+    for key, value in carried.items():
         st.session_state.setdefault(key, value)
-    runs = record.runs if record.runs and adopt_runs(record.owner, record.runs) else []
+    runs = record.runs if files_kept else []
     parts = [f"your graph “{record.graph.get('name', 'graph')}”"] if restored_graph else []
+    if files_kept and (data := uploaded_names(carried)):
+        parts.append(f"your data ({', '.join(data)})")
+    elif carried.get("train.camera.photos") or carried.get("train.points.list"):
+        parts.append("your photos and points")
+    if lost:
+        notify("warning", f"{', '.join(lost)} ended with the session before the reload; upload "
+                          "it again to train on it.", RESTORED_NOTICE_S)
     if runs:
         training = sum(run.job.status in ("queued", "running", "paused") for run in runs)
         parts.append(f"{len(runs)} run{'s' if len(runs) > 1 else ''}"
@@ -139,6 +152,25 @@ def _restore_record(record: _Record) -> None:
     if parts:
         notify("info", f"Restored {' and '.join(parts)} from before the reload.",
                RESTORED_NOTICE_S)
+
+
+def carried_values(carried: dict, files_kept: bool) -> tuple[dict, list[str]]:
+    """The values a new session takes from a record, and the names of the uploads it cannot
+    take because their folder ended with the old session's owner."""
+    if files_kept:
+        return dict(carried), []
+    kept = {key: value for key, value in carried.items() if key not in _FILE_KEYS}
+    return kept, uploaded_names(carried)
+
+
+def uploaded_names(carried: dict) -> list[str]:
+    """The names of the uploaded files among carried values (webcam photos and drawn points
+    come back from memory and are saved again, so they are never lost with the folder)."""
+    table = carried.get("train.last_csv")
+    own = carried.get("train.own_data.last_upload") or {}
+    made_on_page = ("images.camera", "points")
+    return [name for name, _path in ([table] if table else [])
+            + [value for kind, value in own.items() if kind not in made_on_page]]
 
 
 def _restore_saved_graph(saved: str | None) -> None:

@@ -2,7 +2,8 @@
 added at once and the camera is ready for the next), then train and test live with the camera.
 
 The photos are kept in the session (bytes per class) and packed into the same zip of class
-folders as uploaded images, so training, the preview and Inspect treat them alike.
+folders as uploaded images, so training, the preview and Inspect treat them alike. While another
+graph is loaded, the panel offers the template made for them (`cnn_webcam`).
 """
 from __future__ import annotations
 
@@ -10,19 +11,24 @@ import numpy as np
 import streamlit as st
 import torch
 
+from builder.templates import list_templates, load_template
 from trainers import probes
 from trainers.datasets import DatasetError
 from trainers.datasets.image_folder import image_to_input, pack_classes
 from ui.kept_widgets import kept
+from ui.notices import notify
 from ui.own_data_store import remember_saved
 from ui.runs import session_runs
+from ui.state import current_graph, set_graph
 from ui.text import escape_markdown
+from ui.train_preset import adopt_template_settings
 from viz.inspect import class_bars_figure
 
 MAX_CLASSES = 4
 MAX_PHOTOS_PER_CLASS = 100
 _PHOTOS = "train.camera.photos"  # class index -> [jpeg bytes]
 _SHOTS = "train.camera.shots"  # photos taken: the camera widget's key, so it resets after each
+WEBCAM_TEMPLATE = "cnn_webcam"
 
 
 def camera_source():
@@ -33,6 +39,8 @@ def camera_source():
         names = [st.text_input(f"Class {index + 1}", f"class {index + 1}",
                                key=kept(f"train.camera.name.{index}")).strip() or f"class {index + 1}"
                  for index in range(count)]
+    if current_graph().get("name") != WEBCAM_TEMPLATE:
+        _offer_webcam_template(count)
     active = st.segmented_control("Add photos to", range(count), default=0,
                                   format_func=names.__getitem__, key=kept("train.camera.active"))
     shot_key = f"train.camera.shot.{st.session_state.setdefault(_SHOTS, 0)}"
@@ -59,6 +67,29 @@ def camera_source():
         st.error(escape_markdown(str(error)))
         return None
     return "your photos", remember_saved("images.camera", "your photos", data, ".zip")
+
+
+def _offer_webcam_template(classes: int) -> None:
+    title = next(info.title for info in list_templates() if info.name == WEBCAM_TEMPLATE)
+    st.info(f"**{title}**: the template made for a few dozen photos per class (32x32 colour, "
+            "trains in seconds).", icon=":material/lightbulb:")
+    st.button("Use the webcam CNN", key="train.camera.use_template", icon=":material/photo_camera:",
+              on_click=_use_webcam_template, args=(classes,))
+
+
+def _use_webcam_template(classes: int) -> None:
+    """Load the webcam CNN with one score per class; the photos and the data picks stay, the
+    images follow its Input and the settings its own (a callback: before the widgets draw)."""
+    graph = load_template(WEBCAM_TEMPLATE).to_dict()
+    next(node for node in graph["nodes"] if node["id"] == "fc")["params"]["out_features"] = classes
+    set_graph(graph)
+    adopt_template_settings()
+    photo = next(node for node in graph["nodes"] if node["type"] == "Input")
+    channels, size, _ = photo["params"]["shape"]  # [3, 32, 32]
+    st.session_state["train.images.size"] = size
+    st.session_state["train.images.channels"] = str(channels)
+    notify("success", f"Loaded the webcam CNN with {classes} class scores. The graph you had is "
+                      "one click away: “Bring back the previous graph” under Save & share.")
 
 
 def _keep_photo(key: str, class_index: int) -> None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import streamlit as st
 
 from builder.templates import TemplateInfo, list_templates
-from trainers.config import TASKS
-from ui.kept_widgets import forget
+from trainers.config import TASKS, default_config
+from ui.kept_widgets import forget, kept_keys
 from ui.lesson import current_lesson, is_hidden, is_locked, lesson_settings
 from ui.state import current_graph
 
@@ -77,6 +77,19 @@ def adopt_lesson_start() -> None:
     forget(_is_selection_key)
 
 
+def adopt_template_settings() -> None:
+    """A template loaded from the Train page for the data already picked (the webcam's CNN):
+    its settings replace the ones shown, the data stays. Each setting is set, not forgotten: the
+    browser keeps a widget's value on the page it is drawn on unless Python sets a new one."""
+    st.session_state[_TEMPLATE_LOADED] = True
+    for key in kept_keys(_is_setting_key):
+        _, task, name = key.split(".")
+        name = {"patience": "early_stopping_patience"}.get(name, name)  # ui/train_settings.py's key
+        value = getattr(default_config(task, **start_settings(task)), name, None)
+        if value is not None:
+            st.session_state[key] = value
+
+
 def _lesson_wins(control: str) -> bool:
     """A lesson's value holds while no template was loaded since, and always when it is locked
     or hidden."""
@@ -85,8 +98,11 @@ def _lesson_wins(control: str) -> bool:
 
 def _is_selection_key(key: str) -> bool:
     """The Train page's widget keys (ui/train_data.py, ui/train_settings.py) a template sets."""
-    if key in ("train.dataset", "train.task") or key.startswith("train.option."):
-        return True
+    return (key in ("train.dataset", "train.task") or key.startswith("train.option.")
+            or _is_setting_key(key))
+
+
+def _is_setting_key(key: str) -> bool:
     parts = key.split(".")  # train.<task>.<setting>
     return (len(parts) == 3 and parts[0] == "train" and parts[1] in TASKS
             and parts[2] not in _MACHINE_SETTINGS)

@@ -11,7 +11,7 @@ from trainers.datasets.bundle import DatasetInfo
 from trainers.datasets.errors import DatasetError
 
 # Mirroring keeps the label of these sets; a mirrored digit is no longer the same digit.
-MIRROR_SAFE = frozenset({"shapes", "fashion_mnist", "cifar10"})
+MIRROR_SAFE = frozenset({"shapes", "colour_shapes", "fashion_mnist", "cifar10"})
 
 
 @dataclass(frozen=True)

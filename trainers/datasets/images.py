@@ -1,6 +1,7 @@
-"""Offline image sets: scikit-learn's 8x8 digits and procedurally drawn shapes.
+"""Offline image sets: scikit-learn's 8x8 digits, procedurally drawn shapes, and the same shapes
+in colour on lit backgrounds (a stand-in for webcam photos).
 
-Pixels are float32 in [0, 1] with shape [1, H, W], so Sigmoid reconstructions fit.
+Pixels are float32 in [0, 1] with shape [C, H, W], so Sigmoid reconstructions fit.
 """
 import numpy as np
 from sklearn.datasets import load_digits
@@ -60,6 +61,25 @@ def make_shapes(*, seed: int, n_samples: int, size: int, noise: float, classes: 
                    class_names=SHAPE_NAMES[:classes])
 
 
+def make_colour_shapes(*, seed: int, n_samples: int, size: int, noise: float,
+                       classes: int) -> Samples:
+    """RGB images [N, 3, size, size]: a shape in one colour on a background of another, lit
+    unevenly, so only the shape tells the classes apart (as an object held up to a webcam)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(n_samples) % classes)
+    mask = draw_shapes(labels, size, 0.0, rng) > 0  # [N, 1, size, size]
+    background = rng.uniform(0.0, 1.0, (n_samples, 3, 1, 1)).astype(np.float32)
+    # Every channel at least 0.35 away from the background's (wrapping round), so the shape shows.
+    ink = (background + rng.uniform(0.35, 0.65, (n_samples, 3, 1, 1))) % 1.0
+    pixels = np.where(mask, ink, background)  # [N, 3, size, size]
+    ramp = np.linspace(-1.0, 1.0, size, dtype=np.float32)
+    slope = rng.uniform(-0.25, 0.25, (n_samples, 2, 1, 1)).astype(np.float32)
+    light = 1.0 + slope[:, :1] * ramp[None, None, :, None] + slope[:, 1:] * ramp  # [N, 1, size, size]
+    pixels = pixels * light + noise * rng.standard_normal(pixels.shape, dtype=np.float32)
+    return Samples(np.clip(pixels, 0.0, 1.0).astype(np.float32), labels.astype(np.int64),
+                   class_names=SHAPE_NAMES[:classes])
+
+
 ENTRIES = (
     DatasetEntry(DatasetInfo(
         "digits", "Handwritten digits (8x8)", "classification", (1, 8, 8), "float", 10, (),
@@ -73,4 +93,14 @@ ENTRIES = (
             ParamSpec("noise", "float", 0.1, min=0.0, max=0.5, doc="Pixel noise (std)."),
             ParamSpec("classes", "int", 10, min=2, max=10, doc="How many different shapes."),
         )), make_shapes),
+    DatasetEntry(DatasetInfo(
+        "colour_shapes", "Coloured shapes (32x32 RGB, like webcam photos)", "classification",
+        (3, 32, 32), "float", 3, (),
+        "Shapes in random colours on unevenly lit backgrounds of other colours, with noise.",
+        options=(
+            ParamSpec("n_samples", "int", 300, min=60, max=5000, doc="How many images."),
+            ParamSpec("size", "int", 32, min=16, max=64, doc="Image width and height in pixels."),
+            ParamSpec("noise", "float", 0.05, min=0.0, max=0.5, doc="Pixel noise (std)."),
+            ParamSpec("classes", "int", 3, min=2, max=10, doc="How many different shapes."),
+        )), make_colour_shapes),
 )
