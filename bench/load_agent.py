@@ -122,6 +122,7 @@ def simulate_student(url: str, result: SessionResult, epochs: int, deadline: flo
     session = AgentSession(url, result)
     try:
         session.act("open app")
+        session.act("open Templates", widget_state={"build.tab": "Templates"})  # drawn when open
         session.act("load template", trigger={"key": f"build.template.{result.template}"})
         train = session.act("go to Train", page="train")
         if device:  # the picker's options are its labels ("NVIDIA H100 ... · 3 GiB in use")

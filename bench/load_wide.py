@@ -69,7 +69,8 @@ def tour_every_page(session: AgentSession) -> None:
         refusal = _refusal(page_text(session.snapshot))
         if refusal:
             session.result.notes.append(f"{label}: {refusal}")
-    session.act("wide: go to Build", page="")  # every Build tab is drawn, Export included
+    session.act("wide: go to Build", page="")
+    session.act("wide: open Export", widget_state={"build.tab": "Export"})  # drawn when open
     for fmt in EXPORTS:
         if any(action["key"] == f"build.export.{fmt}" for action in session.snapshot["actions"]):
             session.act(f"wide: build {fmt}", trigger={"key": f"build.export.{fmt}"})

@@ -53,13 +53,14 @@ def _export_child(fmt: str, graph: dict, path: str, max_params: int, max_activat
     torch.set_num_threads(1)
     cap_address_space(memory_mb)
     exporter = {"onnx": export_onnx, "pt2": export_pt2}[fmt]
+    out_of_memory = (f"tracing this model needs more than the {memory_mb:,} MB an export may use "
+                     "on this server; shrink the widest layers.")
     try:
         exporter(graph, path, max_params=max_params, max_activation_bytes=max_activation_bytes)
         answer.send(None)
-    except (ExportError, GraphError) as error:
-        answer.send(str(error))
+    except (ExportError, GraphError) as error:  # the exporters wrap a MemoryError in ExportError
+        answer.send(out_of_memory if isinstance(error.__cause__, MemoryError) else str(error))
     except MemoryError:
-        answer.send(f"tracing this model needs more than the {memory_mb:,} MB an export may use "
-                    "on this server; shrink the widest layers.")
+        answer.send(out_of_memory)
     finally:
         answer.close()

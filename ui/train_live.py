@@ -24,6 +24,7 @@ from trainers.eval_budget import EvalTooLarge
 from trainers.jobs import JobRefused
 from trainers.tasks import GAN, make_task
 from ui.boundary import boundary_figure
+from ui.notices import notify
 from ui.runs import (NoWeightsYet, Run, fork_run, latest_run, limits, next_to_drop, save_session_file,
                      start_run)
 from ui.text import escape_markdown
@@ -78,10 +79,12 @@ def carry_out_request(graph: dict, data: DataChoice | None, config: TrainConfig 
 
 
 def _submit(start, *args) -> None:
+    """Start the run; a refusal is a notice, as the page runs once more (it folded the settings
+    for a run that did not start, and opens them again)."""
     try:
         start(*args)
     except (JobRefused, ConfigError, NoWeightsYet) as refusal:
-        st.error(escape_markdown(f"The run could not start: {refusal}"))
+        notify("error", f"The run could not start: {refusal}")
 
 
 def starting_weights(graph: dict) -> str | None:
