@@ -197,3 +197,14 @@ def test_limits_come_from_the_environment():
     assert limits.max_images == 12 and limits.max_unpacked_mb == UploadLimits().max_unpacked_mb
     with pytest.raises(DatasetError, match="LAYERLOOM_MAX_IMAGE_PIXELS must be a whole number"):
         UploadLimits.from_env({"LAYERLOOM_MAX_IMAGE_PIXELS": "lots"})
+
+
+def test_too_few_photos_say_so_in_the_persons_words(tmp_path):
+    """Two photos per class cannot be split three ways: the message speaks of "Your images" and
+    says what to do, not of a dataset's internal name and "rows"."""
+    path = tmp_path / "few.zip"
+    path.write_bytes(make_zip(two_classes(n=2)))
+    with pytest.raises(DatasetError) as refused:
+        load_dataset("image_folder", path=str(path))
+    assert "Your images has too few examples (4)" in str(refused.value)
+    assert "image_folder" not in str(refused.value) and "rows" not in str(refused.value)

@@ -77,8 +77,9 @@ def build_bundle(info: DatasetInfo, samples: Samples, *, seed: int,
         parts = split_indices(y, seed=seed, stratify=classification, test_fraction=0.0)
         x_test, y_test = samples.fixed_test
     if not (len(parts.train) and len(parts.val) and len(x_test)):
-        raise DatasetError(f"'{info.name}' has too few examples ({len(y)}) to keep some back for "
-                           "validation and testing; use more rows or fewer classes.")
+        raise DatasetError(f"{info.title} has too few examples ({len(y)}) to keep some back for "
+                           "validation and testing: add more (a few of each class at least), or "
+                           "use fewer classes.")
     x_train, x_val, y_train, y_val = x[parts.train], x[parts.val], y[parts.train], y[parts.val]
     if standardize_x:
         scaler = Standardizer.fit(x_train)
