@@ -20,7 +20,8 @@ EXPORT_TIMEOUT_S = 300  # tracing a model the limits accept takes seconds; a han
 def export_in_process(fmt: str, graph: dict, path: Path, *, max_params: int,
                       max_activation_bytes: int, memory_mb: int) -> str | None:
     """Write `graph` as `fmt` ("onnx" or "pt2") to `path` in a child process; None when done,
-    else why not (the exporter's GraphError/ExportError message, memory, a crash, a timeout)."""
+    else why not (the exporter's GraphError/ExportError message, memory, a crash, a timeout),
+    and then no file is left at `path` (an exporter may have begun writing it)."""
     receive, send = multiprocessing.Pipe(duplex=False)
     process = start_warm_process(_export_child, fmt, graph, str(path), max_params,
                                  max_activation_bytes, memory_mb, send)
@@ -37,6 +38,8 @@ def export_in_process(fmt: str, graph: dict, path: Path, *, max_params: int,
     finally:
         receive.close()
         process.join(5)
+    if answer is not None:
+        Path(path).unlink(missing_ok=True)
     return answer
 
 
