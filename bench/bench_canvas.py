@@ -21,7 +21,10 @@ shared 2-core machine at load average 19-24, each figure next to the previous ca
   50 nodes   median 1,424 ms (previous canvas 1,809 ms)
   150 nodes  median 3,637 ms (previous canvas 4,139 ms); a 12-edit run gave 3,137 ms
 The box was ~10x oversubscribed, so only the comparison means anything: no slower than before.
-The < 300 ms target needs a rerun on a quiet machine.
+Re-measured 2026-11-27 at load 2-4 (12 edits), the harness printing its graph as plain text:
+  canvas alone   50 nodes median 102 ms, 150 nodes median 220 ms
+  Build page     50 nodes median 253 ms, 150 nodes median 416 ms (--page build; 379 / 781 ms
+                 before Build drew only its open tab)
 How to ship the 415 KiB bundle (Streamlit re-sends a component's whole element, JS included,
 whenever its data changes; an unchanged element goes out as a 74-byte cache reference):
   inline js= in the canvas element   462,741-byte canvas element on every edit (measured)
