@@ -15,8 +15,9 @@ open_shared_link()  # a ?graph=... link opens its graph once; a bad link leaves 
 open_uploaded_graph(build_files.UPLOAD_KEY)  # once per file put in the uploader
 take_canvas_edit()  # the browser's latest edit, before anything is drawn
 
-title_column, totals_column = st.columns([1, 5], vertical_alignment="bottom")  # one row: the
-title_column.title("Build")  # canvas below then fits a 720-pixel-high projector whole
+# Title and totals in one row, so the canvas below fits a 720-pixel-high projector whole.
+title_column, totals_column = st.columns([1, 5], vertical_alignment="bottom")
+title_column.title("Build")
 with totals_column:
     build_panels.totals_bar(current_graph(), current_report())
 show_notices()
