@@ -106,6 +106,22 @@ def page(browser):
     pg.context.close()
 
 
+def open_nav_page(page, title: str, attempts: int = 3):
+    """Click the page's link in the top navigation until the URL shows that page: on a busy
+    machine a click that lands while Streamlit redraws the navigation can be dropped."""
+    from urllib.parse import urlparse
+    wanted = "" if title == "Build" else title.lower()  # Build is the default page, at "/"
+    for attempt in range(attempts):
+        page.get_by_role("link", name=title).click()
+        try:
+            page.wait_for_url(lambda url: urlparse(url).path.strip("/").split("/")[-1] == wanted,
+                              timeout=15_000)
+            return
+        except Exception:  # playwright's TimeoutError: click once more
+            if attempt == attempts - 1:
+                raise
+
+
 def wait_for_app(page, timeout_ms: int = 30000):
     """Wait until the Streamlit app has rendered and finished its current run."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)

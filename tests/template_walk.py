@@ -3,7 +3,7 @@ Train -> a short run, Inspect -> each tab. Shared by the browser test and
 scripts/shoot_inspect.py (which screenshots every tab)."""
 import re
 
-from tests.conftest import wait_for_app
+from tests.conftest import open_nav_page, wait_for_app
 
 EXCEPTION_BOX = '[data-testid="stException"]'
 VISIBLE_CHARTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
@@ -21,12 +21,12 @@ def fill(page, label: str, value) -> None:
 
 def train_template(page, template: str, *, samples: int, epochs: int, timeout_ms: int = 300_000) -> None:
     """Load `template` on Build, then train it on the Train page until the run has ended."""
-    page.get_by_role("link", name="Build").click()
+    open_nav_page(page, "Build")
     wait_for_app(page)
     page.get_by_role("tab", name="Templates").click()
     page.locator(f".st-key-build-template-{template} button").click()
     wait_for_app(page)
-    page.get_by_role("link", name="Train").click()
+    open_nav_page(page, "Train")
     wait_for_app(page)
     if page.get_by_text("Dataset options").count():  # digits has none: it is small already
         page.get_by_text("Dataset options").click()
@@ -38,7 +38,7 @@ def train_template(page, template: str, *, samples: int, epochs: int, timeout_ms
 
 def inspect_tabs(page):
     """Open Inspect, then each of its tabs in turn; yields the tab's label once it has drawn."""
-    page.get_by_role("link", name="Inspect").click()
+    open_nav_page(page, "Inspect")
     wait_for_app(page)
     page.get_by_role("tab", name="Prediction").wait_for(timeout=60_000)  # after the data loads
     labels = [tab.inner_text() for tab in page.get_by_role("tab").all()]

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from builder.templates import load_template
-from tests.conftest import open_page, wait_for_app
+from tests.conftest import open_nav_page, open_page, wait_for_app
 from tests.canvas_gestures import connect, drop_from_palette, edge_label, field, node
 from ui import share
 
@@ -221,8 +221,8 @@ def test_an_edit_survives_a_trip_to_the_train_page(build):
     out_features.fill("48")
     out_features.press("Enter")
     expect_row(build, "fc1", "(48,)")
-    build.get_by_role("link", name="Train").click()
+    open_nav_page(build, "Train")
     wait_for_app(build, timeout_ms=90_000)
-    build.get_by_role("link", name="Build").click()
+    open_nav_page(build, "Build")
     expect(field(build, "fc1", "out_features")).to_have_value("48", timeout=PYTHON_TIMEOUT_MS)
     expect_row(build, "fc1", "(48,)", "3,120")  # 64 * 48 + 48

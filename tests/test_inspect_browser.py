@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import streamlit_server, wait_for_app
+from tests.conftest import open_nav_page, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(os.environ.get("LAYERLOOM_INSPECT_SHOTS", "/tmp/inspect_shots"))
@@ -27,7 +27,7 @@ def app_url():
 
 
 def load_template(page, name: str) -> None:
-    page.get_by_role("link", name="Build").click()
+    open_nav_page(page, "Build")
     wait_for_app(page)
     page.get_by_role("tab", name="Templates").click()
     page.locator(f".st-key-build-template-{name} button").click()
@@ -36,7 +36,7 @@ def load_template(page, name: str) -> None:
 
 def start_training(page, samples: int, epochs: int) -> None:
     """A short run on a small dataset, started with the Train page's own button."""
-    page.get_by_role("link", name="Train").click()
+    open_nav_page(page, "Train")
     wait_for_app(page)
     page.get_by_text("Dataset options").click()
     for label, value in (("N samples", samples), ("Epochs", epochs)):
@@ -50,7 +50,7 @@ def start_training(page, samples: int, epochs: int) -> None:
 
 
 def open_inspect_tab(page, tab: str) -> None:
-    page.get_by_role("link", name="Inspect").click()
+    open_nav_page(page, "Inspect")
     wait_for_app(page)
     page.get_by_role("tab", name=tab).click()
     wait_for_app(page)

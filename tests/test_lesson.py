@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import open_nav_page
 from ui.lesson import CONTROLS, Lesson, parse_lesson
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -60,7 +61,7 @@ def test_the_lesson_banner_shows_the_title_as_typed_and_what_was_skipped():
 def test_the_lesson_follows_the_student_to_other_pages(app_url, page):
     page.goto(app_url + "?title=Why+momentum&note=Try+lr+0.1")
     page.wait_for_selector("text=Why momentum", timeout=60_000)
-    page.get_by_role("link", name="Train").click()
+    open_nav_page(page, "Train")
     page.wait_for_selector("text=Settings", timeout=60_000)
     assert page.locator("text=Why momentum").count() == 1
     assert "title=" not in page.url  # the lesson now lives in the session, not the URL

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.conftest import streamlit_server, wait_for_app
+from tests.conftest import open_nav_page, streamlit_server, wait_for_app
 from tests.test_inspect_browser import SHOTS, TALL, load_template, open_inspect_tab, wait_for_chart
 
 pytestmark = pytest.mark.browser
@@ -46,7 +46,7 @@ def test_upload_a_zip_of_two_classes_train_and_inspect_a_prediction(app_url, pag
     page.goto(app_url)
     wait_for_app(page)
     load_template(page, "cnn_seed")
-    page.get_by_role("link", name="Train").click()
+    open_nav_page(page, "Train")
     wait_for_app(page)
 
     page.get_by_label("Dataset", exact=True).click()  # the selectbox opens its list
@@ -79,7 +79,7 @@ def test_click_points_on_the_plane_train_and_see_the_decision_boundary(app_url, 
     page.goto(app_url)
     wait_for_app(page)
     load_template(page, "mlp_playground")
-    page.get_by_role("link", name="Train").click()
+    open_nav_page(page, "Train")
     wait_for_app(page)
     page.get_by_label("Dataset", exact=True).click()
     page.get_by_role("option", name=re.compile("Your points")).click()
@@ -123,7 +123,7 @@ def test_webcam_photos_with_chromiums_fake_camera_train_and_test_live(app_url, b
         page.goto(app_url)
         wait_for_app(page)
         load_template(page, "cnn_seed")
-        page.get_by_role("link", name="Train").click()
+        open_nav_page(page, "Train")
         wait_for_app(page)
         page.get_by_label("Dataset", exact=True).click()
         page.get_by_role("option", name=re.compile("Your images")).click()

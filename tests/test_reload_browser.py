@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import streamlit_server, wait_for_app
+from tests.conftest import open_nav_page, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 SESSION_TTL_S = 8  # long enough for a reload on a busy box, short enough to wait out
@@ -34,7 +34,7 @@ def load_playground_and_start_a_long_run(page, app_url: str) -> None:
     page.get_by_role("tab", name="Templates").click()
     page.locator(".st-key-build-template-mlp_playground button").click()
     wait_for_app(page)
-    page.get_by_role("link", name="Train").click()
+    open_nav_page(page, "Train")
     wait_for_app(page)
     epochs = page.get_by_role("spinbutton", name="Epochs")
     epochs.fill("3000")  # minutes of training: still running after the reload
@@ -46,7 +46,7 @@ def load_playground_and_start_a_long_run(page, app_url: str) -> None:
 
 def graph_on_build(page) -> set[str]:
     """The node ids the Build page's canvas shows."""
-    page.get_by_role("link", name="Build").click()
+    open_nav_page(page, "Build")
     wait_for_app(page)
     page.locator(".react-flow__node").first.wait_for()
     return set(page.locator(".react-flow__node").evaluate_all(
@@ -121,7 +121,7 @@ def test_a_reload_brings_back_the_sentences_uploaded_before_it(app_url, browser,
         page.get_by_role("tab", name="Templates").click()
         page.locator(".st-key-build-template-lstm_text button").click()
         wait_for_app(page)
-        page.get_by_role("link", name="Train").click()
+        open_nav_page(page, "Train")
         wait_for_app(page)
         page.get_by_label("Dataset", exact=True).click()
         page.get_by_role("option", name=re.compile("Your texts")).click()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import wait_for_app
+from tests.conftest import open_nav_page, wait_for_app
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(os.environ.get("LAYERLOOM_SHOTS", "/tmp/layerloom-shots"))
@@ -38,7 +38,7 @@ def test_live_chart_grows_while_training_then_stop(app_url, page):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(app_url)
     wait_for_app(page)
-    page.get_by_role("link", name="Train").click()
+    open_nav_page(page, "Train")
     wait_for_app(page)
     epochs = page.get_by_role("spinbutton", name="Epochs")
     epochs.fill("300")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import streamlit_server, wait_for_app
+from tests.conftest import open_nav_page, streamlit_server, wait_for_app
 from tests.test_train_browser import loss_points, wait_until
 
 pytestmark = pytest.mark.browser
@@ -49,7 +49,7 @@ def test_start_progress_charts_and_boundary_in_one_view(app_url, browser, size):
         page.get_by_role("tab", name="Templates").click()
         page.locator(".st-key-build-template-mlp_playground button").click()
         wait_for_app(page)
-        page.get_by_role("link", name="Train").click()
+        open_nav_page(page, "Train")
         wait_for_app(page)
         epochs = page.get_by_role("spinbutton", name="Epochs")
         epochs.fill("2000")  # minutes: the run is still training when the page is measured
