@@ -106,3 +106,20 @@ def test_a_runs_label_shows_each_setting_it_changed():
               {"kind": "alert", "code": "loss_flat"},
               {"kind": "config_changed", "step": 9, "changes": {"epochs": 20, "lr": 0.01}}]
     assert settings_label(config, events) == "lr 0.003→0.03→0.01 · epochs 10→20"
+
+
+def test_a_run_renamed_by_a_resume_between_page_runs_keeps_its_place_in_the_selectors():
+    # The selectors' option labels must not change from one page run to the next: the browser
+    # sends the label it showed, and a label that changed in between no longer finds its run.
+    app = open_page(**{"train.classification.epochs": 500})
+    click(app, "train.start")
+    run = app.session_state["layerloom.runs"][-1]
+    wait_for(lambda: run.job.progress().step, "the first training steps")
+    click(app, "train.pause")  # the page is drawn with the run's first lr
+    run.job.resume({"lr": 0.05})  # e.g. from the live panel of another tab of the same session
+    wait_for(lambda: "→0.05" in run.name, "the lr change to reach the run")
+    click(app, "train.stop")
+    assert run.job.wait(10)
+    rerun(app)
+    assert app.selectbox(key="train.download_run").value == run.number
+    assert app.selectbox(key="train.download_run").options == [run.started_as]

@@ -77,11 +77,11 @@ def choose_run() -> Run | None:
         st.page_link("pages/train.py", label="Go to Train", icon=":material/monitoring:")
         return None
     by_number = {run.number: run for run in runs}  # widget options are copied: keep them plain
-    # No status in the labels: the browser keeps a keyed selectbox's first labels for options
-    # that stay the same, so "running" would outlive the run. The page shows it beneath.
+    # Labels that never change (no status, no lr changed on resume): the browser keeps a keyed
+    # selectbox's first labels and sends back the one shown. The page shows the status beneath.
     number = st.selectbox("Run", list(by_number)[::-1],
                           key=following("inspect.run", runs[-1].number, by_number),
-                          format_func=lambda n: f"{by_number[n].name} · {by_number[n].dataset}")
+                          format_func=lambda n: f"{by_number[n].started_as} · {by_number[n].dataset}")
     return by_number[number]
 
 

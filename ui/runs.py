@@ -67,10 +67,18 @@ class Run:
     def name(self) -> str:
         """"Run 3 · adam lr 0.001", and each setting changed on resume: "lr 0.003→0.03"; a
         labelled run (a lesson's) says what it stands for: "Run 3 · Sigmoid"."""
+        return self._name(self.job.metrics().events)
+
+    @property
+    def started_as(self) -> str:
+        """The name as the run started ("Run 3 · adam lr 0.003"), for selectors: a widget's option
+        labels must stay the same from one page run to the next, or the pick is lost."""
+        return self._name([])
+
+    def _name(self, events: list[dict]) -> str:
         if self.label:
             return f"Run {self.number} · {self.label}"
-        settings = settings_label(self.config, self.job.metrics().events)
-        return f"Run {self.number} · {self.config.optimizer} {settings}"
+        return f"Run {self.number} · {self.config.optimizer} {settings_label(self.config, events)}"
 
     @property
     def finished(self) -> bool:

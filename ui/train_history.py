@@ -48,7 +48,7 @@ def _overlay(runs: list[Run]) -> None:
     by_number = {run.number: run for run in runs}
     newest = [run.number for run in runs[-2:]]
     chosen = st.multiselect("Compare runs", list(by_number), key=following(_OVERLAY, newest, by_number),
-                            format_func=lambda n: by_number[n].name,
+                            format_func=lambda n: by_number[n].started_as,
                             help="Overlay the curves of two or more runs on one chart.")
     curves = [by_number[n].curves() for n in chosen]
     if not curves:
@@ -62,7 +62,7 @@ def _overlay(runs: list[Run]) -> None:
 
 def _downloads(runs: list[Run]) -> None:
     by_number = {run.number: run for run in runs}
-    number = st.selectbox("Download from", list(by_number), format_func=lambda n: by_number[n].name,
+    number = st.selectbox("Download from", list(by_number), format_func=lambda n: by_number[n].started_as,
                           key=following("train.download_run", runs[-1].number, by_number))
     run_downloads(by_number[number], key="train.download")
 
