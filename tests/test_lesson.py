@@ -41,6 +41,28 @@ def test_a_lesson_round_trips_through_its_query_parameters():
     assert problems == [] and again == lesson
 
 
+def test_dataset_options_in_a_link_are_checked_against_the_dataset_and_round_trip():
+    lesson, problems = parse_lesson({"dataset": "memory", "data.gap": "19", "data.noise": "0.5",
+                                     "data.cells": "3", "data.n_samples": "-5"})
+    assert lesson.dataset_options == {"gap": 19, "noise": 0.5}  # typed, as the dataset takes them
+    joined = " | ".join(problems)
+    assert "'data.cells=3' was ignored: dataset 'memory' has no option 'cells'" in joined
+    assert "'data.n_samples=-5' was ignored" in joined
+    assert parse_lesson(lesson.to_params()) == (lesson, [])
+    alone, problems = parse_lesson({"data.gap": "19"})  # options without their dataset
+    assert alone.dataset_options == {} and "add dataset=" in problems[0]
+
+
+def test_the_train_page_starts_from_the_links_dataset_options():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params.update({"dataset": "memory", "data.gap": "19", "lock": "dataset"})
+    app.run()
+    app.switch_page("pages/train.py").run()
+    assert not app.exception, app.exception
+    assert app.selectbox(key="train.dataset").value == "memory"
+    assert app.number_input(key="train.option.memory.gap").value == 19
+
+
 def test_every_control_name_is_documented():
     assert all(description.strip() for description in CONTROLS.values())
 

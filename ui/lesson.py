@@ -7,7 +7,7 @@ optional and each is checked like any other untrusted input:
         &lock=dataset,optimizer&hide=templates,files&title=Why+momentum+helps
 
 - `graph`: a share-link token (the Build page's "Share link"); the exercise's network.
-- `dataset`: a catalog dataset; any TrainConfig field (`optimizer`, `lr`, `epochs`, ...): the
+- `dataset`: a catalog dataset, and `data.OPTION=VALUE` its options (`data.gap=19`); any TrainConfig field (`optimizer`, `lr`, `epochs`, ...): the
   settings the Train page starts from.
 - `lock=a,b`: shown but not changeable; `hide=a,b`: not shown at all (names in CONTROLS).
 - `title`, `note`: shown at the top of every page (as plain text).
@@ -18,13 +18,15 @@ skipped; the rest of the lesson still applies.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import streamlit as st
 
 from trainers.config import ConfigError, TrainConfig, make_config
-from trainers.datasets import list_datasets
+from trainers.datasets import DatasetError, dataset_info, list_datasets
+from trainers.datasets.catalog import resolve_options
 from ui.text import escape_markdown
 
 SETTING_FIELDS = tuple(TrainConfig.model_fields)
@@ -33,6 +35,7 @@ BUILD_CONTROLS = {"templates": "the templates gallery", "files": "saving, loadin
 CONTROLS = {"dataset": "the dataset picker", **{name: f"the {name} setting" for name in SETTING_FIELDS},
             **BUILD_CONTROLS}
 MAX_TEXT = 300  # characters of title/note shown; a link is no place for an essay
+DATA_PREFIX = "data."  # `data.gap=19`: an option of the link's dataset
 _LESSON = "layerloom.lesson"
 _LESSON_PROBLEMS = "layerloom.lesson_problems"
 
@@ -50,6 +53,8 @@ class Lesson:
     def to_params(self) -> dict[str, str]:
         """The query parameters that describe this lesson (the graph token is added separately)."""
         params = {"title": self.title, "note": self.note, "dataset": self.dataset or "",
+                  **{DATA_PREFIX + name: value if isinstance(value, str) else json.dumps(value)
+                     for name, value in self.dataset_options.items()},
                   **{name: str(value) for name, value in self.settings.items()},
                   "hide": ",".join(sorted(self.hidden)), "lock": ",".join(sorted(self.locked))}
         return {name: value for name, value in params.items() if value}
@@ -60,7 +65,7 @@ def parse_lesson(params: Mapping[str, str]) -> tuple[Lesson | None, list[str]]:
     for each part that was wrong and skipped."""
     problems: list[str] = []
     known = {"title", "note", "dataset", "hide", "lock", *SETTING_FIELDS}
-    if not known & set(params):
+    if not known & set(params) and not any(name.startswith(DATA_PREFIX) for name in params):
         return None, problems
     settings = {}
     for name in SETTING_FIELDS:
@@ -76,9 +81,36 @@ def parse_lesson(params: Mapping[str, str]) -> tuple[Lesson | None, list[str]]:
                         f"{', '.join(names[:8])}, ...); the dataset was left to choose.")
         dataset = None
     return Lesson(title=params.get("title", "")[:MAX_TEXT], note=params.get("note", "")[:MAX_TEXT],
-                  dataset=dataset, settings=settings,
+                  dataset=dataset, dataset_options=_dataset_options(dataset, params, problems),
+                  settings=settings,
                   hidden=_control_names(params.get("hide", ""), "hide", problems),
                   locked=_control_names(params.get("lock", ""), "lock", problems)), problems
+
+
+def _dataset_options(dataset: str | None, params: Mapping[str, str], problems: list[str]) -> dict:
+    """The link's `data.*` options, each checked against the dataset's own; a bad one is named
+    and skipped (the dataset then uses its default for it)."""
+    given = {name[len(DATA_PREFIX):]: text for name, text in params.items() if name.startswith(DATA_PREFIX)}
+    if given and dataset is None:
+        problems.append(f"dataset options ({', '.join(given)[:80]}) were ignored: the link names no known "
+                        "dataset they belong to (add dataset=...).")
+        return {}
+    options = {}
+    for name, text in given.items():
+        try:
+            options[name] = resolve_options(dataset_info(dataset), {name: _plain_value(text)})[name]
+        except DatasetError as error:
+            problems.append(f"'{DATA_PREFIX}{name[:40]}={text[:40]}' was ignored: {error}")
+    return options
+
+
+def _plain_value(text: str):
+    """A number or true/false as typed in a link ("19", "0.5", "true"), else the text itself."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, (int, float, bool)) else text
 
 
 def _control_names(listed: str, what: str, problems: list[str]) -> frozenset:
