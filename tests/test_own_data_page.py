@@ -2,6 +2,8 @@
 fit check against the graph, and a real (tiny) run on the uploaded files."""
 from pathlib import Path
 
+import pytest
+
 from tests.test_datasets_image_folder import image_bytes, make_zip, two_classes
 from tests.test_train_page import (button, click, latest_job, open_page, plain, rerun,
                                    set_widget, thread_workers)  # noqa: F401 - fixture
@@ -94,6 +96,27 @@ def test_a_text_csv_trains_the_transformer_after_the_offered_fixes():
     job = latest_job(app)
     assert job.spec.dataset == "text_csv" and job.spec.dataset_options["label"] == "mood"
     assert job.wait(60), "the run did not finish"
+    assert job.status == "finished", job.error
+
+
+@pytest.mark.parametrize("template", ["lstm_text", "transformer_text"])
+def test_texts_on_a_graph_that_reads_no_words_offer_the_text_templates_sized_for_them(template):
+    from tests.test_datasets_text_csv import reviews_csv
+    app = open_page("mlp_digits", **{"train.dataset": "text_csv", "train.classification.epochs": 1})
+    app.file_uploader(key="train.text.csv").upload("reviews.csv", reviews_csv(200), "text/csv")
+    rerun(app)
+    assert any("does not read words" in info.value for info in app.info)
+    click(app, f"train.text.use.{template}")
+    graph = app.session_state["layerloom.graph"]
+    nodes = {node["id"]: node["params"] for node in graph["nodes"]}
+    length = app.number_input(key="train.text.max_length").value  # its default: no token Input
+    assert graph["name"] == template and nodes["tokens"]["shape"] == [length]
+    assert not any(info.value.startswith("This graph does not read") for info in app.info)
+    assert not [b for b in app.button if (b.key or "").startswith("train.fix.")]  # it fits as is
+    assert app.selectbox(key="train.dataset").value == "text_csv"  # the texts stay
+    click(app, "train.start")
+    job = latest_job(app)
+    assert job.spec.dataset == "text_csv" and job.wait(60), "the run did not finish"
     assert job.status == "finished", job.error
 
 

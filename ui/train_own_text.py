@@ -2,7 +2,8 @@
 
 The table is saved in the session's folder and loaded by `trainers.datasets.text_table`; the
 length starts from the graph's token Input, and the fit check offers the rest (the Input's
-length, enough Embedding rows for the vocabulary).
+length, enough Embedding rows for the vocabulary). A graph that reads no token ids (the digits
+MLP) is offered the text templates instead, sized for these texts.
 """
 from __future__ import annotations
 
@@ -12,13 +13,18 @@ import io
 import pandas as pd
 import streamlit as st
 
+from builder.templates import list_templates, load_template
+from trainers.datasets import DatasetInfo
 from trainers.datasets.text_table import NAME, OPTIONS
 from ui.kept_widgets import kept
+from ui.notices import notify
 from ui.own_data_store import kept_upload, session_bundle
-from ui.state import current_report
+from ui.state import current_report, set_graph
 from ui.text import escape_markdown
+from ui.train_preset import adopt_template_settings
 
 _SPECS = {spec.name: spec for spec in OPTIONS}
+TEXT_TEMPLATES = ("lstm_text", "transformer_text")
 
 
 def text_choice():
@@ -56,7 +62,40 @@ def text_choice():
                                             help=vocab_spec.doc)),
     }
     bundle = session_bundle(NAME, options, name)
-    return None if bundle is None else (options, bundle)
+    if bundle is None:
+        return None
+    if _token_input_length() is None:
+        _offer_text_templates(bundle.info)
+    return options, bundle
+
+
+def _offer_text_templates(info: DatasetInfo) -> None:
+    titles = {template.name: template.title for template in list_templates()}
+    st.info("This graph does not read words (token ids). These templates do, and load sized for "
+            "your texts:", icon=":material/lightbulb:")
+    for column, name in zip(st.columns(len(TEXT_TEMPLATES)), TEXT_TEMPLATES):
+        column.button(f"Use the {titles[name]}", key=f"train.text.use.{name}", width="stretch",
+                      icon=":material/text_fields:", on_click=_use_text_template, args=(name, info))
+
+
+def _use_text_template(name: str, info: DatasetInfo) -> None:
+    """Load a text template reading `info`'s token ids: its Input as long as the texts, an
+    Embedding row per word of the vocabulary, one score per label (a callback: before the
+    widgets draw). The data picks stay, the settings become the template's."""
+    graph = load_template(name).to_dict()
+    fed = {edge["source"] for edge in graph["edges"]}
+    for node in graph["nodes"]:
+        if node["type"] == "Input":
+            node["params"]["shape"] = list(info.input_shape)  # [max_length]
+        elif node["type"] == "Embedding":
+            node["params"]["num_embeddings"] = info.vocab_size
+        elif node["type"] == "Linear" and node["id"] not in fed:  # the class scores
+            node["params"]["out_features"] = info.num_classes
+    set_graph(graph)
+    adopt_template_settings()
+    notify("success", f"Loaded the {name.replace('_', ' ')} template for your texts: "
+                      f"{info.num_classes} labels, {info.vocab_size} words. The graph you had is "
+                      "one click away: “Bring back the previous graph” under Save & share.")
 
 
 def _header(data: bytes) -> pd.DataFrame | None:
@@ -77,9 +116,14 @@ def _longest_text_column(rows: pd.DataFrame) -> int:
 
 def _graph_length() -> int:
     """The graph's token Input length when it takes token ids, else the default."""
+    spec, length = _SPECS["max_length"], _token_input_length()
+    return spec.default if length is None else min(max(length, spec.min), spec.max)
+
+
+def _token_input_length() -> int | None:
+    """The length of the graph's token-id Input; None for a graph that reads no token ids."""
     report = current_report()
     node = report.nodes.get(report.input_ids[0]) if report.input_ids else None
-    spec = _SPECS["max_length"]
     if node is not None and node.dtype == "long" and len(node.output_shape or ()) == 1:
-        return min(max(int(node.output_shape[0]), spec.min), spec.max)
-    return spec.default
+        return int(node.output_shape[0])
+    return None
