@@ -114,15 +114,19 @@ def test_text_templates_learn_a_persons_sentences_and_inspect_scores_their_words
     result, model, bundle = train_template_on(name, "text_csv", options, epochs=50, batch_size=64)
     assert result["test_metric"] >= 0.9, result
     # Inspect labels each token with the bundle's vocabulary: the person's own words, each with
-    # a score, padding none. (Gradient x embedding does not single out the mood word here:
-    # measured, "the" often scores as high as "loved".)
-    person_words = set(tokenize(path.read_text()))
+    # a score, padding none; the word that decides the mood scores highest in most lines
+    # (measured: 10 and 12 of 12; gradient x embedding managed 1 and 5).
+    person_words, mood_words = set(tokenize(path.read_text())), set(HAPPY_WORDS + SAD_WORDS)
+    tops = []
     for tokens in bundle.x_test:
         scores = probes.saliency(model, tokens[None])  # one score per token
         words = [bundle.vocab[int(t)] for t in tokens]
         assert scores.shape == tokens.shape
         assert all(word in person_words for word, t in zip(words, tokens) if t > 0), words
         assert (scores[tokens == 0] == 0).all() and (scores[tokens > 0] > 0).all()
+        if mood_words & set(words):
+            tops.append(words[int(scores.argmax())])
+    assert len(tops) >= 10 and sum(word in mood_words for word in tops) >= 0.75 * len(tops), tops
     if name == "transformer_text":
         maps = probes.attention_maps(model, (bundle.x_test[:1],))
         assert maps and all(m.shape[-2:] == (12, 12) for m in maps.values())
