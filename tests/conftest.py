@@ -122,6 +122,25 @@ def open_nav_page(page, title: str, attempts: int = 3):
                 raise
 
 
+def load_template_on_build(page, name: str) -> None:
+    """On the Build page: open the Templates tab and load template `name` from the gallery."""
+    page.get_by_role("tab", name="Templates").click()
+    page.locator(f".st-key-build-template-{name} button").click()
+    wait_for_app(page)
+
+
+def start_on_train(page, epochs: int) -> None:
+    """Open the Train page and start a run of `epochs` epochs (thousands: still training for
+    minutes, while a test reloads or measures the page)."""
+    open_nav_page(page, "Train")
+    wait_for_app(page)
+    field = page.get_by_role("spinbutton", name="Epochs")
+    field.fill(str(epochs))
+    field.press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Start training").click()
+
+
 def wait_for_app(page, timeout_ms: int = 30000):
     """Wait until the Streamlit app has rendered and finished its current run."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)

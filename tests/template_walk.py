@@ -3,7 +3,7 @@ Train -> a short run, Inspect -> each tab. Shared by the browser test and
 scripts/shoot_inspect.py (which screenshots every tab)."""
 import re
 
-from tests.conftest import open_nav_page, wait_for_app
+from tests.conftest import load_template_on_build, open_nav_page, wait_for_app
 
 EXCEPTION_BOX = '[data-testid="stException"]'
 VISIBLE_CHARTS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
@@ -23,9 +23,7 @@ def train_template(page, template: str, *, samples: int, epochs: int, timeout_ms
     """Load `template` on Build, then train it on the Train page until the run has ended."""
     open_nav_page(page, "Build")
     wait_for_app(page)
-    page.get_by_role("tab", name="Templates").click()
-    page.locator(f".st-key-build-template-{template} button").click()
-    wait_for_app(page)
+    load_template_on_build(page, template)
     open_nav_page(page, "Train")
     wait_for_app(page)
     if page.get_by_text("Dataset options").count():  # digits has none: it is small already

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import open_nav_page, streamlit_server, wait_for_app
+from tests.conftest import load_template_on_build, open_nav_page, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(os.environ.get("LAYERLOOM_INSPECT_SHOTS", "/tmp/inspect_shots"))
@@ -29,9 +29,7 @@ def app_url():
 def load_template(page, name: str) -> None:
     open_nav_page(page, "Build")
     wait_for_app(page)
-    page.get_by_role("tab", name="Templates").click()
-    page.locator(f".st-key-build-template-{name} button").click()
-    wait_for_app(page)
+    load_template_on_build(page, name)
 
 
 def start_training(page, samples: int, epochs: int) -> None:

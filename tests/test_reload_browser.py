@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from tests.conftest import open_nav_page, streamlit_server, wait_for_app
+from tests.conftest import (load_template_on_build, open_nav_page, start_on_train, streamlit_server,
+                            wait_for_app)
 
 pytestmark = pytest.mark.browser
 SESSION_TTL_S = 8  # long enough for a reload on a busy box, short enough to wait out
@@ -31,16 +32,8 @@ def new_tab(context):
 def load_playground_and_start_a_long_run(page, app_url: str) -> None:
     page.goto(app_url)
     wait_for_app(page)
-    page.get_by_role("tab", name="Templates").click()
-    page.locator(".st-key-build-template-mlp_playground button").click()
-    wait_for_app(page)
-    open_nav_page(page, "Train")
-    wait_for_app(page)
-    epochs = page.get_by_role("spinbutton", name="Epochs")
-    epochs.fill("3000")  # minutes of training: still running after the reload
-    epochs.press("Enter")
-    wait_for_app(page)
-    page.get_by_role("button", name="Start training").click()
+    load_template_on_build(page, "mlp_playground")
+    start_on_train(page, epochs=3000)  # minutes of training: still running after the reload
     page.get_by_text(re.compile(r"Run 1 · .* · training")).wait_for()
 
 
@@ -118,9 +111,7 @@ def test_a_reload_brings_back_the_sentences_uploaded_before_it(app_url, browser,
         page = new_tab(context)
         page.goto(app_url)
         wait_for_app(page)
-        page.get_by_role("tab", name="Templates").click()
-        page.locator(".st-key-build-template-lstm_text button").click()
-        wait_for_app(page)
+        load_template_on_build(page, "lstm_text")
         open_nav_page(page, "Train")
         wait_for_app(page)
         page.get_by_label("Dataset", exact=True).click()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import open_nav_page, streamlit_server, wait_for_app
+from tests.conftest import load_template_on_build, start_on_train, streamlit_server, wait_for_app
 from tests.test_train_browser import loss_points, wait_until
 
 pytestmark = pytest.mark.browser
@@ -46,16 +46,8 @@ def test_start_progress_charts_and_boundary_in_one_view(app_url, browser, size):
         page.set_default_timeout(60_000)
         page.goto(app_url)
         wait_for_app(page)
-        page.get_by_role("tab", name="Templates").click()
-        page.locator(".st-key-build-template-mlp_playground button").click()
-        wait_for_app(page)
-        open_nav_page(page, "Train")
-        wait_for_app(page)
-        epochs = page.get_by_role("spinbutton", name="Epochs")
-        epochs.fill("2000")  # minutes: the run is still training when the page is measured
-        epochs.press("Enter")
-        wait_for_app(page)
-        page.get_by_role("button", name="Start training").click()
+        load_template_on_build(page, "mlp_playground")
+        start_on_train(page, epochs=2000)  # minutes: the run is still training when measured
         wait_until(lambda: max(loss_points(page), 0), 90, "the first point on the loss chart")
         wait_until(lambda: page.evaluate(CHART_BOX_JS, "boundary"), 60, "the decision boundary")
         page.get_by_text(re.compile(r"Run 1 · .* · training")).wait_for()
