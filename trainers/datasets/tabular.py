@@ -121,21 +121,34 @@ def _line(row_index) -> int:
 
 
 def _rows_with_target(table: pd.DataFrame, target: str) -> tuple[pd.DataFrame, list[str]]:
-    if target not in table.columns:
-        guess = get_close_matches(target, list(table.columns), n=1)
+    require_column(table, target, f"column '{target}' to predict")
+    return rows_having(table, table[target].isna(), lacking=f"no '{target}'",
+                       having=f"a value in '{target}'", column=target)
+
+
+def require_column(table: pd.DataFrame, column: str, what: str) -> None:
+    """DatasetError naming the nearest column when `column` ("column 'x' to predict") is not
+    among the table's."""
+    if column not in table.columns:
+        guess = get_close_matches(column, list(table.columns), n=1)
         hint = f" Did you mean '{guess[0]}'?" if guess else ""
-        raise DatasetError(f"There is no column '{target}' to predict.{hint} The columns are: "
-                           f"{', '.join(table.columns)}.", column=target)
-    missing = table[target].isna()
+        raise DatasetError(f"There is no {what}.{hint} The columns are: "
+                           f"{', '.join(table.columns)}.", column=column)
+
+
+def rows_having(table: pd.DataFrame, missing: pd.Series, *, lacking: str, having: str,
+                column: str) -> tuple[pd.DataFrame, list[str]]:
+    """The rows not `missing` ("with no 'price'"), with a note naming the file lines left out;
+    DatasetError when too few rows remain ("have a value in 'price'") to split three ways."""
     notes = []
     if missing.any():
         lines = ", ".join(str(_line(i)) for i in table.index[missing][:5])
-        notes.append(f"Left out {int(missing.sum())} rows with no '{target}' (lines {lines}"
+        notes.append(f"Left out {int(missing.sum())} rows with {lacking} (lines {lines}"
                      f"{', ...' if missing.sum() > 5 else ''}).")
     table = table[~missing]
     if len(table) < MIN_ROWS:
-        raise DatasetError(f"Only {len(table)} rows have a value in '{target}'; at least "
-                           f"{MIN_ROWS} are needed to train, validate and test.", column=target)
+        raise DatasetError(f"Only {len(table)} rows have {having}; at least {MIN_ROWS} are needed "
+                           "to train, validate and test.", column=column)
     return table, notes
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from difflib import get_close_matches
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +19,11 @@ from builder import ParamSpec
 from trainers.datasets.bundle import DatasetBundle, DatasetInfo, Samples, build_bundle
 from trainers.datasets.errors import DatasetError
 from trainers.datasets.splits import split_indices
-from trainers.datasets.tabular import MAX_CLASSES, read_table
+from trainers.datasets.tabular import MAX_CLASSES, read_table, require_column, rows_having
 from trainers.datasets.upload_limits import UploadLimits, read_upload
 
 NAME = "text_csv"
 PAD, UNK = "<pad>", "<unk>"
-MIN_ROWS = 20
 TOKEN = re.compile(r"\w+|[^\w\s]")
 OPTIONS = (
     ParamSpec("max_length", "int", 32, min=4, max=256,
@@ -69,27 +67,14 @@ def load_text_csv(data: bytes | str | Path, *, text: str, label: str, max_length
 
 def _usable_rows(table: pd.DataFrame, text: str, label: str, limits: UploadLimits):
     for role, column in (("text", text), ("label", label)):
-        if column not in table.columns:
-            guess = get_close_matches(column, list(table.columns), n=1)
-            hint = f" Did you mean '{guess[0]}'?" if guess else ""
-            raise DatasetError(f"There is no {role} column '{column}'.{hint} The columns are: "
-                               f"{', '.join(table.columns)}.", column=column)
+        require_column(table, column, f"{role} column '{column}'")
     if text == label:
         raise DatasetError("The text and the label must be two different columns.", column=label)
     if len(table) > limits.max_text_rows:
         raise DatasetError(f"The file has {len(table):,} rows; at most {limits.max_text_rows:,} are "
                            f"read ({UploadLimits.variable('max_text_rows')}).")
-    missing = table[text].isna() | table[label].isna()
-    notes = []
-    if missing.any():
-        lines = ", ".join(str(int(i) + 2) for i in table.index[missing][:5])
-        notes.append(f"Left out {int(missing.sum())} rows with no text or no label (lines {lines}"
-                     f"{', ...' if missing.sum() > 5 else ''}).")
-    table = table[~missing]
-    if len(table) < MIN_ROWS:
-        raise DatasetError(f"Only {len(table)} rows have both a text and a label; at least "
-                           f"{MIN_ROWS} are needed to train, validate and test.", column=text)
-    return table, notes
+    return rows_having(table, table[text].isna() | table[label].isna(), lacking="no text or no label",
+                       having="both a text and a label", column=text)
 
 
 def _vocabulary(train_texts: list[list[str]], max_vocab: int) -> list[str]:
