@@ -17,6 +17,20 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tests that train to a measured bar run on one torch thread, so two xdist workers do not
+    fight over two cores; warmed up once per module."""
+    import torch
+
+    from trainers.loop import warm_up
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    warm_up()
+    yield
+    torch.set_num_threads(previous)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

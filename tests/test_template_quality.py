@@ -11,7 +11,7 @@ from tests.trainer_fakes import Recorder
 from trainers.config import RunSpec, default_config
 from trainers.datasets import load_dataset
 from trainers.datasets.text import NEGATORS, TOKEN
-from trainers.loop import train_run, warm_up
+from trainers.loop import train_run
 
 TEMPLATES = {info.name: info for info in list_templates()}
 # Dataset options that keep a template's run short in CI and still reach the documented bar.
@@ -20,13 +20,7 @@ TEMPLATES = {info.name: info for info in list_templates()}
 SHRUNK = {"gru_forecast": {"n_samples": 600}}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    warm_up()
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def train(name: str, seed: int = 0):

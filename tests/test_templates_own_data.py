@@ -7,7 +7,6 @@ import zipfile
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image, ImageDraw
 
 from builder import apply_fix, compile_graph, validate
@@ -17,18 +16,12 @@ from trainers import probes
 from trainers.config import RunSpec, default_config
 from trainers.datasets import check_graph_fits, load_dataset
 from trainers.datasets.text_table import tokenize
-from trainers.loop import train_run, warm_up
+from trainers.loop import train_run
 
 TEMPLATES = {info.name: info for info in list_templates()}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    warm_up()
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def train_template_on(name: str, dataset: str, options: dict, seed: int = 0, **settings):
