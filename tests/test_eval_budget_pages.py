@@ -2,15 +2,8 @@
 message on Train (decision boundary) and Inspect, and a budget that fits one sample keeps every view."""
 import pytest
 
-from tests.test_inspect_page import tab_labels, trained_app
+from tests.test_inspect_page import tab_labels, thread_workers, trained_app  # noqa: F401 - autouse
 from trainers import eval_budget
-
-
-@pytest.fixture(scope="module", autouse=True)
-def thread_workers():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LAYERLOOM_WORKER", "thread")
-        yield
 
 
 @pytest.fixture(scope="module")
