@@ -71,14 +71,15 @@ def text_choice():
 
 def _offer_text_templates(info: DatasetInfo) -> None:
     titles = {template.name: template.title for template in list_templates()}
-    st.info("This graph does not read words (token ids). These templates do, and load sized for "
+    st.info("This graph does not read words (token ids). These templates do; each loads sized for "
             "your texts:", icon=":material/lightbulb:")
     for column, name in zip(st.columns(len(TEXT_TEMPLATES)), TEXT_TEMPLATES):
-        column.button(f"Use the {titles[name]}", key=f"train.text.use.{name}", width="stretch",
-                      icon=":material/text_fields:", on_click=_use_text_template, args=(name, info))
+        column.button(titles[name], key=f"train.text.use.{name}", width="stretch",
+                      icon=":material/text_fields:", on_click=_use_text_template,
+                      args=(name, titles[name], info))
 
 
-def _use_text_template(name: str, info: DatasetInfo) -> None:
+def _use_text_template(name: str, title: str, info: DatasetInfo) -> None:
     """Load a text template reading `info`'s token ids: its Input as long as the texts, an
     Embedding row per word of the vocabulary, one score per label (a callback: before the
     widgets draw). The data picks stay, the settings become the template's."""
@@ -93,7 +94,7 @@ def _use_text_template(name: str, info: DatasetInfo) -> None:
             node["params"]["out_features"] = info.num_classes
     set_graph(graph)
     adopt_template_settings()
-    notify("success", f"Loaded the {name.replace('_', ' ')} template for your texts: "
+    notify("success", f"Loaded the {title} for your texts: "
                       f"{info.num_classes} labels, {info.vocab_size} words. The graph you had is "
                       "one click away: “Bring back the previous graph” under Save & share.")
 
