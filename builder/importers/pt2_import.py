@@ -76,6 +76,7 @@ class _Reader:
         for index, node in enumerate(self.nodes):
             if index in done:
                 continue
+            self.b.stack = pt2_stack(node)
             if index in calls and map_call(self, calls[index]):
                 done.update(calls[index].indices)
                 continue
