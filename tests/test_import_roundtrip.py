@@ -7,9 +7,11 @@ import pytest
 import torch
 from torch import nn
 
+from builder.blocks import expand
 from builder.compile import compile_graph
 from builder.export import example_inputs, export_onnx, export_pt2
 from builder.importers import import_model
+from builder.naming import attr_name
 from builder.spec import load_graph
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "builder" / "templates"
@@ -47,12 +49,20 @@ def test_round_trip_keeps_parameters_and_outputs(name, fmt, tmp_path):
     imported = compile_graph(json.loads(json.dumps(result.graph))).eval()  # a plain JSON file
     imported.load_state_dict(result.state_dict, strict=True)
     assert _param_count(imported) == _param_count(original)
-    # the same layers (a model with several outputs gains Output nodes that keep their order;
-    # Dropout does nothing in eval mode, so the exported program has none to import)
-    skipped = {"Output", "Dropout"}
-    types = Counter(n["type"] for n in result.graph["nodes"] if n["type"] not in skipped)
-    assert types == Counter(n.type for n in graph.nodes if n.type not in skipped)
+    assert _structure(load_graph(result.graph)) == _structure(graph)
     _same_outputs(graph, original, imported)
+
+
+def _structure(graph) -> tuple[Counter, dict]:
+    """The layers the graph computes once its blocks are expanded, and where it uses which block
+    how many times. A model with several outputs gains Output nodes that keep their order;
+    Dropout does nothing in eval mode, so the exported program has none to import; a block's
+    Input and Output nodes expand to Identity."""
+    expansion = expand(graph)
+    skipped = {"Output", "Dropout", "Identity"}
+    types = Counter(n.type for n in expansion.graph.nodes if n.type not in skipped)
+    uses = {attr_name(prefix): (use.block, use.repeat) for prefix, use in expansion.uses.items()}
+    return types, uses
 
 
 def test_onnx_folds_batch_norm_into_conv_yet_computes_the_same(tmp_path):
@@ -101,11 +111,12 @@ def test_cli_import_writes_graph_and_weights_and_prints_report(tmp_path, capsys)
 
 def test_transformer_encoder_layers_arrive_in_pieces_that_compute_the_same(tmp_path):
     """A TransformerEncoderLayer call is not recognised yet: its attention, LayerNorms and
-    feed-forward Linears arrive as separate layers, with the same parameters and outputs."""
+    feed-forward Linears arrive as one block used twice, with the same parameters and outputs."""
     graph, original, result = _export_and_import("transformer_text", "pt2", tmp_path)
     assert result.complete and result.weights_carried, result.to_text()
-    types = Counter(n["type"] for n in result.graph["nodes"])
+    types, uses = _structure(load_graph(result.graph))
     assert types["MultiheadAttention"] == 2 and types["LayerNorm"] == 4
+    assert len({block for block, _ in uses.values()}) == 1 and len(uses) == 2
     imported = compile_graph(result.graph).eval()
     imported.load_state_dict(result.state_dict, strict=True)
     assert _param_count(imported) == _param_count(original)
