@@ -189,6 +189,7 @@ def test_a_module_with_two_values_leaving_it_stays_flat_and_the_report_says_why(
     assert "module 'split' (" in result.to_text() and "kept flat: 2 values leave it" in \
         result.to_text()
     assert {n["id"] for n in result.graph["nodes"]} >= {"split_a", "split_b"}
+    assert any("'split.a' is 'split_a'" in note for note in result.notes)
 
 
 def test_round_trip_of_a_graph_with_blocks_through_onnx_is_exact(tmp_path):

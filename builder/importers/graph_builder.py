@@ -111,6 +111,12 @@ class GraphBuilder:
             if folded.graph is not None:
                 graph, names = folded.graph, folded.paths
             blocks, self.notes = folded.lines, self.notes + folded.notes
+        renamed = [f"'{module}' is '{names[node_id]}'" for node_id, module in self.module_of.items()
+                   if names[node_id] != module
+                   and all(part.isidentifier() or part.isdigit() for part in module.split("."))]
+        if renamed:  # a top-level Sequential's 0, 1, ...; a module that could not be a block
+            self.notes.append(f"{len(renamed)} module(s) renamed, so their weights' names differ "
+                              f"from the original's: {', '.join(renamed[:5])}")
         state = {f"{names[node_id]}.{key}": tensor for node_id, tensors in self.weights.items()
                  for key, tensor in tensors.items()}
         return ImportResult(self.source, graph, state, dict(self.mapped), self.unmapped, self.notes,

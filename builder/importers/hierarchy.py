@@ -185,10 +185,6 @@ class _Folder:
                                               f"{expansion.problems[0].message}); kept flat"])
         flat = {n: item.nodes[n] for item in root.items for n in item.nodes}
         paths = {n: expansion.paths[flat[n]] for n in flat}
-        renamed = [f"'{m}' is '{paths[n]}'" for n, m in self.module_of.items() if paths[n] != m]
-        if renamed:
-            self.notes.append(f"{len(renamed)} module(s) renamed, so their weights' names differ "
-                              f"from the original's: {', '.join(renamed[:5])}")
         return Folded(graph, paths, self.namer.lines(), self.notes)
 
 
