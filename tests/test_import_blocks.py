@@ -1,15 +1,20 @@
 """Import turns the module hierarchy into blocks: a class used several times is one block, a
 Sequential of copies a repeat, and the state_dict keys are the original model's."""
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from builder import compile_graph, to_python_code, validate
-from builder.export import export_onnx
+from builder.export import export_onnx, export_pt2
 from builder.importers import import_model
+from builder.spec import load_graph
+from tests.reference_graphs import resnet18_blocks
+from tests.test_import_roundtrip import _structure
 from tests.test_builder_codegen import load_module
 
 torch.set_num_threads(1)
+EXPORTERS = {"pt2": export_pt2, "onnx": export_onnx}
 
 
 class BasicBlock(nn.Module):
@@ -192,10 +197,28 @@ def test_a_module_with_two_values_leaving_it_stays_flat_and_the_report_says_why(
     assert any("'split.a' is 'split_a'" in note for note in result.notes)
 
 
-def test_round_trip_of_a_graph_with_blocks_through_onnx_is_exact(tmp_path):
-    """A LayerLoom graph with blocks exports its blocks as classes: importing it back finds them."""
-    from tests.reference_graphs import resnet18_blocks
-    graph = resnet18_blocks(num_classes=10, size=32)
-    export_onnx(graph, tmp_path / "r.onnx")
-    result = import_model(tmp_path / "r.onnx")
-    assert {"BasicBlock", "DownBlock"} <= set(result.graph["blocks"])
+@pytest.mark.parametrize("fmt", ["pt2", "onnx"])
+def test_a_graph_with_blocks_comes_back_with_the_same_blocks(fmt, tmp_path):
+    """Export a LayerLoom graph with blocks (its classes: BasicBlock, DownBlock, Stage), import
+    it: the same blocks used in the same places, the same state_dict keys and outputs (ONNX:
+    without the BatchNorms its exporter folds into the convolutions)."""
+    graph = load_graph(resnet18_blocks(num_classes=10, size=32))
+    torch.manual_seed(0)
+    EXPORTERS[fmt](graph, tmp_path / f"r.{fmt}")
+    torch.manual_seed(0)
+    original = compile_graph(graph).eval()
+    result = import_model(tmp_path / f"r.{fmt}")
+    assert result.complete and result.weights_carried, result.to_text()
+    types, uses = _structure(load_graph(result.graph))
+    want_types, want_uses = _structure(graph)
+    assert uses == want_uses  # layer1: BasicBlock x 2, layer2..4: Stage, layer3.first: DownBlock
+    if fmt == "pt2":
+        assert types == want_types
+        assert list(result.state_dict) == list(original.state_dict())
+    else:
+        del want_types["BatchNorm2d"]
+        assert types == want_types
+    imported = _ported(result)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(imported(x), original(x), atol=1e-4, rtol=1e-4)
