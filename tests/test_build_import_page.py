@@ -100,3 +100,24 @@ def test_pasted_code_imports_when_code_import_is_on(monkeypatch):
     assert [n["id"] for n in graph["nodes"]] == ["x", "body", "head"]
     assert "block: Body (class torch.nn.modules.container.Sequential)" in \
         " ".join(code.value for code in at.code)
+
+
+def test_an_imported_model_with_blocks_draws_on_every_build_tab(app, tmp_path):
+    """A ResNet-style .pt2 becomes a graph with blocks (numbered Sequentials included) that the
+    canvas, the summary and the code export all draw."""
+    import torch
+
+    from tests.test_import_blocks import ResNet18
+
+    model = ResNet18(width=4).eval()
+    torch.export.save(torch.export.export(model, (torch.randn(1, 3, 32, 32),)),
+                      tmp_path / "resnet.pt2")
+    _import(app, "resnet.pt2", (tmp_path / "resnet.pt2").read_bytes())
+    assert not app.exception, app.exception
+    graph = app.session_state["layerloom.graph"]
+    assert {"BasicBlock", "BasicBlock_2", "Layer", "Downsample"} == set(graph["blocks"])
+    assert "block: Layer (class torch.nn.modules.container.Sequential)" in \
+        " ".join(code.value for code in app.code)
+    for tab in ("Summary", "Export"):
+        open_build_tab(app, tab)
+        assert not app.exception, (tab, app.exception)
