@@ -2,7 +2,7 @@
 model code, trace it with torch.export on example inputs, save the program as a .pt2 file.
 
 argv: code file, inputs JSON ([[shape, dtype], ...], batch included), class name or "", memory
-MB, output folder. Writes result.json ({"ok": true} or {"error": ..., "line": n}) and model.pt2.
+MB, output folder, CPU seconds. Writes result.json ({"ok": true} or {"error": ..., "line": n}) and model.pt2.
 Only JSON and the .pt2 (parsed as data by import_pt2) go back: nothing is pickled.
 """
 import json
@@ -13,8 +13,11 @@ from pathlib import Path
 
 
 def main() -> None:
-    code_file, inputs, class_name, memory_mb, out = sys.argv[1:6]
+    code_file, inputs, class_name, memory_mb, out, cpu_s = sys.argv[1:7]
     out = Path(out)
+    import resource
+    resource.setrlimit(resource.RLIMIT_CPU, (int(cpu_s), int(cpu_s) + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2**30, 2**30))  # no filling the disk
     import torch  # before the cap: torch's own libraries take address space
     torch.set_num_threads(1)
     _cap_memory(int(memory_mb))
