@@ -94,3 +94,17 @@ def test_the_gate_is_off_on_a_shared_server_and_on_for_a_local_start():
     assert code_import_refusal({"LAYERLOOM_CODE_IMPORT": "on"}, "0.0.0.0") is None
     assert "turned off" in code_import_refusal({"LAYERLOOM_CODE_IMPORT": "off"}, "localhost")
     assert "must be on, off or auto" in code_import_refusal({"LAYERLOOM_CODE_IMPORT": "yes"}, None)
+
+
+def test_the_model_is_the_class_named_or_the_variable_model():
+    code = ("from torch import nn\n\nclass Net(nn.Module):\n    def __init__(self, width):\n"
+            "        super().__init__()\n        self.fc = nn.Linear(4, width)\n\n"
+            "    def forward(self, x):\n        return self.fc(x)\n\n"
+            "class Other(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.out = nn.Linear(4, 2)\n\n    def forward(self, x):\n"
+            "        return self.out(x)\n\nmodel = Net(width=6)\n")
+    assert [n["id"] for n in import_code(code, "4").graph["nodes"]] == ["x", "fc"]
+    assert [n["id"] for n in import_code(code, "4", class_name="Other").graph["nodes"]] == \
+        ["x", "out"]
+    with pytest.raises(ImportRefused, match="defines no nn.Module class named 'Missing'"):
+        import_code(code, "4", class_name="Missing")
