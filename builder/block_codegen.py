@@ -7,7 +7,7 @@ is that param's name, and any other becomes an argument named `<node>_<param>`
 """
 from dataclasses import dataclass, field
 
-from builder.blocks import Expansion, Use, expand
+from builder.blocks import Expansion, expand, is_sequential
 from builder.catalog import CATALOG
 from builder.codelines import (INDENT, Name, call_text, forward_call, forward_line, init_line,
                                layer_kwargs, shape_text)
@@ -25,16 +25,69 @@ class _Class:
 
 def block_classes(graph: Graph, report: Report) -> tuple[list[str], dict[str, str]]:
     """The sources of the used blocks' classes (inner blocks first), and per top-level block
-    node its constructor call, e.g. `nn.Sequential(BasicBlock(...), BasicBlock(...))`."""
+    node its constructor call, e.g. `nn.Sequential(BasicBlock(...), BasicBlock(...))`. A block
+    that is an nn.Sequential (blocks.is_sequential) gets no class: each use writes its layers."""
     if not graph.blocks:
         return [], {}
     expansion = expand(graph)
-    classes: dict[str, _Class] = {}
-    sources = [_class_source(graph, name, expansion, report, classes)
-               for name in _inner_first(graph, {u.block for u in expansion.uses.values()})]
-    calls = {node_id: _use_call(expansion.uses[node_id], classes)
+    made = _Made(graph, expansion, report)
+    sources = [_class_source(graph, name, expansion, report, made)
+               for name in _inner_first(graph, {u.block for u in expansion.uses.values()})
+               if not is_sequential(graph.blocks[name])]
+    calls = {node_id: made.code(expansion.uses[node_id].block, expansion.uses[node_id].repeat,
+                                made.kwargs(node_id))
              for node_id in report.order if node_id in expansion.uses}
     return sources, calls
+
+
+class _Made(dict):
+    """The block classes written so far (name -> _Class), and how to write a use of any block.
+
+    A use's constructor arguments are keyed by path: `(repetition, name)` for a class,
+    `(repetition, layer number, ..., name)` through an nn.Sequential."""
+
+    def __init__(self, graph: Graph, expansion: Expansion, report: Report):
+        super().__init__()
+        self.graph, self.expansion, self.report = graph, expansion, report
+
+    def kwargs(self, flat_id: str) -> dict:
+        """A node's constructor arguments in one instance; a block use's per repetition."""
+        use = self.expansion.uses.get(flat_id)
+        if use is None:
+            return layer_kwargs(self.report.inner.get(flat_id) or self.report.nodes[flat_id])
+        return {(r,) + _path(key): value for r, prefix in enumerate(use.instances)
+                for key, value in self._instance_kwargs(use.block, prefix).items()}
+
+    def _instance_kwargs(self, block: str, prefix: str) -> dict:
+        if block in self:
+            return self[block].values[prefix]
+        return {(node.id,) + _path(key): value for node in self.graph.blocks[block].nodes[1:]
+                for key, value in self.kwargs(prefix + node.id).items()}
+
+    def code(self, block: str, repeat: int, kwargs: dict) -> str:
+        calls = [self._instance_code(block, _below(kwargs, r)) for r in range(repeat)]
+        return calls[0] if repeat == 1 else f"nn.Sequential({', '.join(calls)})"
+
+    def _instance_code(self, block: str, kwargs: dict) -> str:
+        if block in self:
+            return f"{block}({', '.join(f'{key}={value!r}' for key, value in kwargs.items())})"
+        items = []
+        for node in self.graph.blocks[block].nodes[1:]:
+            own = _below(kwargs, node.id)
+            items.append(self.code(node.type, node.params.get("repeat", 1), own)
+                         if node.type in self.graph.blocks
+                         else call_text(CATALOG[node.type].constructor_code, own))
+        return f"nn.Sequential({', '.join(items)})"
+
+
+def _path(key) -> tuple:
+    return key if isinstance(key, tuple) else (key,)
+
+
+def _below(kwargs: dict, head) -> dict:
+    """The arguments under one repetition or layer number, keyed by the rest of their path."""
+    return {key[1] if len(key) == 2 else key[1:]: value for key, value in kwargs.items()
+            if key[0] == head}
 
 
 def _inner_first(graph: Graph, used: set[str]) -> list[str]:
@@ -52,17 +105,8 @@ def _inner_first(graph: Graph, used: set[str]) -> list[str]:
     return order
 
 
-def _use_call(use: Use, classes: dict[str, _Class]) -> str:
-    calls = [_instance_call(use.block, classes[use.block].values[i]) for i in use.instances]
-    return calls[0] if use.repeat == 1 else f"nn.Sequential({', '.join(calls)})"
-
-
-def _instance_call(block: str, values: dict) -> str:
-    return f"{block}({', '.join(f'{key}={value!r}' for key, value in values.items())})"
-
-
 def _class_source(graph: Graph, name: str, expansion: Expansion, report: Report,
-                  classes: dict[str, _Class]) -> str:
+                  classes: _Made) -> str:
     block = graph.blocks[name]
     wiring = wire(Graph.model_construct(version=2, name=name, nodes=block.nodes,
                                         edges=block.edges, layout={}, blocks=graph.blocks))
@@ -87,11 +131,12 @@ def _class_source(graph: Graph, name: str, expansion: Expansion, report: Report,
         if node.type == "Output":
             spoken[node_id] = sources[0]
             continue
-        per_instance = [_kwargs(prefix + node_id, expansion, report, classes)
-                        for prefix, _ in instances]
+        per_instance = [classes.kwargs(prefix + node_id) for prefix, _ in instances]
         kwargs = {key: _argument(key, [kw[key] for kw in per_instance], instances, block,
                                  names[node_id], made) for key in per_instance[0]}
-        init.append(init_line(names[node_id], _call(node.type, inner_use, kwargs)))
+        init.append(init_line(names[node_id], classes.code(node.type, inner_use.repeat, kwargs)
+                              if inner_use else
+                              call_text(CATALOG[node.type].constructor_code, kwargs)))
         exits = [report.inner[expansion.exits[p + node_id]] if inner_use else
                  report.inner[p + node_id] for p, _ in instances]
         shapes = {(i.output_shape, i.dtype) for i in exits}
@@ -121,22 +166,12 @@ def _sources(info, inner_use, expansion, report, local, spoken) -> list[str]:
     return [spoken[local[s]] for s in flat]
 
 
-def _kwargs(flat_id: str, expansion: Expansion, report: Report, classes) -> dict:
-    """A node's constructor arguments in one instance; a nested block's per repetition."""
-    use = expansion.uses.get(flat_id)
-    if use is None:
-        return layer_kwargs(report.inner[flat_id])
-    values = classes[use.block].values
-    return {(r, key): value for r, prefix in enumerate(use.instances)
-            for key, value in values[prefix].items()}
-
-
 def _argument(key, values: list, instances, block, node_name: str, made: _Class):
     """A literal when every instance agrees, else the block param that matches, else a new
     constructor argument of the block class."""
     if all(v == values[0] and type(v) is type(values[0]) for v in values):
         return values[0]
-    key_name = key[1] if isinstance(key, tuple) else key
+    key_name = "_".join(str(part) for part in key[1:]) if isinstance(key, tuple) else key
     param = next((p for p in block.params
                   if all(args.get(p) == v for (_, args), v in zip(instances, values))), None)
     same = next((a for a in made.args  # e.g. the skip projection's input = conv1's input
@@ -148,11 +183,3 @@ def _argument(key, values: list, instances, block, node_name: str, made: _Class)
         for (prefix, _), value in zip(instances, values):
             made.values[prefix][arg] = value
     return Name(arg)
-
-
-def _call(layer_type: str, inner_use: Use | None, kwargs: dict) -> str:
-    if inner_use is None:
-        return call_text(CATALOG[layer_type].constructor_code, kwargs)
-    calls = [_instance_call(layer_type, {k: v for (r, k), v in kwargs.items() if r == rep})
-             for rep in range(inner_use.repeat)]
-    return calls[0] if len(calls) == 1 else f"nn.Sequential({', '.join(calls)})"

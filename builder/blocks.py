@@ -37,6 +37,19 @@ class BlockPorts:
         return self.ports
 
 
+def is_sequential(block: Block) -> bool:
+    """A block that is torch's nn.Sequential: one Input, then nodes named 0, 1, ... chained in
+    that order. It compiles to an nn.Sequential, so its layers' names (and state_dict keys) are
+    their numbers, as in torchvision's `layer2.0.conv1.weight`."""
+    items = block.nodes[1:]
+    chain = [block.nodes[0].id] + [n.id for n in items] if block.nodes else []
+    return (len(block.nodes) >= 2 and block.nodes[0].type == "Input"
+            and [n.id for n in items] == [str(i) for i in range(len(items))]
+            and all(n.type not in ("Input", "Output") for n in items)
+            and sorted((e.source, e.target, e.port) for e in block.edges)
+            == sorted((a, b, 0) for a, b in zip(chain, chain[1:])))
+
+
 def block_ports(block: Block) -> BlockPorts:
     """A block's ports are its Input nodes, in node order."""
     return BlockPorts(tuple(n.id for n in block.nodes if n.type == "Input"))
@@ -76,7 +89,7 @@ def expand(graph: Graph) -> Expansion:
     if not expansion.problems:
         try:
             _expand(expansion, graph, graph.nodes, graph.edges, prefix="", path="", args=None,
-                    stack=(), owner=None)
+                    stack=(), owner=None, numbered=False)
         except _TooLarge:
             expansion.problems.append(Problem(None, "blocks", f"the blocks expand to more than "
                                                               f"{MAX_NODES} nodes or {MAX_EDGES} "
@@ -96,10 +109,11 @@ def _check_names(graph: Graph, expansion: Expansion) -> None:
 
 
 def _expand(exp: Expansion, graph: Graph, nodes, edges, *, prefix: str, path: str,
-            args: dict | None, stack: tuple[str, ...], owner: str | None) -> dict:
+            args: dict | None, stack: tuple[str, ...], owner: str | None, numbered: bool) -> dict:
     """Add `nodes` (a graph's or one block instance's) to the flat graph; returns per local id
-    (port entry ids or None for a plain node, exit id)."""
-    names = attr_names([n.id for n in nodes])
+    (port entry ids or None for a plain node, exit id). `numbered`: an nn.Sequential's nodes,
+    whose module names are their ids (0, 1, ...)."""
+    names = {n.id: n.id for n in nodes} if numbered else attr_names([n.id for n in nodes])
     ends: dict[str, tuple[list[str] | None, str]] = {}
     for node in nodes:
         flat_id, top = prefix + node.id, owner or node.id
@@ -183,7 +197,8 @@ def _use(exp, graph, node, block, params, flat_id, path, stack, top):
         step = f".{r}." if repeat > 1 else "."
         use.instances.append(flat_id + step)
         ends = _expand(exp, graph, block.nodes, block.edges, prefix=flat_id + step,
-                       path=path + step, args=use.args, stack=stack + (node.type,), owner=top)
+                       path=path + step, args=use.args, stack=stack + (node.type,), owner=top,
+                       numbered=is_sequential(block))
         ports = [flat_id + step + name for name in inputs]
         if entries is None:
             entries = ports

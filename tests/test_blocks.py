@@ -169,3 +169,31 @@ def test_a_block_cannot_take_a_layer_type_name():
     assert [(p.node, p.message) for p in validate(graph).problems] == [
         (None, "block name 'Linear' must be a Python-style name (letters, digits, _) that is "
                "not a layer type")]
+
+
+def test_a_numbered_chain_block_is_an_nn_sequential_named_by_numbers(tmp_path):
+    """Nodes 0, 1, ... in a chain after one Input: the block compiles and exports as torch's
+    nn.Sequential, so its weights are `head.0.weight`, as a Sequential's are."""
+    graph = {"version": 2, "name": "seq", "blocks": {"Head": {
+        "params": {"width": 8},
+        "nodes": [{"id": "x", "type": "Input", "params": {}},
+                  {"id": "0", "type": "Linear", "params": {"out_features": "$width"}},
+                  {"id": "1", "type": "ReLU", "params": {}},
+                  {"id": "2", "type": "Linear", "params": {"out_features": 3}}],
+        "edges": [{"source": "x", "target": "0"}, {"source": "0", "target": "1"},
+                  {"source": "1", "target": "2"}]}},
+        "nodes": [{"id": "x", "type": "Input", "params": {"shape": [4]}},
+                  {"id": "head", "type": "Head", "params": {"width": 16}}],
+        "edges": [{"source": "x", "target": "head"}]}
+    model = compile_graph(graph).eval()
+    assert isinstance(model.head, torch.nn.Sequential)
+    assert list(model.state_dict()) == ["head.0.weight", "head.0.bias", "head.2.weight",
+                                        "head.2.bias"]
+    assert model.node_module("head.2") is model.head[2]
+    source = to_python_code(graph)
+    assert "class Head" not in source and "self.head = nn.Sequential(" in source
+    exported = load_module(source, tmp_path / "seq.py").Seq().eval()
+    exported.load_state_dict(model.state_dict())
+    x = torch.randn(2, 4)
+    with torch.no_grad():
+        assert torch.equal(exported(x), model(x))

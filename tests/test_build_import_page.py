@@ -64,3 +64,60 @@ def test_an_import_with_an_opaque_node_that_cannot_compute_warns_and_keeps_its_s
     warnings = " ".join(w.value for w in app.warning)
     assert "1 Opaque node" in warnings and "cannot compute" in warnings  # markdown-escaped
     assert "opaque: aten.flip.default" in " ".join(code.value for code in app.code)
+
+
+def test_code_import_is_off_on_a_shared_server_and_says_why(app):
+    """AppTest, like a class server, listens on every address: code import is off."""
+    open_build_tab(app, "Save & share")
+    assert not [b for b in app.button if b.label == "Trace and import"]
+    shown = " ".join(c.value.replace("\\", "") for c in app.caption)
+    assert "Importing Python code runs it on the server, so it is off on a shared server" in shown
+    assert "LAYERLOOM_CODE_IMPORT=on" in shown
+
+
+def test_pasted_code_imports_when_code_import_is_on(monkeypatch):
+    monkeypatch.setenv("LAYERLOOM_CODE_IMPORT", "on")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    open_build_tab(at, "Save & share")
+    at.text_area(key="build.import_code").set_value(
+        "import torch\nfrom torch import nn\n\nclass Tiny(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n"
+        "        self.body = nn.Sequential(nn.Linear(4, 8), nn.Tanh())\n"
+        "        self.head = nn.Linear(8, 3)\n\n"
+        "    def forward(self, x):\n        return self.head(self.body(x))\n")
+    at.text_input(key="build.import_code_shapes").set_value("5")  # wrong: the model takes 4
+    next(b for b in at.button if b.label == "Trace and import").click()
+    at.run()
+    assert not at.exception, at.exception
+    error = " ".join(e.value.replace("\\", "") for e in at.error)
+    assert "Not imported: line 11 of your code: RuntimeError" in error and "shape (5,)" in error
+    at.text_input(key="build.import_code_shapes").set_value("4")
+    next(b for b in at.button if b.label == "Trace and import").click()
+    at.run()
+    assert not at.exception, at.exception
+    graph = at.session_state["layerloom.graph"]
+    assert [n["id"] for n in graph["nodes"]] == ["x", "body", "head"]
+    assert "block: Body (class torch.nn.modules.container.Sequential)" in \
+        " ".join(code.value for code in at.code)
+
+
+def test_an_imported_model_with_blocks_draws_on_every_build_tab(app, tmp_path):
+    """A ResNet-style .pt2 becomes a graph with blocks (numbered Sequentials included) that the
+    canvas, the summary and the code export all draw."""
+    import torch
+
+    from tests.test_import_blocks import ResNet18
+
+    model = ResNet18(width=4).eval()
+    torch.export.save(torch.export.export(model, (torch.randn(1, 3, 32, 32),)),
+                      tmp_path / "resnet.pt2")
+    _import(app, "resnet.pt2", (tmp_path / "resnet.pt2").read_bytes())
+    assert not app.exception, app.exception
+    graph = app.session_state["layerloom.graph"]
+    assert {"BasicBlock", "BasicBlock_2", "Layer", "Downsample"} == set(graph["blocks"])
+    assert "block: Layer (class torch.nn.modules.container.Sequential)" in \
+        " ".join(code.value for code in app.code)
+    for tab in ("Summary", "Export"):
+        open_build_tab(app, tab)
+        assert not app.exception, (tab, app.exception)

@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from builder.importers import ImportRefused, import_model
+from ui.build_import_code import code_panel
 from ui.notices import notify
 from ui.state import set_graph
 from ui.text import escape_markdown
@@ -22,8 +23,12 @@ def import_panel() -> None:
                      help="Read as data, never run or unpickled. Layers LayerLoom has become "
                           "nodes; anything else is listed below and left as a gap to fill.")
     uploaded = st.session_state.get(IMPORT_KEY)
-    if uploaded is None:
-        return
+    if uploaded is not None:
+        _uploaded_panel(uploaded)
+    code_panel()
+
+
+def _uploaded_panel(uploaded) -> None:
     st.button("Import as the graph", icon=":material/upload_file:", on_click=_import_uploaded,
               help="Replaces the graph on the canvas (“Bring back the previous graph” undoes it).")
     file_id, text, ok = st.session_state.get(_REPORT, (None, "", True))

@@ -9,6 +9,7 @@ from collections import Counter
 
 import torch
 
+from builder.importers.hierarchy import fold_modules
 from builder.importers.report import ImportResult, KeptOpaque, Unmapped
 from builder.naming import attr_name, attr_names
 
@@ -30,6 +31,9 @@ class GraphBuilder:
         self.unmapped: list[Unmapped] = []
         self.opaque: list[KeptOpaque] = []
         self.notes: list[str] = []
+        self.stack: list[tuple[str, str]] = []  # the source op's module stack, set by the reader
+        self.scopes: dict[str, list[tuple[str, str]]] = {}  # node id -> its op's module stack
+        self.module_of: dict[str, str] = {}  # node id -> the module path its weights came from
 
     def add_input(self, value: str, shape: list[int], dtype: str = "float") -> None:
         node_id = self._node("Input", value, {"shape": list(shape), "dtype": dtype})
@@ -47,6 +51,8 @@ class GraphBuilder:
                 self.edges.append({"source": self.producer[value], "target": node_id, "port": port})
         if weights:  # a meta tensor stands for a weight that was not carried
             self.weights[node_id] = {k: v for k, v in weights.items() if not v.is_meta}
+            self.module_of[node_id] = name or out
+        self.scopes[node_id] = self.stack
         self.producer[out] = node_id
         self.mapped[op] += 1
         return node_id
@@ -97,12 +103,24 @@ class GraphBuilder:
                 self.layer("output", "Output", [value], f"{value}__out", {}, name=f"out_{value}")
             self.mapped.pop("output")
         names = attr_names([node["id"] for node in self.nodes])
-        state = {f"{names[node_id]}.{key}": tensor for node_id, tensors in self.weights.items()
-                 for key, tensor in tensors.items()}
         graph = {"version": 1, "name": attr_name(self.source.rsplit("/", 1)[-1].split(".")[0]),
                  "nodes": self.nodes, "edges": self.edges}
+        blocks: list[str] = []
+        if not self.unmapped:  # a gap leaves modules without their wiring: kept flat
+            folded = fold_modules(graph, self.scopes, self.module_of)
+            if folded.graph is not None:
+                graph, names = folded.graph, folded.paths
+            blocks, self.notes = folded.lines, self.notes + folded.notes
+        renamed = [f"'{module}' is '{names[node_id]}'" for node_id, module in self.module_of.items()
+                   if names[node_id] != module
+                   and all(part.isidentifier() or part.isdigit() for part in module.split("."))]
+        if renamed:  # a top-level Sequential's 0, 1, ...; a module that could not be a block
+            self.notes.append(f"{len(renamed)} module(s) renamed, so their weights' names differ "
+                              f"from the original's: {', '.join(renamed[:5])}")
+        state = {f"{names[node_id]}.{key}": tensor for node_id, tensors in self.weights.items()
+                 for key, tensor in tensors.items()}
         return ImportResult(self.source, graph, state, dict(self.mapped), self.unmapped, self.notes,
-                            self.opaque)
+                            self.opaque, blocks)
 
     def _node(self, type_: str, hint: str, params: dict) -> str:
         base = node_id = attr_name(hint)

@@ -107,6 +107,7 @@ class _Reader:
             where = f"node {index} '{node.name or node.output[0]}'"
             if index in done:
                 continue
+            self.b.stack = onnx_stack(node)
             if index in calls and map_call(self, calls[index]):
                 done.update(calls[index].indices)
             elif not self.writes[index]:

@@ -1,5 +1,6 @@
 """Import a torch.export `.pt2` archive: its serialized program (JSON) becomes a LayerLoom graph,
 its raw weights a state dict. See pt2_archive for what is (never) read."""
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -71,11 +72,13 @@ class _Reader:
         made = self.data_inputs.union(*self.writes)
         self.reads = [[v for v in _tensor_names(item["arg"] for item in node["inputs"]) if v in made]
                       for node in self.nodes]
+        self.readers = Counter(v for values in self.reads for v in values) + Counter(outputs)
         calls = module_calls([pt2_stack(n) for n in self.nodes], self.reads, self.writes, outputs)
         done: set[int] = set()
         for index, node in enumerate(self.nodes):
             if index in done:
                 continue
+            self.b.stack = pt2_stack(node)
             if index in calls and map_call(self, calls[index]):
                 done.update(calls[index].indices)
                 continue
@@ -117,6 +120,8 @@ class _Reader:
 
     def _map(self, op: str, target: str, a: dict, out: str) -> bool:
         b, x = self.b, a.get("input", a.get("self"))
+        if op.endswith("_") and op[:-1] in ACTIVATIONS and self.readers[x] == 1:
+            op = op[:-1]  # nn.ReLU(inplace=True) on a value nothing else reads: the same result
         if op in ACTIVATIONS:
             return bool(b.layer(op, ACTIVATIONS[op], [x], out, {}))
         if op in PASS_THROUGH or (op == "slice" and a.get("dim", 0) == 0 and not a.get("start")

@@ -20,6 +20,8 @@ def map_call(reader, call: ModuleCall) -> bool:
         # used (h_n, the attention weights)
     state = {reader.state_keys[n][len(prefix):]: reader.weight(n) for n in names}
     op = f"{call.type_} module"
+    if call.type_ == "TransformerEncoderLayer":
+        return _encoder_layer(reader, call, ops, state, op)
     if call.type_ in ("LSTM", "GRU"):
         cells = [(a, outs) for name, a, outs in ops if name == call.type_.lower()]
         if len(cells) != 1 or len(call.inputs) != 1:
@@ -55,3 +57,35 @@ def _head_dim(reader, ops) -> int:
                 if name == "div" and isinstance(a.get("other"), float) and a["other"]]
     return round(prod(factors) ** -2) if factors and prod(factors) > 0 else 0
 
+
+
+ENCODER_WEIGHTS = {"self_attn.in_proj_weight", "self_attn.out_proj.weight", "linear1.weight",
+                   "linear2.weight", "norm1.weight", "norm2.weight"}
+
+
+def _encoder_layer(reader, call: ModuleCall, ops, state: dict, op: str) -> bool:
+    """A whole nn.TransformerEncoderLayer call as the catalog's layer: batch-first, relu or exact
+    gelu, no mask (a mask is a constant or an input the check on names refuses). Dropout is not
+    in an eval-mode program: torch's default 0.1 is given."""
+    biases = {key.replace("weight", "bias") for key in ENCODER_WEIGHTS}
+    names = [name for name, _, _ in ops]
+    activations = {name for name in names if name in ("relu", "gelu")}
+    norms = [a for name, a, _ in ops if name == "layer_norm"]
+    if (len(call.inputs) != 1 or set(state) not in (ENCODER_WEIGHTS, ENCODER_WEIGHTS | biases)
+            or len(activations) != 1 or len(norms) != 2
+            or any(a.get("approximate", "none") != "none" for name, a, _ in ops if name == "gelu")
+            or len({a.get("eps", 1e-5) for a in norms}) != 1
+            or "transpose" not in names or "linear" not in names
+            or names.index("transpose") > names.index("linear")):  # time-first: not batch-first
+        return False
+    width, head_dim = state["self_attn.out_proj.weight"].shape[0], _head_dim(reader, ops)
+    if head_dim < 1 or width % head_dim:
+        return False
+    params = {"nhead": width // head_dim, "dim_feedforward": int(state["linear1.weight"].shape[0]),
+              "dropout": 0.1, "activation": activations.pop(),
+              "layer_norm_eps": layers.float32_round(norms[0].get("eps", 1e-5)),
+              "norm_first": names.index("layer_norm") < names.index("linear"),
+              "bias": "linear1.bias" in state}
+    reader.b.layer(op, "TransformerEncoderLayer", call.inputs, call.outputs[0], params, state,
+                   call.path)
+    return True

@@ -50,6 +50,7 @@ class ImportResult:
     unmapped: list[Unmapped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     opaque: list[KeptOpaque] = field(default_factory=list)
+    blocks: list[str] = field(default_factory=list)  # the blocks the module hierarchy became
 
     @property
     def complete(self) -> bool:
@@ -69,6 +70,7 @@ class ImportResult:
         nodes = self.graph["nodes"]
         lines = [f"imported {self.source}: {len(nodes)} nodes, {len(self.graph['edges'])} edges"]
         lines += [f"mapped: {count} x {op}" for op, count in sorted(self.mapped.items())]
+        lines += [f"block: {line}" for line in self.blocks]
         lines += [item.line() for item in self.opaque]
         lines += [item.line() for item in self.unmapped]
         lines += [f"note: {note}" for note in self.notes]
@@ -86,4 +88,4 @@ class ImportResult:
         return {"source": self.source, "complete": self.complete, "computable": self.computable,
                 "weights_carried": self.weights_carried, "mapped": self.mapped,
                 "opaque": [vars(item) for item in self.opaque],
-                "unmapped": [vars(item) for item in self.unmapped], "notes": self.notes}
+                "unmapped": [vars(item) for item in self.unmapped], "notes": self.notes, "blocks": self.blocks}

@@ -10,7 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 RECOGNISED = {"torch.nn.modules.activation.MultiheadAttention": "MultiheadAttention",
-              "torch.nn.modules.rnn.LSTM": "LSTM", "torch.nn.modules.rnn.GRU": "GRU"}
+              "torch.nn.modules.rnn.LSTM": "LSTM", "torch.nn.modules.rnn.GRU": "GRU",
+              "torch.nn.modules.transformer.TransformerEncoderLayer": "TransformerEncoderLayer"}
 
 
 @dataclass
