@@ -83,6 +83,19 @@ class Report:
     def total_activation_bytes(self) -> int:
         return sum(info.activation_bytes for info in self.nodes.values())
 
+    def layer_ids(self, node_ids) -> list[str]:
+        """`node_ids` with each block node replaced by the layers inside it, in order, by
+        hierarchical id (its port nodes, Identity, left out): what a layer picker steps through."""
+        top = set(node_ids)
+        inside: dict[str, list[str]] = {}
+        for inner_id, info in self.inner.items():
+            parts = inner_id.split(".")
+            owner = next((o for o in (".".join(parts[:k]) for k in range(1, len(parts)))
+                          if o in top), None)  # (a top-level id may itself hold a dot)
+            if owner is not None and info.type != "Identity":
+                inside.setdefault(owner, []).append(inner_id)
+        return [i for n in node_ids for i in inside.get(n, [n])]
+
     def to_json(self) -> dict:
         """The `python -m builder check --json` shape (docs/graph-format.md)."""
         nodes = {node_id: {"type": info.type, "output_shape": list(info.output_shape),

@@ -80,7 +80,7 @@ def test_a_compiled_block_model_survives_pickle_and_deepcopy():
 
 
 def test_version_1_files_still_load_and_save_without_blocks():
-    graph = load_template("resnet_small")
+    graph = load_template("cnn_seed")
     assert graph.version == 1 and "blocks" not in graph.to_dict()
     assert validate(graph).valid
     with_blocks = small_resnet()
