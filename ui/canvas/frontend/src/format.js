@@ -14,13 +14,14 @@ const CATEGORY_COLOURS = {
   Merge: '#4f46e5',
   Reshape: '#64748b',
   Generative: '#9333ea',
+  Blocks: '#b45309',
 };
 
 export function categoryColour(category) {
   return CATEGORY_COLOURS[category] || '#334155';
 }
 
-// Palette order: the order above (input first, generative last); unknown categories go last.
+// Palette order: the order above (input first, the graph's own blocks last); unknown categories go last.
 export function categoryOrder(category) {
   const index = Object.keys(CATEGORY_COLOURS).indexOf(category);
   return index === -1 ? 99 : index;
