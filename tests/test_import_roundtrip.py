@@ -103,8 +103,8 @@ def test_cli_import_writes_graph_and_weights_and_prints_report(tmp_path, capsys)
 
 
 def test_transformer_encoder_layers_arrive_in_pieces_that_compute_the_same(tmp_path):
-    """A TransformerEncoderLayer call is not recognised yet: its attention, LayerNorms and
-    feed-forward Linears arrive as separate layers, with the same parameters and outputs."""
+    """The template's EncoderBlock (repeat 2) arrives flat, not yet as a block: its attention,
+    LayerNorms and feed-forward Linears as separate layers, with the same parameters and outputs."""
     graph, original, result = _export_and_import("transformer_text", "pt2", tmp_path)
     assert result.complete and result.weights_carried, result.to_text()
     types = Counter(n["type"] for n in result.graph["nodes"])
