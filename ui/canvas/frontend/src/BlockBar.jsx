@@ -22,11 +22,11 @@ export default function BlockBar({ model, openPath, report }) {
           </span>
         ))}
       </nav>
-      <p className="ll-blockbar-note">
+      <span className="ll-blockbar-note">
         Editing block <strong>{opened.block}</strong>: changes apply to every use of it
         ({uses.length === 1 ? uses[0] : `${uses.length} uses: ${uses.join(', ')}`}).
-        {' '}Shapes are those of {opened.prefix.slice(0, -1)}{report ? ` · ${formatCount(report.params)} parameters per copy` : ' (checking…)'}.
-      </p>
+        {' '}Shapes of {opened.prefix.slice(0, -1)}{report ? ` · ${formatCount(report.params)} parameters per copy` : ' (checking…)'}
+      </span>
     </div>
   );
 }

@@ -100,17 +100,28 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType:
   // with every node through context) stays the same while nodes move and re-render.
   // Opening a block (or going back out) shows another graph: Python is told which use is open, so
   // it sends the shapes inside it, and the view is fitted once its nodes are measured.
-  const fitWhenMeasured = useRef(false);
+  const fitWhenMeasured = useRef(null); // the ids of the level to fit once they are measured
   const openLevel = useCallback((next) => {
     setOpenPath(next);
-    fitWhenMeasured.current = true;
+    fitWhenMeasured.current = viewOf(currentModel(), next).nodes.map((n) => n.id).join('\n');
     setStateValue('open', next.length ? next[next.length - 1].prefix : null);
-  }, [setStateValue]);
+  }, [currentModel, setStateValue]);
+  // A block too tall or wide to read whole is arranged for the pane, as a graph is on mount (one
+  // undoable edit of the block's layout).
   useEffect(() => {
-    if (!fitWhenMeasured.current || !nodes.length || nodes.some((n) => !n.measured)) return;
-    fitWhenMeasured.current = false;
-    window.requestAnimationFrame(() => live.current.view.fit(0));
-  }, [nodes]);
+    if (fitWhenMeasured.current !== nodes.map((n) => n.id).join('\n')
+      || nodes.some((n) => !n.measured)) return;
+    const ids = fitWhenMeasured.current;
+    fitWhenMeasured.current = null;
+    const keeper = live.current.view;
+    if (path.current.length && !keeper.readable(nodes)) {
+      commit(ops.moveNodes(currentGraph(), keeper.arrangeForPane()));
+      setNotice('Arranged the block to fit the canvas (Undo puts it back).');
+      fitWhenMeasured.current = ids; // fitted once the arranged nodes arrive (then readable)
+      return;
+    }
+    window.requestAnimationFrame(() => window.requestAnimationFrame(() => keeper.fit(0)));
+  }, [nodes, commit, currentGraph]);
   // Undo can take away a block that is open: show the level that still exists.
   useEffect(() => {
     const gone = openPath.findIndex((o) => !model.blocks?.[o.block]);
