@@ -49,8 +49,9 @@ def test_a_block_use_is_one_node_showing_its_shapes_copies_and_parameters(resnet
     expect(layer1).to_contain_text("(16, 28, 28) → (16, 28, 28)")
     expect(layer1).to_contain_text("4,704 params")
     expect(resnet.locator(".react-flow__node")).to_have_count(8)  # the block's 8 layers folded
-    blocks = resnet.locator(".ll-palette-group").filter(has_text="Blocks")
-    expect(blocks.locator('.ll-palette-entry[data-type="BasicBlock"]')).to_be_visible()
+    first_group = resnet.locator(".ll-palette-group").first  # the graph's blocks come first
+    expect(first_group.locator("h3")).to_have_text("Blocks")
+    expect(first_group.locator('.ll-palette-entry[data-type="BasicBlock"]')).to_be_in_viewport()
 
 
 def test_opening_a_block_shows_its_layers_with_shapes_and_the_way_back(resnet):

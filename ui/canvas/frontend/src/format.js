@@ -21,8 +21,10 @@ export function categoryColour(category) {
   return CATEGORY_COLOURS[category] || '#334155';
 }
 
-// Palette order: the order above (input first, the graph's own blocks last); unknown categories go last.
+// Palette order: the graph's own blocks first (a student adding another BasicBlock finds it
+// without scrolling), then the order above; unknown categories go last.
 export function categoryOrder(category) {
+  if (category === 'Blocks') return -1;
   const index = Object.keys(CATEGORY_COLOURS).indexOf(category);
   return index === -1 ? 99 : index;
 }
