@@ -6,7 +6,7 @@ import pickle
 import pytest
 import torch
 
-from builder import compile_graph, load_graph, to_python_code, validate
+from builder import compile_graph, to_python_code, validate
 from builder.templates import load_template
 from tests import reference_graphs, reference_models
 from tests.test_architectures import paired
