@@ -68,9 +68,12 @@ def _validate_with_blocks(graph: Graph) -> Report:
         # A fix names a node of the flat graph: only a top-level one applies to the file.
         report.problems.append(problem if owner == problem.node
                                else Problem(owner, problem.field, problem.message))
+    members: dict[str, list[str]] = {}  # block node -> the flat ids inside it
+    for flat_id, owner in expansion.owner.items():
+        members.setdefault(owner, []).append(flat_id)
     for node_id in wiring.order:
-        info = _block_info(node_id, expansion, flat) if node_id in expansion.uses else \
-            flat.nodes.get(node_id)
+        info = _block_info(node_id, members[node_id], expansion, flat) \
+            if node_id in expansion.uses else flat.nodes.get(node_id)
         if info is not None:
             inputs = tuple(expansion.owner[s] for s in info.inputs)
             report.nodes[node_id] = dataclasses.replace(info, inputs=inputs)
@@ -78,9 +81,9 @@ def _validate_with_blocks(graph: Graph) -> Report:
     return report
 
 
-def _block_info(node_id: str, expansion: Expansion, flat: Report) -> NodeInfo | None:
+def _block_info(node_id: str, members: list[str], expansion: Expansion,
+                flat: Report) -> NodeInfo | None:
     """One block node's facts: ports and output from its ends, costs summed over its nodes."""
-    members = [i for i, owner in expansion.owner.items() if owner == node_id]
     entries = [flat.nodes.get(i) for i in expansion.entries[node_id]]
     out = flat.nodes.get(expansion.exits[node_id])
     if out is None or None in entries or any(i not in flat.nodes for i in members):

@@ -83,12 +83,39 @@ class Report:
     def total_activation_bytes(self) -> int:
         return sum(info.activation_bytes for info in self.nodes.values())
 
+    def layer_ids(self, node_ids) -> list[str]:
+        """`node_ids` with each block node replaced by the layers inside it, in order, by
+        hierarchical id (its port nodes, Identity, left out): what a layer picker steps through."""
+        top = set(node_ids)
+        inside: dict[str, list[str]] = {}
+        for inner_id, info in self.inner.items():
+            parts = inner_id.split(".")
+            owner = next((o for o in (".".join(parts[:k]) for k in range(1, len(parts)))
+                          if o in top), None)  # (a top-level id may itself hold a dot)
+            if owner is not None and info.type != "Identity":
+                inside.setdefault(owner, []).append(inner_id)
+        return [i for n in node_ids for i in inside.get(n, [n])]
+
     def to_json(self) -> dict:
         """The `python -m builder check --json` shape (docs/graph-format.md)."""
-        nodes = {node_id: {"type": info.type, "output_shape": list(info.output_shape),
-                           "params": info.params, "flops": info.flops,
-                           "activation_bytes": info.activation_bytes, "dtype": info.dtype}
-                 for node_id, info in self.nodes.items()}
+        nodes = {node_id: _info_json(info) for node_id, info in self.nodes.items()}
         return {"valid": self.valid, "params": self.total_params, "flops": self.total_flops,
                 "activation_bytes": self.total_activation_bytes, "nodes": nodes,
                 "problems": [p.to_json() for p in self.problems]}
+
+    def inside_json(self, prefix: str) -> dict:
+        """One opened block use as the canvas shows it (`to_json`'s shape): the facts of the
+        layers inside it by their id in the block (`prefix` is the use's hierarchical id with a
+        dot, "layer1." or "layer1.0." for its first copy), and the problems of the node that
+        holds it (they name the inner layer; fixes apply to top-level nodes only, so none here)."""
+        nodes = {inner_id[len(prefix):]: _info_json(info) for inner_id, info in self.inner.items()
+                 if inner_id.startswith(prefix)}
+        problems = [{**p.to_json(), "node": None, "fix": None} for p in self.problems
+                    if p.node is not None and prefix.startswith(p.node + ".")]
+        return {"valid": not problems, "params": sum(n["params"] for n in nodes.values()),
+                "nodes": nodes, "problems": problems}
+
+
+def _info_json(info: NodeInfo) -> dict:
+    return {"type": info.type, "output_shape": list(info.output_shape), "params": info.params,
+            "flops": info.flops, "activation_bytes": info.activation_bytes, "dtype": info.dtype}

@@ -39,24 +39,34 @@ class SeedLSTM(nn.Module):
         return self.fc(steps[:, -1])                          # (N, 10)
 
 
+class SmallBasicBlock(nn.Module):
+    """resnet_small's BasicBlock block: two 3x3 convolutions and the skip."""
+
+    def __init__(self, channels: int = 16):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:       # (N, C, H, W)
+        out = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(out)) + x)          # (N, C, H, W)
+
+
 class SmallResNet(nn.Module):
-    """builder/templates/resnet_small.json: a stem and one residual block."""
+    """builder/templates/resnet_small.json: a stem and one residual block (keys layer1.conv1...)."""
 
     def __init__(self):
         super().__init__()
         self.stem = nn.Conv2d(1, 16, kernel_size=3, padding=1)
         self.stem_bn = nn.BatchNorm2d(16)
-        self.block_conv1 = nn.Conv2d(16, 16, kernel_size=3, padding=1)
-        self.block_bn1 = nn.BatchNorm2d(16)
-        self.block_conv2 = nn.Conv2d(16, 16, kernel_size=3, padding=1)
-        self.block_bn2 = nn.BatchNorm2d(16)
+        self.layer1 = SmallBasicBlock(16)
         self.fc = nn.Linear(16, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:       # (N, 1, 28, 28)
         stem = F.relu(self.stem_bn(self.stem(x)))             # (N, 16, 28, 28)
-        block = F.relu(self.block_bn1(self.block_conv1(stem)))
-        block = self.block_bn2(self.block_conv2(block))       # (N, 16, 28, 28)
-        x = F.relu(block + stem)
+        x = self.layer1(stem)                                 # (N, 16, 28, 28)
         x = F.adaptive_avg_pool2d(x, 1).flatten(1)            # (N, 16)
         return self.fc(x)                                     # (N, 10)
 

@@ -6,7 +6,7 @@ import pickle
 import pytest
 import torch
 
-from builder import compile_graph, load_graph, to_python_code, validate
+from builder import compile_graph, to_python_code, validate
 from builder.templates import load_template
 from tests import reference_graphs, reference_models
 from tests.test_architectures import paired
@@ -80,7 +80,7 @@ def test_a_compiled_block_model_survives_pickle_and_deepcopy():
 
 
 def test_version_1_files_still_load_and_save_without_blocks():
-    graph = load_template("resnet_small")
+    graph = load_template("cnn_seed")
     assert graph.version == 1 and "blocks" not in graph.to_dict()
     assert validate(graph).valid
     with_blocks = small_resnet()
@@ -197,3 +197,25 @@ def test_a_numbered_chain_block_is_an_nn_sequential_named_by_numbers(tmp_path):
     x = torch.randn(2, 4)
     with torch.no_grad():
         assert torch.equal(exported(x), model(x))
+
+
+def test_the_canvas_gets_the_layers_inside_an_opened_use_by_their_id_in_the_block():
+    report = validate(small_resnet())
+    inside = report.inside_json("layer2.first.")  # Stage 'layer2', its DownBlock 'first'
+    assert inside["nodes"]["conv1"]["output_shape"] == [128, 4, 4]  # 32 px in
+    assert inside["params"] == sum(info.params for i, info in report.inner.items()
+                                   if i.startswith("layer2.first."))
+    assert validate(load_template("transformer_text")).inside_json("encoder.1.")["nodes"][
+        "attention"]["params"] == 4224  # the second copy: (3 * 32 + 1) * 32 + 33 * 32
+    broken = small_resnet()
+    _node(broken, "conv2", "BasicBlock")["params"]["out_channels"] = 7
+    problems = validate(broken).inside_json("layer1.0.")["problems"]
+    assert [(p["node"], p["field"]) for p in problems] == [(None, "inputs")]
+    assert problems[0]["message"].startswith("Add 'layer1.0.add' expects inputs of the same shape")
+
+
+def test_layer_ids_put_the_layers_inside_a_block_where_the_block_is():
+    report = validate(load_template("resnet_small"))
+    assert report.layer_ids(list(report.nodes)) == [
+        "x", "stem", "stem_bn", "stem_relu", "layer1.conv1", "layer1.bn1", "layer1.relu1",
+        "layer1.conv2", "layer1.bn2", "layer1.skip", "layer1.relu2", "pool", "flat", "fc"]

@@ -163,9 +163,9 @@ def test_the_open_tab_stays_open_while_problems_come_and_go(build):
 
 def test_loading_a_template_redraws_canvas_and_summary(build):
     load_template_from_gallery(build, "resnet_small")
-    expect(node(build, "skip")).to_be_visible(timeout=PYTHON_TIMEOUT_MS)
-    expect(build.locator(".react-flow__node")).to_have_count(14)
-    expect_row(build, "skip", "Add", "(16, 28, 28)")
+    expect(node(build, "layer1")).to_be_visible(timeout=PYTHON_TIMEOUT_MS)
+    expect(build.locator(".react-flow__node")).to_have_count(8)  # the BasicBlock shown collapsed
+    expect_row(build, "layer1", "BasicBlock", "(16, 28, 28)")
 
 
 def test_save_then_load_round_trips_the_graph(build, tmp_path):

@@ -68,7 +68,7 @@ def test_uploading_a_saved_graph_loads_it(app):
     saved = json.dumps(load_template("resnet_small").to_dict()).encode()
     upload(app, "mine.json", saved)
     assert graph_of(app) == load_template("resnet_small").to_dict()
-    assert "skip" in list(summary(app)["layer"])
+    assert "layer1" in list(summary(app)["layer"])
 
 
 @pytest.mark.parametrize("content, expected", [
@@ -162,7 +162,7 @@ def test_the_graph_survives_a_trip_to_another_page(app):
     app.switch_page("pages/inspect.py").run()
     app.switch_page("pages/build.py").run()
     assert graph_of(app) == before
-    assert "skip" in list(summary(app)["layer"])
+    assert "layer1" in list(summary(app)["layer"])
 
 
 def test_a_lesson_link_can_hide_the_templates_and_files():

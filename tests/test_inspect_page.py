@@ -184,3 +184,14 @@ def test_drawing_pad_accepts_only_a_finite_grid_of_the_input_size():
     for bad in (None, {"rows": "x"}, {"rows": [[0.0, 1.0]]}, {"rows": [["a", 1], [0, 1]]},
                 {"rows": [[float("nan"), 0], [0, 0]]}):
         assert pixels_from_state(bad, 2, 2) is None
+
+
+def test_a_student_picks_the_convolution_inside_a_block_for_its_feature_maps(apps):
+    app = open_tab(opened(apps, "resnet_small"), "Feature maps")  # layer1 is a BasicBlock block
+    slider = app.select_slider(key="inspect.fmap.layer")
+    assert "layer1" not in slider.options  # the block gives way to the layers inside it
+    inside = [o for o in slider.options if o.startswith("layer1.")]
+    assert [o.split(" · ")[0] for o in inside][:2] == ["layer1.conv1", "layer1.bn1"]
+    slider.set_value("layer1.conv2").run()  # (options are the labels shown; values are ids)
+    assert not app.exception, app.exception
+    assert app.get("plotly_chart")  # the maps of the conv inside the block

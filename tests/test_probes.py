@@ -138,15 +138,26 @@ def test_feature_maps_of_a_compiled_template_have_the_inferred_shapes():
         assert tuple(act.shape[1:]) == tuple(report.nodes[node_id].output_shape), node_id
 
 
-def test_attention_maps_of_the_transformer_template_are_keyed_by_node():
+def test_attention_maps_of_the_transformer_template_are_keyed_by_the_node_inside_its_block():
     from builder import compile_graph
     from builder.templates import load_template
 
-    graph = load_template("transformer_text")
-    model = compile_graph(graph)
+    model = compile_graph(load_template("transformer_text"))  # EncoderBlock 'encoder', repeat 2
     maps = attention_maps(model, (torch.randint(1, 100, (2, 16)),))
-    attention_nodes = [n.id for n in graph.nodes if n.type == "TransformerEncoderLayer"]
-    assert sorted(maps) == sorted(attention_nodes)
+    assert list(maps) == ["encoder.0.attention", "encoder.1.attention"]
     for weights in maps.values():
         assert weights.shape[1:] == (16, 16)
         assert torch.allclose(weights.sum(dim=-1), torch.ones(weights.shape[:2]), atol=1e-5)
+
+
+def test_probes_reach_the_layers_inside_a_block():
+    """A student picks the convolution inside resnet_small's BasicBlock, not only the block."""
+    from builder import compile_graph
+    from builder.templates import load_template
+
+    model = compile_graph(load_template("resnet_small"))
+    acts = capture_activations(model, (torch.rand(2, 1, 28, 28),))
+    assert "layer1" not in acts and "layer1.x" not in acts  # the block gives way to its layers
+    assert list(acts)[4:7] == ["layer1.conv1", "layer1.bn1", "layer1.relu1"]
+    assert acts["layer1.conv1"].shape == (2, 16, 28, 28)
+    assert feature_maps(model, (torch.ones(1, 1, 28, 28),), "layer1.conv2").shape == (16, 28, 28)

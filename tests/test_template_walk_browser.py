@@ -1,5 +1,6 @@
 """Build -> Train -> Inspect in Chromium for a few representative templates (a GAN, a
-Transformer on text, a GRU forecaster): every Inspect tab shows a figure and no exception box."""
+Transformer on text, a GRU forecaster, a residual CNN; the last two hold blocks): every Inspect tab
+shows a figure and no exception box."""
 import pytest
 
 from tests.conftest import streamlit_server
@@ -8,7 +9,9 @@ from tests.template_walk import EXCEPTION_BOX, VISIBLE_CHARTS_JS, inspect_tabs, 
 pytestmark = pytest.mark.browser
 WALKS = {"gan": ["Prediction", "Generated", "First-layer weights", "Activations & gradients"],
          "transformer_text": ["Prediction", "Attention", "Saliency", "Activations & gradients", "Mistakes"],
-         "gru_forecast": ["Prediction", "Saliency", "Activations & gradients"]}
+         "gru_forecast": ["Prediction", "Saliency", "Activations & gradients"],
+         "resnet_small": ["Prediction", "Feature maps", "Saliency", "Activations & gradients",
+                          "Mistakes"]}
 
 
 @pytest.fixture(scope="module")

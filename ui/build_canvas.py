@@ -25,7 +25,8 @@ def canvas_editor() -> None:
     """The node editor: palette, canvas with shapes and problems on every node, details panel."""
     result = graph_canvas(current_graph(), catalog=catalog_json(),
                           report=current_report().to_json(), revision=graph_revision(),
-                          key=CANVAS_KEY, height=CANVAS_HEIGHT)
+                          key=CANVAS_KEY, height=CANVAS_HEIGHT,
+                          inside=lambda use: current_report().inside_json(use))
     _adopt(result.graph)  # normally None: take_canvas_edit already took it
     if result.action and result.action.get("kind") == "apply_fix":
         _apply_fix_from_canvas(result.action)

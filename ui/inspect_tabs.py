@@ -9,14 +9,15 @@ from ui.inspect_generative import generative_view
 from ui.inspect_prediction import prediction_view
 from ui.inspect_source import Subject
 from ui.inspect_views import (attention_view, boundary_view, classification_view, dense_weights_view,
-                              feature_maps_view, internals_view, saliency_view, spatial_nodes)
+                              feature_maps_view, internals_view, layer_infos, saliency_view,
+                              spatial_nodes)
 
 ATTENTION_TYPES = ("MultiheadAttention", "TransformerEncoderLayer")
 
 
 def inspect_tabs(subject: Subject, index: int) -> dict[str, Callable[[], None]]:
     """Tab label -> its view, in the order shown; "Prediction" comes first."""
-    task, types = subject.task, {node.type for node in subject.model.graph.nodes}
+    task, types = subject.task, {info.type for info in layer_infos(subject).values()}
     tabs = {"Prediction": lambda: prediction_view(subject, index)}
     if task == "gan" or (task in ("autoencoder", "vae") and subject.kind == "image"):
         tabs["Generated"] = lambda: generative_view(subject, index)

@@ -22,17 +22,24 @@ CONVOLUTIONS = ("Conv2d", "ConvTranspose2d")  # the layers that make feature map
 def spatial_nodes(subject: Subject) -> list[str]:
     """Nodes whose output is a stack of 2-D maps in a model with convolutions, the Inputs left
     out (a dense decoder's final Reshape to an image is a picture, not feature maps)."""
-    nodes = subject.model.report.nodes
+    nodes = layer_infos(subject)
     if not any(info.type in CONVOLUTIONS for info in nodes.values()):
         return []
     return [n for n, info in nodes.items()
             if info.output_shape and len(info.output_shape) == 3 and n not in subject.model.input_ids]
 
 
+def layer_infos(subject: Subject) -> dict:
+    """Every layer's NodeInfo in order, those inside blocks by hierarchical id ("layer1.conv1"),
+    so a student can pick the convolution inside a block."""
+    report = subject.model.report
+    return {n: report.nodes.get(n) or report.inner[n] for n in report.layer_ids(list(report.nodes))}
+
+
 def feature_maps_view(subject: Subject, index: int) -> None:
     """Step through the layers whose output is a stack of 2-D maps; the first layer's filters."""
     spatial = spatial_nodes(subject)
-    nodes = subject.model.report.nodes
+    nodes = layer_infos(subject)
     node = st.select_slider(f"Layer ({len(spatial)} with feature maps: slide to step through them)",
                             spatial, key="inspect.fmap.layer",
                             format_func=lambda n: f"{n} · {nodes[n].type} · "

@@ -5,10 +5,12 @@ from torch import nn
 
 
 def node_modules(model: nn.Module) -> dict[str, nn.Module]:
-    """Node id -> module, in graph order for a compiled graph; child name -> module otherwise."""
+    """Node id -> module, in graph order for a compiled graph, a block use giving way to the
+    layers inside it ("layer1.conv1"); child name -> module otherwise."""
     graph = getattr(model, "graph", None)
     if graph is not None and hasattr(model, "node_module"):
-        return {node.id: model.node_module(node.id) for node in graph.nodes}
+        return {node_id: model.node_module(node_id)
+                for node_id in model.report.layer_ids([node.id for node in graph.nodes])}
     return dict(model.named_children())
 
 

@@ -21,6 +21,10 @@ What travels between Python and the browser:
   a graph that arrives unreadable or overlapping) — never on mouse moves, since every value the
   browser sets costs a script rerun. `edit` is unique per edit, so the wrapper reports each one once.
   `selected`: the selected node id or None.
+  `open`: the block use the canvas shows opened (its hierarchical id with a dot: "layer1." or
+  "layer1.0." for its first copy), or None for the model itself; Python answers with `inside`,
+  `{"use": open, "report": that use's report (Report.inside_json)}`, so the shapes inside a
+  block come from Python too.
 - Browser -> Python, as a one-shot trigger: `action`, e.g.
   `{"kind": "apply_fix", "node": "c1", "index": 2}` where `index` is the position of the problem in
   `report["problems"]`.
@@ -30,7 +34,7 @@ AppTest never runs the component's JavaScript; drive the Python side by putting 
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +62,8 @@ class CanvasResult:
 
 
 def graph_canvas(graph: dict, *, catalog: list[dict], report: dict, revision: int,
-                 key: str = "canvas", height: int | str = 640) -> CanvasResult:
+                 key: str = "canvas", height: int | str = 640,
+                 inside: Callable[[str], dict] | None = None) -> CanvasResult:
     """Show the canvas for `graph` and return what the user changed.
 
     `height`: pixels, or "fill" for as tall as the window below the canvas (at least 420 px).
@@ -66,16 +71,22 @@ def graph_canvas(graph: dict, *, catalog: list[dict], report: dict, revision: in
     Bump `revision` whenever Python replaces the graph (template, upload, one-click fix): the
     browser then drops its local copy and undo history and shows `graph`. With the same revision
     the browser keeps its own copy (it may be ahead of Python) and only takes the new `report`.
+
+    `inside(prefix)` gives the report of the block use the person opened (see `open` above).
     """
+    opened = _component_state(key).get("open")
     _runtime(key=f"{key}.runtime", data={"catalog": catalog}, height=0)
     result = _canvas(
         key=key,
         data={"graph": graph, "report": report, "revision": revision, "height": height,
-              "selected": _component_state(key).get("selected")},
+              "selected": _component_state(key).get("selected"),
+              "inside": {"use": opened, "report": inside(opened)}
+              if inside and isinstance(opened, str) else None},
         height=height if isinstance(height, int) else "content",
         on_graph_change=_no_callback,
         on_selected_change=_no_callback,
         on_action_change=_no_callback,
+        on_open_change=_no_callback,
     )
     return CanvasResult(
         graph=_unseen_edit(result.get("graph"), revision, key),

@@ -53,6 +53,7 @@ export default function CanvasApp({ data, catalog, setStateValue, setTriggerValu
           catalog={catalog}
           catalogByType={catalogByType}
           report={data?.report || null}
+          inside={data?.inside || null}
           pythonSelected={data?.selected ?? null}
           setStateValue={setStateValue}
           setTriggerValue={setTriggerValue}

@@ -19,6 +19,11 @@ export default function DetailsPanel({ node, spec, report, inputShapes }) {
         <dt>Output</dt><dd>{info?.output_shape ? formatShape(info.output_shape) : '–'}</dd>
         <dt>Parameters</dt><dd>{formatCount(info?.params)}</dd>
       </dl>
+      {spec?.isBlock && (
+        <button type="button" className="ll-fix" onClick={() => actions.openBlock(node.id)}>
+          Open block {node.type}
+        </button>
+      )}
       <ProblemList nodeId={node.id} problems={problemsByNode(report)[node.id] || []} />
       {(spec?.params || []).map((param) => (
         <div key={param.name} className="ll-details-param">

@@ -1,10 +1,14 @@
 // The editor: owns the graph (with undo history), the React Flow element state and every edit
 // action, and lays out palette | toolbar, canvas, status | details. Python hears about committed
-// edits only.
+// edits only. The canvas shows the model or, once a block use is opened, that block's inner graph
+// (blockView.js): every edit action works on what is shown, and an edit inside a block is written
+// back into the block's definition.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { applyNodeChanges, useReactFlow } from '@xyflow/react';
 import * as ops from './graphOps.js';
 import { DEFAULT_SIZE, autoLayout } from './autoLayout.js';
+import { blockSpecs, usePrefix, viewOf, withView } from './blockView.js';
+import BlockBar from './BlockBar.jsx';
 import { buildEdges, buildNodes } from './flowElements.js';
 import useGraphHistory from './useGraphHistory.js';
 import useShortcuts from './useShortcuts.js';
@@ -17,8 +21,8 @@ import Toolbar from './Toolbar.jsx';
 import DetailsPanel from './DetailsPanel.jsx';
 import StatusBar from './StatusBar.jsx';
 
-export default function Editor({ initialGraph, revision, catalog, catalogByType, report,
-  pythonSelected, setStateValue, setTriggerValue, presenting, setPresenting, paletteOpen, togglePalette, foldPalette }) {
+export default function Editor({ initialGraph, revision, catalog, catalogByType: layerSpecs, report: modelReport,
+  inside, pythonSelected, setStateValue, setTriggerValue, presenting, setPresenting, paletteOpen, togglePalette, foldPalette }) {
   const flow = useReactFlow();
   const paneRef = useRef(null);
   const editorRef = useRef(null);
@@ -31,18 +35,41 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType,
       setStateValue('graph', { revision, edit: `${counter.mount}:${counter.seq}`, graph });
     },
   );
-  const { graph, commit, currentGraph } = history;
+  const { graph: model } = history;
+  // The opened blocks, outermost first: [{ block, use, prefix }] (prefix: Python's id of the use).
+  const [openPath, setOpenPath] = useState([]);
+  const path = useRef(openPath);
+  path.current = openPath;
+  const graph = useMemo(() => withPositions(viewOf(model, openPath)), [model, openPath]);
+  const { currentGraph: currentModel, commit: commitModel } = history;
+  const currentGraph = useCallback(() => viewOf(currentModel(), path.current), [currentModel]);
+  const commit = useCallback((next) => commitModel(withView(currentModel(), path.current, next)),
+    [currentModel, commitModel]);
+  const opened = openPath[openPath.length - 1] || null;
+  const report = !opened ? modelReport : (inside?.use === opened.prefix ? inside.report : null);
+  const blocks = useMemo(() => blockSpecs(model.blocks), [model.blocks]);
+  const catalogByType = useMemo(
+    () => ({ ...layerSpecs, ...Object.fromEntries(blocks.map((spec) => [spec.type, spec])) }),
+    [layerSpecs, blocks],
+  );
+  const paletteEntries = useMemo( // a block cannot hold itself
+    () => [...catalog, ...blocks.filter((spec) => !openPath.some((o) => o.block === spec.type))],
+    [catalog, blocks, openPath],
+  );
 
   const [nodes, setNodes] = useState([]);
   const [selectedEdges, setSelectedEdges] = useState(() => new Set());
   const selectAfterRebuild = useRef(null);
+  const shownPath = useRef(openPath);
   useEffect(() => {
     // Read the ref now: the updater runs later, when React renders (reading the ref there found
     // it already cleared, so a new layer was never selected).
     const selectId = selectAfterRebuild.current;
     selectAfterRebuild.current = null;
-    setNodes((previous) => buildNodes(graph, report, catalogByType, previous, selectId));
-  }, [graph, report, catalogByType]);
+    const entered = shownPath.current !== openPath; // another level: nothing carries over by id
+    shownPath.current = openPath;
+    setNodes((previous) => buildNodes(graph, report, catalogByType, entered ? [] : previous, selectId));
+  }, [graph, report, catalogByType, openPath]);
   const edges = useMemo(() => buildEdges(graph, report, selectedEdges), [graph, report, selectedEdges]);
   const selectedIds = nodes.filter((n) => n.selected).map((n) => n.id);
   const selectedId = selectedIds.length === 1 ? selectedIds[0] : null;
@@ -71,6 +98,39 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType,
 
   // Actions read the moment's selection and sizes through a ref, so the actions object (shared
   // with every node through context) stays the same while nodes move and re-render.
+  // Opening a block (or going back out) shows another graph: Python is told which use is open, so
+  // it sends the shapes inside it, and the view is fitted once its nodes are measured.
+  const fitWhenMeasured = useRef(null); // the ids of the level to fit once they are measured
+  const openLevel = useCallback((next) => {
+    setOpenPath(next);
+    fitWhenMeasured.current = viewOf(currentModel(), next).nodes.map((n) => n.id).join('\n');
+    setStateValue('open', next.length ? next[next.length - 1].prefix : null);
+  }, [currentModel, setStateValue]);
+  // A block too tall or wide to read whole is arranged for the pane, as a graph is on mount (one
+  // undoable edit of the block's layout).
+  useEffect(() => {
+    if (fitWhenMeasured.current !== nodes.map((n) => n.id).join('\n')
+      || nodes.some((n) => !n.measured)) return;
+    const ids = fitWhenMeasured.current;
+    fitWhenMeasured.current = null;
+    const keeper = live.current.view;
+    if (path.current.length && !keeper.readable(nodes)) {
+      commit(ops.moveNodes(currentGraph(), keeper.arrangeForPane()));
+      setNotice('Arranged the block to fit the canvas (Undo puts it back).');
+      fitWhenMeasured.current = ids; // fitted once the arranged nodes arrive (then readable)
+      return;
+    }
+    window.requestAnimationFrame(() => window.requestAnimationFrame(() => keeper.fit(0)));
+  }, [nodes, commit, currentGraph]);
+  // Undo can take away a block that is open: show the level that still exists.
+  useEffect(() => {
+    const gone = openPath.findIndex((o) => !model.blocks?.[o.block]);
+    if (gone !== -1) openLevel(openPath.slice(0, gone));
+  }, [model, openPath, openLevel]);
+  // A fresh mount shows the model: Python forgets a block the previous mount had open.
+  const openAtMount = useRef(Boolean(inside));
+  useEffect(() => { if (openAtMount.current) setStateValue('open', null); }, [setStateValue]);
+
   const live = useRef();
   live.current = { selectedIds, selectedId, selectedEdges, catalogByType, setTriggerValue, view };
   const actions = useMemo(() => {
@@ -112,12 +172,20 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType,
         window.requestAnimationFrame(fitView);
       },
       fit: fitView,
+      openBlock: (nodeId) => {
+        const node = currentGraph().nodes.find((n) => n.id === nodeId);
+        if (!node || !currentModel().blocks?.[node.type]) return;
+        const parent = path.current[path.current.length - 1];
+        const prefix = usePrefix(parent ? parent.prefix : '', node);
+        openLevel([...path.current, { block: node.type, use: nodeId, prefix }]);
+      },
+      closeTo: (depth) => openLevel(path.current.slice(0, depth)),
       exportSvg: () => downloadSvg(paneRef.current, flow, currentGraph().name),
       exportPng: () => downloadPng(paneRef.current, flow, currentGraph().name),
       undo: history.undo,
       redo: history.redo,
     };
-  }, [commit, currentGraph, flow, history.undo, history.redo]);
+  }, [commit, currentGraph, currentModel, flow, history.undo, history.redo, openLevel]);
 
   const onNodesChange = useCallback((changes) => {
     // Removals arrive through onDelete, which commits them to the graph (and the undo history).
@@ -148,8 +216,9 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType,
           togglePresenting={() => setPresenting((on) => !on)}
         />
         <div className="ll-workspace">
-          {paletteOpen && <Palette catalog={catalog} onAdd={actions.addLayer} connectAfter={selectedId} />}
+          {paletteOpen && <Palette catalog={paletteEntries} onAdd={actions.addLayer} connectAfter={selectedId} />}
           <div className="ll-main">
+            {opened && <BlockBar model={model} openPath={openPath} report={report} />}
             <FlowCanvas
               paneRef={paneRef}
               nodes={nodes}

@@ -34,6 +34,9 @@ export default function FlowCanvas({ paneRef, nodes, edges, onNodesChange, onEdg
   const onConnect = useCallback(({ source, target, targetHandle }) => {
     actions.connect(source, target, Number(targetHandle.replace('in', '')) || 0);
   }, [actions]);
+  const onNodeDoubleClick = useCallback((_event, node) => {
+    if (node.data.spec?.isBlock) actions.openBlock(node.id);
+  }, [actions]);
   const onDelete = useCallback(({ nodes: gone, edges: cut }) => {
     actions.remove(gone.map((n) => n.id), cut.map((e) => e.id));
   }, [actions]);
@@ -50,6 +53,8 @@ export default function FlowCanvas({ paneRef, nodes, edges, onNodesChange, onEdg
         onNodeDragStop={onNodeDragStop}
         onConnect={onConnect}
         onDelete={onDelete}
+        onNodeDoubleClick={onNodeDoubleClick}
+        zoomOnDoubleClick={false}
         onMoveStart={onMoveStart}
         isValidConnection={(c) => c.source !== c.target}
         deleteKeyCode={DELETE_KEYS}

@@ -2,11 +2,13 @@
 // handle per port along the top (named ports labelled), the output handle at the bottom, and any
 // problems (red border, message, one-click fix). Shapes travel on the edges; a layer that feeds
 // nothing shows its own output shape. Every parameter is edited in the details panel, which
-// selecting a layer opens. All user strings are rendered as React text, never as HTML.
+// selecting a layer opens. A block use shows its shapes in and out, repeat count and parameters,
+// and a button that opens it. All user strings are rendered as React text, never as HTML.
 import { memo } from 'react';
 import { Handle, Position } from '@xyflow/react';
 import ProblemList from './ProblemList.jsx';
-import { categoryColour, formatShape } from './format.js';
+import { categoryColour, formatCount, formatShape } from './format.js';
+import { useEditorActions } from './editorActions.js';
 
 const PORT_SPACING = 44; // px between neighbouring input ports: a slightly-off drop still lands right
 
@@ -31,13 +33,35 @@ function LayerNode({ id, data, selected }) {
         <span className="ll-node-id">{id}</span>
       </header>
       {!spec && <div className="ll-node-row ll-muted">Unknown layer type</div>}
-      {feedsNothing && info?.output_shape && (
+      {spec?.isBlock && <BlockSummary id={id} node={node} info={info} inputShapes={data.inputShapes} />}
+      {feedsNothing && info?.output_shape && !spec?.isBlock && (
         <div className="ll-node-row"><span className="ll-shape" title="Output shape per sample">
           {formatShape(info.output_shape)}
         </span></div>
       )}
       <ProblemList nodeId={id} problems={problems} />
       {hasOutput && <Handle type="source" position={Position.Bottom} id="out" className="ll-handle" />}
+    </div>
+  );
+}
+
+// A block use, collapsed: what goes in and comes out, how many copies, its weights, and the way in.
+function BlockSummary({ id, node, info, inputShapes }) {
+  const actions = useEditorActions();
+  const repeat = Number(node.params.repeat ?? 1);
+  const inputs = (inputShapes || []).map((shape) => (shape ? formatShape(shape) : '?')).join(' + ') || '?';
+  return (
+    <div className="ll-block-summary">
+      <div className="ll-node-row">
+        <span className="ll-shape" title="Input → output shape per sample">
+          {inputs} → {info?.output_shape ? formatShape(info.output_shape) : '?'}
+        </span>
+      </div>
+      <div className="ll-node-row">
+        <span>{repeat > 1 ? `×${repeat} · ` : ''}{formatCount(info?.params)} params</span>
+        <button type="button" className="ll-open-block nodrag" onClick={() => actions.openBlock(id)}
+          title="Show the layers inside this block (or double-click it)">Open block</button>
+      </div>
     </div>
   );
 }

@@ -42,6 +42,7 @@ export function buildNodes(graph, report, catalogByType, previous, selectId) {
         ports: inputPorts(spec, node.id, graph.edges),
         hasOutput: hasOutput(spec),
         feedsNothing: !graph.edges.some((e) => e.source === node.id),
+        inputShapes: spec?.isBlock ? portShapes(graph, report, node.id) : null,
       },
     };
     return old && sameNode(old, fresh) ? old : fresh;
@@ -52,8 +53,17 @@ function sameNode(a, b) {
   return a.selected === b.selected && a.zIndex === b.zIndex && a.position.x === b.position.x && a.position.y === b.position.y
     && a.data.node === b.data.node && a.data.spec === b.data.spec
     && a.data.feedsNothing === b.data.feedsNothing
-    && JSON.stringify([a.data.info, a.data.problems, a.data.ports])
-      === JSON.stringify([b.data.info, b.data.problems, b.data.ports]);
+    && JSON.stringify([a.data.info, a.data.problems, a.data.ports, a.data.inputShapes])
+      === JSON.stringify([b.data.info, b.data.problems, b.data.ports, b.data.inputShapes]);
+}
+
+// What flows into each port of a node, in port order (null where nothing is connected yet).
+export function portShapes(graph, report, nodeId) {
+  const shapes = [];
+  graph.edges.filter((e) => e.target === nodeId).forEach((e) => {
+    shapes[e.port || 0] = report?.nodes?.[e.source]?.output_shape || null;
+  });
+  return Array.from(shapes, (shape) => shape || null);
 }
 
 const FAN_OUT = Object.freeze({ fanOut: true });

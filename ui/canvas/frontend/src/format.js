@@ -14,14 +14,17 @@ const CATEGORY_COLOURS = {
   Merge: '#4f46e5',
   Reshape: '#64748b',
   Generative: '#9333ea',
+  Blocks: '#b45309',
 };
 
 export function categoryColour(category) {
   return CATEGORY_COLOURS[category] || '#334155';
 }
 
-// Palette order: the order above (input first, generative last); unknown categories go last.
+// Palette order: the graph's own blocks first (a student adding another BasicBlock finds it
+// without scrolling), then the order above; unknown categories go last.
 export function categoryOrder(category) {
+  if (category === 'Blocks') return -1;
   const index = Object.keys(CATEGORY_COLOURS).indexOf(category);
   return index === -1 ? 99 : index;
 }

@@ -104,7 +104,16 @@ export default function useViewportKeeper({ flow, paneRef, nodes, selectedId, cu
   const arrangeForPane = useCallback(() => autoLayout(currentGraph(), sizeOf, null, paneSize()),
     [currentGraph, sizeOf, paneSize]);
 
-  return { fit, onMoveStart, ensureVisible, arrangeForPane, sizeOf };
+  // Whether `shown` (measured nodes) fits the pane whole at a readable zoom. (Read off the nodes
+  // themselves: React Flow's own lookup may still hold the level shown before.)
+  const readable = useCallback((shown) => {
+    const pane = paneSize();
+    const positions = Object.fromEntries(shown.map((n) => [n.id, n.position]));
+    const measured = Object.fromEntries(shown.map((n) => [n.id, n.measured]));
+    return !pane || fitZoom(boundsOf(positions, (id) => measured[id]), pane) >= READABLE_ZOOM;
+  }, [paneSize]);
+
+  return { fit, onMoveStart, ensureVisible, arrangeForPane, sizeOf, readable };
 }
 
 function fitZoom(bounds, pane) {

@@ -1,0 +1,91 @@
+"""Blocks on the Build page's canvas in a real Chromium: a block use is one collapsed node with
+its shapes, opening it shows the layers inside (shapes from Python), and an edit inside changes
+the block's definition, so every use of it. Screenshots land in /tmp/build_shots/."""
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.canvas_gestures import edge_label, field, node
+from tests.conftest import open_page, wait_for_app
+from tests.test_build_browser import (PYTHON_TIMEOUT_MS, expect_row, load_template_from_gallery,
+                                      metric)
+
+pytestmark = pytest.mark.browser
+SHOTS = Path("/tmp/build_shots")
+
+
+@pytest.fixture(scope="module")
+def shared_page(browser, app_url):
+    page = open_page(browser)
+    page.goto(app_url)
+    wait_for_app(page, timeout_ms=90_000)
+    page.wait_for_selector(".react-flow__node", timeout=90_000)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def resnet(shared_page, request):
+    """The shared page with resnet_small loaded: stem, a BasicBlock use 'layer1', pool, fc."""
+    page = shared_page
+    load_template_from_gallery(page, "resnet_small")
+    expect(node(page, "layer1")).to_be_visible(timeout=PYTHON_TIMEOUT_MS)
+    expect(metric(page, "Parameters")).to_have_text("5.1 K", timeout=PYTHON_TIMEOUT_MS)
+    yield page
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{request.node.name}.png"))
+    errors, page.console_errors[:] = list(page.console_errors), []
+    assert not errors
+
+
+def open_block(page, node_id):
+    node(page, node_id).get_by_role("button", name="Open block").click()
+
+
+def test_a_block_use_is_one_node_showing_its_shapes_copies_and_parameters(resnet):
+    layer1 = node(resnet, "layer1")
+    expect(layer1.locator(".ll-node-type")).to_have_text("BasicBlock")
+    expect(layer1).to_contain_text("(16, 28, 28) → (16, 28, 28)")
+    expect(layer1).to_contain_text("4,704 params")
+    expect(resnet.locator(".react-flow__node")).to_have_count(8)  # the block's 8 layers folded
+    first_group = resnet.locator(".ll-palette-group").first  # the graph's blocks come first
+    expect(first_group.locator("h3")).to_have_text("Blocks")
+    expect(first_group.locator('.ll-palette-entry[data-type="BasicBlock"]')).to_be_in_viewport()
+
+
+def test_opening_a_block_shows_its_layers_with_shapes_and_the_way_back(resnet):
+    open_block(resnet, "layer1")
+    for inner in ("x", "conv1", "bn1", "relu1", "conv2", "bn2", "skip", "relu2"):
+        expect(node(resnet, inner)).to_be_visible(timeout=PYTHON_TIMEOUT_MS)
+    expect(node(resnet, "stem")).to_have_count(0)
+    bar = resnet.locator(".ll-blockbar")
+    expect(bar).to_contain_text("Editing block BasicBlock: changes apply to every use of it")
+    expect(edge_label(resnet, "conv1", "bn1")).to_have_text("(16, 28, 28)",
+                                                           timeout=PYTHON_TIMEOUT_MS)
+    expect(bar).to_contain_text("4,704 parameters per copy")
+    # the palette offers no block inside itself
+    expect(resnet.locator('.ll-palette-entry[data-type="BasicBlock"]')).to_have_count(0)
+    bar.get_by_role("button", name="Model").click()
+    expect(node(resnet, "stem")).to_be_visible()
+    expect(node(resnet, "conv1")).to_have_count(0)
+
+
+def test_an_edit_inside_a_block_changes_every_use_and_persists(resnet):
+    node(resnet, "layer1").locator(".ll-node-header").click()
+    resnet.locator('.ll-palette-entry[data-type="BasicBlock"]').click()  # a second use, after it
+    expect(node(resnet, "basicblock_1")).to_contain_text("4,704 params",
+                                                         timeout=PYTHON_TIMEOUT_MS)
+    node(resnet, "basicblock_1").dblclick()  # double-click opens too
+    bias = field(resnet, "conv1", "bias")
+    bias.uncheck()
+    expect(resnet.locator(".ll-blockbar")).to_contain_text("4,688 parameters per copy",
+                                                           timeout=PYTHON_TIMEOUT_MS)
+    resnet.locator(".ll-blockbar").get_by_role("button", name="Model").click()
+    for use in ("layer1", "basicblock_1"):  # both read the one definition
+        expect(node(resnet, use)).to_contain_text("4,688 params", timeout=PYTHON_TIMEOUT_MS)
+        expect_row(resnet, use, "BasicBlock", "4,688")
+    open_block(resnet, "layer1")  # the edit is in the definition Python holds, not just drawn
+    field(resnet, "conv1", "bias")
+    expect(resnet.locator('.ll-details[data-node-id="conv1"]').get_by_label(
+        "bias", exact=True)).not_to_be_checked()
