@@ -53,6 +53,7 @@ class Job:
         self._status, self._error = "queued", None
         self._handle = None
         self._stop_requested = False
+        self._finishing = False
         self._history = MetricsHistory()
         self._alerts: list[dict] = []
         self._weights: dict | None = None  # in memory while the job runs
@@ -249,8 +250,9 @@ class Job:
 
     def _finish(self, status: str, error: str | None) -> None:
         with self._lock:
-            if self.ended:
+            if self.ended or self._finishing:
                 return
+            self._finishing = True  # the weights are written outside the lock: once
             self._status, self._error = status, error
             self._handle = None  # let the worker's thread or process objects go
             weights = self._weights
