@@ -93,7 +93,8 @@ def main() -> None:
     options = ["--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--server.port", str(port), "--server.address", "127.0.0.1", *AGENT_API]
     server = subprocess.Popen(
-        [sys.executable, "-c", f"from bench.memory_probe import serve; serve({out!r}, {options!r})"],
+        [sys.executable, "-c",
+         f"from bench.memory_probe import serve; serve({out!r}, {options!r})"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output: deque[str] = deque(maxlen=50)
     threading.Thread(target=lambda: output.extend(server.stdout), daemon=True).start()

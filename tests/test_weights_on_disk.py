@@ -13,7 +13,7 @@ from builder.templates import load_template
 from trainers.config import RunSpec, TrainConfig
 from trainers.jobs import JobManager
 from trainers.limits import Limits
-from tests.test_workers import spec
+from tests.test_workers import spec, wait_until
 
 GRAPH = load_template("resnet_small").to_dict()  # convolutions and BatchNorm's running statistics
 emitted: list[weakref.ref] = []  # the tensors each run emitted, to tell whether anything keeps them
@@ -80,15 +80,13 @@ def test_inspect_gets_the_model_back_from_the_disk_copy(manager, tmp_path):
     assert torch.allclose(model(x), reference.eval()(x))
 
 
-def test_a_running_job_keeps_its_weights_in_memory_and_a_snapshot_gets_its_own_copy(tmp_path):
-    manager = JobManager(Limits(max_jobs=1), run_fn="tests.test_workers:fake_train", worker="thread")
+def test_a_running_job_keeps_its_weights_in_memory_and_writes_them_when_it_ends(tmp_path):
+    manager = JobManager(Limits(max_jobs=1), run_fn="tests.test_workers:fake_train",
+                         worker="thread")
     try:
         job = manager.submit(spec(steps=2, epochs=1000, batch_s=0.01), owner="alice",
                              weights_dir=tmp_path)
-        wait = 0
-        while not job.has_weights() and wait < 3000:
-            wait += 1
-            job.wait(0.01)
+        wait_until(job.has_weights)
         assert job.weights_file() is None and not list(tmp_path.iterdir())
         job.stop()
         assert job.wait(10) and job.weights_file().exists()
@@ -151,6 +149,7 @@ def test_the_train_page_keeps_an_ended_runs_weights_in_the_session_folder_until_
     downloaded = safetensors.torch.load(run.weights_bytes())  # the Weights download's bytes
     assert all(torch.equal(downloaded[name], tensor) for name, tensor in job.weights().items())
     assert job.model_snapshot() is not None  # what Inspect probes
-    _PendingEnds(RecordingManager(), session_active=lambda session: False).schedule(owner, "gone", 0.01)
+    session_ends = _PendingEnds(RecordingManager(), session_active=lambda session: False)
+    session_ends.schedule(owner, "gone", 0.01)
     time.sleep(0.5)
     assert not job.weights_file().exists()

@@ -272,7 +272,7 @@ class Job:
             safetensors.torch.save_file({name: tensor.contiguous() for name, tensor
                                          in weights.items()}, self._weights_file)
             return True
-        except Exception:  # noqa: BLE001 - a full disk (SafetensorError, OSError): the job must still end
+        except Exception:  # noqa: BLE001 - SafetensorError, OSError: the job must still end
             return False
 
     def _forget_weights(self) -> None:
