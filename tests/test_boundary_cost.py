@@ -35,8 +35,8 @@ class FakeJob:
         self.model = compile_graph(graph)
         self.latest = dict(self.model.state_dict())
 
-    def weights(self):
-        return self.latest
+    def has_weights(self):
+        return True
 
     def weights_version(self):
         return self.version

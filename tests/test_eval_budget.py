@@ -1,5 +1,8 @@
 """Issue #12, case 1: every model evaluation the server runs for a user fits a memory budget
 computed by shape inference before anything is allocated, or is refused with a message."""
+import gc
+import weakref
+
 import pytest
 import torch
 
@@ -54,6 +57,23 @@ def test_guard_refuses_an_unchunked_forward_before_allocating():
             model(torch.rand(GRID_POINTS, 2))
     with torch.no_grad():  # the refusal released its slot: later forwards still run
         assert model(torch.rand(4, 2)).shape == (4, 2)
+
+
+def test_a_guarded_model_goes_as_soon_as_the_page_lets_go_of_it():
+    """Not when the cyclic collector next runs: a wide student's Inspect or boundary page made
+    one such 20 MB model per page run, and they piled up between collections."""
+    model = guard(compile_graph(wide_moons_graph(width=1_000)), budget=BUDGET)
+    with torch.no_grad():
+        model(torch.rand(4, 2))
+    gone = weakref.ref(model)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        del model
+        assert gone() is None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def test_gradients_count_twice():

@@ -159,7 +159,7 @@ def test_a_sessions_uploads_are_deleted_when_its_jobs_end():
     import time
 
     from tests.test_train_page import RecordingManager
-    from ui.runs import _PendingEnds, _session_dir
+    from ui.session_lease import _PendingEnds, _session_dir
     app = open_page("cnn_seed", **{"train.dataset": "image_folder"})
     upload_zip(app, make_zip(two_classes(5)))
     owner = app.session_state["layerloom.owner"]

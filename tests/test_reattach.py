@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from builder.templates import load_template
 from ui.reattach import _Record, _Records, carried_values
-from ui.runs import _PendingEnds
+from ui.session_lease import _PendingEnds
 from ui.state import DEFAULT_TEMPLATE
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

@@ -317,7 +317,7 @@ class RecordingManager:
 
 
 def test_a_disconnect_ends_the_sessions_jobs_only_after_the_grace_period():
-    from ui.runs import _PendingEnds
+    from ui.session_lease import _PendingEnds
     manager, connected = RecordingManager(), {"back-on-build"}
     pending = _PendingEnds(manager, session_active=connected.__contains__)
     pending.schedule("closed-tab", "s1", 0.05)

@@ -103,12 +103,16 @@ def guard(model: nn.Module, *, budget: int | None = None) -> nn.Module:
     evaluation slot while it runs. Returns the same model (its hooks live as long as it does)."""
     budget = budget_bytes() if budget is None else budget
     return_large_blocks()
+    # The hooks must not refer to the model: a module whose hooks hold it is a reference cycle,
+    # and its weights (20 MB for a wide student's) would wait for the cyclic collector instead
+    # of going when the page run that probed it ends.
+    per_sample = {grad: sample_bytes(model, grad=grad) for grad in (False, True)}
 
     def check_and_enter(_module, args):
         entered = _entered_stack()
         entered.append(False)  # torch runs the after-hook even when this one raises
         rows = next((len(a) for a in args if isinstance(a, torch.Tensor) and a.dim() > 0), 1)
-        needed = rows * sample_bytes(model, grad=torch.is_grad_enabled())
+        needed = rows * per_sample[torch.is_grad_enabled()]
         if needed > budget:
             raise EvalTooLarge(_too_large(needed, budget, rows))
         _enter()

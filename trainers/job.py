@@ -3,12 +3,21 @@
 A Job is created by JobManager.submit. Its worker calls `_on_event` for every event and `_on_exit`
 once at the end (from the worker's thread, or a process worker's pump thread); pages call the
 public methods from their own threads, so all state is guarded by one lock.
+
+Weights: a running job holds its latest good weights in memory (at most the job slots' worth).
+Given a `weights_file`, an ended job (finished, stopped or failed) writes them there as
+safetensors and lets the memory go; `weights()` then reads the file on demand. So a class's
+ended runs cost the server disk, not memory (a 5 M-parameter run is 20 MB either way).
 """
 from __future__ import annotations
 
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
+
+import safetensors.torch
+import torch
 
 from builder import compile_graph
 from trainers.config import ConfigError, RunSpec, apply_overrides
@@ -33,8 +42,9 @@ class Job:
     """
 
     def __init__(self, job_id: str, spec: RunSpec, owner: str, manager, *,
-                 max_epochs: int | None = None):
+                 max_epochs: int | None = None, weights_file: Path | None = None):
         self.id, self.spec, self.owner = job_id, spec, owner
+        self._weights_file = weights_file  # where the weights go once the job has ended
         self.created_at = time.time()
         self._manager = manager
         self._max_epochs = max_epochs  # the server's sample-epochs limit, held on resume too
@@ -43,9 +53,11 @@ class Job:
         self._status, self._error = "queued", None
         self._handle = None
         self._stop_requested = False
+        self._finishing = False
         self._history = MetricsHistory()
         self._alerts: list[dict] = []
-        self._weights: dict | None = None
+        self._weights: dict | None = None  # in memory while the job runs
+        self._weights_on_disk = False  # ... in `_weights_file` once it has ended
         self._weights_version = 0  # counts weights events: a page can tell new weights apart
         self._result: dict | None = None
         self._epochs = spec.config.epochs
@@ -109,10 +121,27 @@ class Job:
             return list(self._alerts)
 
     def weights(self) -> dict | None:
-        """The latest good weights ({name: CPU tensor}, shared: copy before changing); None
-        before the run's first weights event."""
+        """The latest good weights ({name: CPU tensor}; a running job's are shared: copy before
+        changing); None before the run's first weights event. An ended job's are read from its
+        weights file (safetensors) on every call: keep them no longer than needed."""
         with self._lock:
-            return self._weights
+            if not self._weights_on_disk:
+                return self._weights
+        try:
+            return safetensors.torch.load_file(self._weights_file)
+        except FileNotFoundError:  # forgotten meanwhile (its session ended)
+            return None
+
+    def has_weights(self) -> bool:
+        """Whether `weights()` has weights to give, without reading them."""
+        with self._lock:
+            return self._weights is not None or self._weights_on_disk
+
+    def weights_file(self) -> Path | None:
+        """The safetensors file of an ended job's weights (None while it runs or keeps them in
+        memory): a download can send it as it is."""
+        with self._lock:
+            return self._weights_file if self._weights_on_disk else None
 
     def weights_version(self) -> int:
         """How many times the weights have been replaced (0 before the first); unlike a reference
@@ -121,12 +150,23 @@ class Job:
             return self._weights_version
 
     def model_snapshot(self):
-        """A CPU copy of the model with the latest good weights, in eval mode; None before any."""
+        """A CPU copy of the model with the latest good weights, in eval mode; None before any.
+
+        Built without initial weights (on the meta device), then given the weights themselves:
+        one copy of the weights per snapshot, not two, and no random initialisation."""
+        with self._lock:
+            running = not self._weights_on_disk
         weights = self.weights()
         if weights is None:
             return None
-        model = compile_graph(self.spec.graph)
-        model.load_state_dict(weights)
+        if running:  # shared with the job: the snapshot gets its own
+            weights = {name: tensor.clone() for name, tensor in weights.items()}
+        with torch.device("meta"):
+            model = compile_graph(self.spec.graph)
+        model.load_state_dict(weights, assign=True)
+        if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
+            model = compile_graph(self.spec.graph)  # a state the weights do not cover
+            model.load_state_dict(weights)
         return model.eval()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -210,12 +250,37 @@ class Job:
 
     def _finish(self, status: str, error: str | None) -> None:
         with self._lock:
-            if self.ended:
+            if self.ended or self._finishing:
                 return
+            self._finishing = True  # the weights are written outside the lock: once
             self._status, self._error = status, error
             self._handle = None  # let the worker's thread or process objects go
+            weights = self._weights
+        on_disk = weights is not None and self._write_weights(weights)
+        with self._lock:
+            if on_disk:
+                self._weights, self._weights_on_disk = None, True
             self._ended.set()
         self._manager._job_ended(self)
+
+    def _write_weights(self, weights: dict) -> bool:
+        """Move the ended job's weights to its weights file; False (kept in memory) without one,
+        or when the disk refuses: the last good weights are never lost."""
+        if self._weights_file is None:
+            return False
+        try:
+            safetensors.torch.save_file({name: tensor.contiguous() for name, tensor
+                                         in weights.items()}, self._weights_file)
+            return True
+        except Exception:  # noqa: BLE001 - SafetensorError, OSError: the job must still end
+            return False
+
+    def _forget_weights(self) -> None:
+        """The manager forgets this ended job: its weights file goes with it."""
+        with self._lock:
+            on_disk, self._weights_on_disk, self._weights = self._weights_on_disk, False, None
+        if on_disk:
+            self._weights_file.unlink(missing_ok=True)
 
     def _end_within(self, timeout: float) -> bool:
         """Wait for the end, killing a process worker that outstays `timeout`; True once the

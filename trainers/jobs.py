@@ -13,6 +13,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 from builder import validate
 from trainers.config import RunSpec
@@ -72,7 +73,9 @@ class JobManager:
             self._worker("process")  # warm it up now, not when the first student clicks
 
     # --- submitting and queueing ------------------------------------------------------------
-    def submit(self, spec: RunSpec, owner: str) -> Job:
+    def submit(self, spec: RunSpec, owner: str, *, weights_dir: Path | None = None) -> Job:
+        """Queue the run, or raise JobRefused. With `weights_dir` (a folder of the owner's), the
+        job keeps its weights there once it has ended instead of in memory (trainers.job)."""
         reasons = list(self._preflight(spec))
         gpu_need = gpu_estimate(spec) if is_gpu(spec) else None
         if gpu_need is not None and not reasons:
@@ -87,8 +90,10 @@ class JobManager:
                                "before starting another.")
             if reasons:
                 raise JobRefused(reasons)
-            job = Job(f"run-{next(self._ids)}", spec, owner, self,
-                      max_epochs=self.limits.epochs_allowed(dataset_size(spec)))
+            job_id = f"run-{next(self._ids)}"
+            job = Job(job_id, spec, owner, self,
+                      max_epochs=self.limits.epochs_allowed(dataset_size(spec)),
+                      weights_file=weights_dir / f"{job_id}.safetensors" if weights_dir else None)
             self._by_owner[owner].append(job)
             if gpu_need is not None:
                 self._gpu_need[job] = gpu_need
@@ -125,6 +130,7 @@ class JobManager:
             if oldest_ended is None:
                 return
             jobs.remove(oldest_ended)
+            oldest_ended._forget_weights()
 
     def _start_waiting(self) -> None:
         """Start queued jobs while slots are free (outside the lock: a start may block briefly)."""
@@ -204,7 +210,10 @@ class JobManager:
         """
         with self._lock:
             jobs = self._by_owner.pop(owner, [])
-        return self._end_all(jobs)
+        ended = self._end_all(jobs)
+        for job in jobs:
+            job._forget_weights()
+        return ended
 
     def shutdown(self) -> bool:
         """End every job and refuse new runs; nothing of ours keeps running."""

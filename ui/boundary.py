@@ -38,7 +38,7 @@ def boundary_figure(run, points, labels, class_names, *, key: str,
     """The boundary of the run's latest weights over `points` coloured by `labels`; None before
     the run's first weights. EvalTooLarge (with its message) for a model too costly to draw."""
     store = st.session_state if store is None else store
-    if run.job.weights() is None:
+    if not run.job.has_weights():
         return None
     version = run.job.weights_version()
     drawn = store.get(key)

@@ -1,6 +1,6 @@
 """The Build page's ways in and out: save/load JSON, share links, and model export.
 
-Exported ONNX / .pt2 files are written to the session's folder on disk (`ui.runs.session_folder`,
+Exported ONNX / .pt2 files are written to the session's folder on disk (`ui.session_lease.session_folder`,
 removed with the session) and read only when downloaded, so a class's exports do not sit in the
 server's memory; an edit to the graph deletes the previous graph's files.
 """
@@ -19,7 +19,7 @@ from trainers.limits import MB
 from ui import share
 from ui.build_actions import bring_back_previous_graph, upload_refusal
 from ui.graph_input import MAX_GRAPH_BYTES, describe_problems
-from ui.runs import limits, session_folder
+from ui.session_lease import limits, session_folder
 from ui.state import previous_graph
 from ui.text import escape_markdown
 

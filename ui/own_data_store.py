@@ -1,7 +1,7 @@
 """Where the Train page keeps people's own data for the session.
 
 Uploads and data made on the page are saved in this session's folder
-(`ui.runs.save_session_file`, deleted when the session ends), so a run loads exactly what the
+(`ui.session_lease.save_session_file`, deleted when the session ends), so a run loads exactly what the
 page previewed: `load_dataset(name, path=..., ...)`. The session keeps one loaded bundle in
 memory, whatever its kind: the one on show, replaced when the kind, the file or an option
 changes (the others reload from their files when picked again). So a session's own data holds
@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from trainers.datasets import DatasetError, load_dataset
-from ui.runs import limits, save_session_file
+from ui.session_lease import limits, save_session_file
 from ui.text import escape_markdown
 
 _BUNDLES = "train.own_data.bundles"  # {kind: (options key, bundle)}: the one on show

@@ -16,7 +16,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from ui.lesson import adopt_lesson_from_url, show_lesson_banner
 from ui.reattach import restore_session
-from ui.runs import job_manager
+from ui.session_lease import job_manager
 
 # Streamlit's main column starts 6rem down, under its 3.75rem top bar; on a 720-pixel projector
 # the rest of that height is the canvas's or the charts'. A <style>-only st.html takes no room.

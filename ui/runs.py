@@ -1,4 +1,5 @@
-"""The session's training runs, and the server-wide job manager that executes them.
+"""The session's training runs (the server-wide job manager that executes them, the session's
+owner id and folder: ui/session_lease.py).
 
 Other pages use three things from here:
 
@@ -8,45 +9,28 @@ Other pages use three things from here:
 - `latest_run() -> Run | None`: the newest run, the one the Train page shows live.
 - `run.job.model_snapshot()`: a CPU copy of the run's latest good weights in eval mode, safe to
   probe while the run keeps training (Inspect uses it); `run.job.metrics()` its curves so far.
+  An ended run's weights are kept in the session's folder, not in memory (trainers.job), and
+  read when a page asks for them; `run.job.has_weights()` says whether there are any.
 
 Starting: `start_run(graph, dataset, dataset_options, config)`; forking a run from its latest
 weights with other settings: `fork_run(run, config)`.
-
-Disconnect policy. Streamlit releases a session's `scope="session"` resources the moment its
-websocket drops, but keeps `st.session_state` for `server.disconnectedSessionTTL` seconds (120 by
-default) in case the browser reconnects. Ending jobs on that release would kill a class's runs on
-every Wi-Fi blip, so the release only *schedules* the end of the session's jobs after that same
-TTL; a reconnect within it reruns the page, which takes the lease again and cancels the end
-(and a session found connected again when the TTL is up is simply checked again later).
-A closed tab therefore frees its jobs, and the session's files, within the TTL; a blip costs
-nothing. A reload (or the tab reopened) within the TTL is a new session of the same browser:
-`adopt_runs` hands it the old session's runs and cancels their end (ui/reattach.py).
 """
 from __future__ import annotations
 
 import copy
-import hashlib
-import shutil
-import tempfile
-import threading
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import safetensors.torch
 import streamlit as st
-from streamlit.runtime import Runtime
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from trainers.config import RunSpec, TrainConfig
-from trainers.jobs import Job, JobManager
-from trainers.limits import Limits
+from trainers.jobs import Job
 from trainers.metrics import MetricsSnapshot
 from ui.notices import notify
+from ui.session_lease import (adopt_owner, current_owner, hold_lease, job_manager, limits, owner,
+                              save_session_file, session_folder)
 from viz.training import RunCurves, run_curves
 
-_OWNER = "layerloom.owner"
 _RUNS = "layerloom.runs"
 
 
@@ -101,6 +85,11 @@ class Run:
 
     def weights_bytes(self) -> bytes | None:
         """The latest good weights as a safetensors file; None before the first weights."""
+        if (path := self.job.weights_file()) is not None:
+            try:
+                return path.read_bytes()  # an ended run's, as kept
+            except FileNotFoundError:  # forgotten meanwhile
+                return None
         weights = self.job.weights()
         if weights is None:
             return None
@@ -125,21 +114,9 @@ def settings_label(config: TrainConfig, events: list[dict]) -> str:
     return " · ".join(f"{field} {values}" for field, values in setting_history(config, events).items())
 
 
-@st.cache_resource(show_spinner=False)
-def limits() -> Limits:
-    """The server's limits, read once from the environment (trainers.limits documents them)."""
-    return Limits.from_env()
-
-
-@st.cache_resource(show_spinner=False)
-def job_manager() -> JobManager:
-    """The one job manager of this server: every session's runs share its queue and limits."""
-    return JobManager(limits())
-
-
 def session_runs() -> list[Run]:
     """This session's runs, oldest first."""
-    _hold_lease()
+    hold_lease()
     return st.session_state.setdefault(_RUNS, [])
 
 
@@ -162,7 +139,7 @@ def start_run(graph: dict, dataset: str, dataset_options: dict, config: TrainCon
     runs = session_runs()
     spec = RunSpec(graph=copy.deepcopy(graph), dataset=dataset,
                    dataset_options=dict(dataset_options), config=config, init_state=init_state)
-    job = job_manager().submit(spec, owner=_owner())
+    job = job_manager().submit(spec, owner=owner(), weights_dir=session_folder())
     run = Run(number=_next_number(runs), graph=spec.graph, dataset=dataset,
               dataset_options=spec.dataset_options, config=config, job=job,
               forked_from=forked_from, start_epoch=start_epoch, label=label)
@@ -195,7 +172,7 @@ def fork_run(parent: Run, config: TrainConfig) -> Run:
 
 def owner_and_runs() -> tuple[str | None, list[Run]]:
     """This session's owner id (None before it needed one) and runs, as they stand now."""
-    return st.session_state.get(_OWNER), st.session_state.get(_RUNS, [])
+    return current_owner(), st.session_state.get(_RUNS, [])
 
 
 def adopt_runs(owner: str, runs: list[Run]) -> bool:
@@ -205,28 +182,10 @@ def adopt_runs(owner: str, runs: list[Run]) -> bool:
     away: then this session becomes their owner (its own files included) and the end is
     cancelled. False, adopting nothing, when they have ended already or this session has runs.
     """
-    if st.session_state.get(_RUNS) or not _pending_ends().cancel(owner):
+    if st.session_state.get(_RUNS) or not adopt_owner(owner):
         return False
-    st.session_state[_OWNER] = owner
     st.session_state[_RUNS] = runs
-    _hold_lease()
     return True
-
-
-def save_session_file(data: bytes, suffix: str) -> Path:
-    """Keep `data` (an uploaded table, a fork's starting weights) where this session's runs can
-    read it; named by content, so saving the same bytes twice keeps one file. The folder goes
-    when the session's jobs are ended."""
-    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-    path = _session_dir(_owner()) / f"{digest}{suffix}"
-    if not path.exists():
-        path.write_bytes(data)
-    return path
-
-
-def session_folder() -> Path:
-    """This session's folder on the server's disk (removed with the session's jobs)."""
-    return _session_dir(_owner())
 
 
 class NoWeightsYet(RuntimeError):
@@ -245,91 +204,5 @@ def _forget_oldest_finished(runs: list[Run]) -> list[Run]:
     return dropped
 
 
-def _session_dir(owner: str) -> Path:
-    folder = Path(tempfile.gettempdir()) / "layerloom-sessions" / owner
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def _next_number(runs: list[Run]) -> int:
     return runs[-1].number + 1 if runs else 1
-
-
-def _owner() -> str:
-    """A random id for this session's jobs; kept in session state, so it survives reconnects."""
-    return st.session_state.setdefault(_OWNER, uuid.uuid4().hex)
-
-
-# --- the disconnect policy (see the module docstring) ------------------------------------------
-class _PendingEnds:
-    """Owners whose session went away, each with a timer that ends their jobs unless cancelled.
-
-    When the timer fires while the session is connected again (it came back but has not yet
-    rerun a page that takes the lease), the check is simply repeated one grace period later.
-    """
-
-    def __init__(self, manager: JobManager, session_active: Callable[[str], bool]):
-        self._manager, self._session_active = manager, session_active
-        self._lock = threading.Lock()
-        self._timers: dict[str, threading.Timer] = {}
-
-    def schedule(self, owner: str, session_id: str, delay_s: float) -> None:
-        timer = threading.Timer(delay_s, lambda: self._fire(timer, owner, session_id, delay_s))
-        timer.daemon = True
-        with self._lock:
-            self._cancel_locked(owner)
-            self._timers[owner] = timer
-        timer.start()
-
-    def cancel(self, owner: str) -> bool:
-        """Cancel the owner's pending end; True when one was pending (its jobs still exist)."""
-        with self._lock:
-            return self._cancel_locked(owner)
-
-    def _cancel_locked(self, owner: str) -> bool:
-        timer = self._timers.pop(owner, None)
-        if timer is not None:
-            timer.cancel()
-        return timer is not None
-
-    def _fire(self, timer: threading.Timer, owner: str, session_id: str, delay_s: float) -> None:
-        if self._session_active(session_id):
-            self.schedule(owner, session_id, delay_s)
-            return
-        with self._lock:  # a cancel that won the race (a reload adopting the runs) keeps them
-            if self._timers.get(owner) is not timer:
-                return
-            del self._timers[owner]
-        self._manager.end_owner(owner)
-        shutil.rmtree(_session_dir(owner), ignore_errors=True)
-
-
-@st.cache_resource(show_spinner=False)
-def _pending_ends() -> _PendingEnds:
-    return _PendingEnds(job_manager(), Runtime.instance().is_active_session)
-
-
-@dataclass(frozen=True)
-class _Lease:
-    """What the session-scoped cache holds for a session; releasing it starts the grace period."""
-    owner: str
-    session_id: str
-    pending: _PendingEnds
-    grace_s: float
-
-
-def _release(lease: _Lease) -> None:
-    """Called by Streamlit, outside any script run, when the session disconnects."""
-    lease.pending.schedule(lease.owner, lease.session_id, lease.grace_s)
-
-
-@st.cache_resource(scope="session", on_release=_release, show_spinner=False)
-def _lease(owner: str) -> _Lease:
-    pending = _pending_ends()
-    pending.cancel(owner)  # the session came back in time: its runs go on
-    return _Lease(owner, get_script_run_ctx().session_id, pending,
-                  float(st.get_option("server.disconnectedSessionTTL")))
-
-
-def _hold_lease() -> None:
-    _lease(_owner())

@@ -15,7 +15,7 @@ from trainers.datasets.tabular import header_names
 from ui.build_actions import apply_fix_to_session
 from ui.kept_widgets import kept
 from ui.lesson import is_hidden, is_locked
-from ui.runs import limits, save_session_file
+from ui.session_lease import limits, save_session_file
 from ui.state import current_graph, current_report
 from ui.text import escape_markdown
 from ui.train_own_data import OWN_DATA, own_data_choice, own_data_label

@@ -77,7 +77,7 @@ def run_downloads(run: Run, *, key: str) -> None:
                             width="stretch", key=f"{key}.metrics")
     weights.download_button("Weights (safetensors)", lambda: run.weights_bytes() or b"",
                             f"{stem}.safetensors", on_click="ignore", width="stretch",
-                            icon=":material/download:", disabled=run.job.weights() is None,
+                            icon=":material/download:", disabled=not run.job.has_weights(),
                             help="The latest good weights, loadable with safetensors.",
                             key=f"{key}.weights")
     graph.download_button("Graph (JSON)", json.dumps(run.graph, indent=2), f"{stem}.json",

@@ -25,8 +25,8 @@ from trainers.jobs import JobRefused
 from trainers.tasks import GAN, make_task
 from ui.boundary import boundary_figure
 from ui.notices import notify
-from ui.runs import (NoWeightsYet, Run, fork_run, latest_run, limits, next_to_drop, save_session_file,
-                     start_run)
+from ui.runs import NoWeightsYet, Run, fork_run, latest_run, next_to_drop, start_run
+from ui.session_lease import limits, save_session_file
 from ui.text import escape_markdown
 from ui.train_data import CSV_CHOICE, DataChoice, dataset_bundle
 from ui.train_history import run_downloads
@@ -154,7 +154,7 @@ def _control_bar(run: Run | None, ready: bool, can_fork: bool) -> None:
     with st.container(horizontal=True, vertical_alignment="center", key="train-bar"):
         st.button("Start training", type="primary", disabled=not ready, key="train.start",
                   icon=":material/play_arrow:", on_click=_file_request, args=("start",))
-        if run is not None and can_fork and run.job.weights() is not None:
+        if run is not None and can_fork and run.job.has_weights():
             st.button(f"Fork {run.name.split(' · ')[0]}", key="train.fork",
                       icon=":material/fork_right:", on_click=_file_request, args=("fork",),
                       help="A new run of that run's graph and data, starting from its latest "

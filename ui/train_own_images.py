@@ -14,7 +14,7 @@ from trainers.datasets import DatasetError
 from trainers.datasets.image_folder import IMAGE_SUFFIXES, NAME, OPTIONS, pack_classes
 from ui.kept_widgets import kept
 from ui.own_data_store import kept_upload, remember_saved, session_bundle
-from ui.runs import limits
+from ui.session_lease import limits
 from ui.state import current_report
 from ui.text import escape_markdown
 from ui.train_own_camera import camera_source, camera_test
