@@ -16,6 +16,7 @@ environment variable named next to it (documented in the README):
 | max_sample_epochs | LAYERLOOM_MAX_SAMPLE_EPOCHS | 5M      | epochs x dataset size per run          |
 | max_upload_mb     | LAYERLOOM_MAX_UPLOAD_MB     | 10      | one uploaded file                      |
 | runs_per_session  | LAYERLOOM_RUNS_PER_SESSION  | 8       | runs kept (and active) per session     |
+| session_files_mb  | LAYERLOOM_SESSION_FILES_MB  | 100     | one session's saved uploads and data   |
 | worker            | LAYERLOOM_WORKER            | auto    | thread, process or auto                |
 | stop_grace_s      | LAYERLOOM_STOP_GRACE_S      | 3       | wait for a cooperative stop, then kill |
 
@@ -55,6 +56,7 @@ class Limits:
     max_sample_epochs: int = 5_000_000
     max_upload_mb: int = 10
     runs_per_session: int = 8
+    session_files_mb: int = 100
     worker: str = "auto"
     stop_grace_s: float = 3.0
 
@@ -114,6 +116,16 @@ class Limits:
         """The most epochs a run over `dataset_size` samples may have (None: size unknown)."""
         return max(1, self.max_sample_epochs // dataset_size) if dataset_size else None
 
+    def check_session_files(self, kept_bytes: int, new_bytes: int) -> str | None:
+        """Why a session that keeps `kept_bytes` of files on the server may not save
+        `new_bytes` more, or None when they fit (MB of 10^6 bytes, as uploads are counted)."""
+        if kept_bytes + new_bytes > self.session_files_mb * UPLOAD_MB:
+            return (f"This session already keeps {kept_bytes / UPLOAD_MB:,.1f} MB of files on the "
+                    f"server and this one is {new_bytes / UPLOAD_MB:,.1f} MB more; a session may keep "
+                    f"{self.session_files_mb} MB ({env_name('session_files_mb')}), kept until it "
+                    "ends. Use a file saved earlier, or ask whoever runs the server to raise it.")
+        return None
+
     def check_upload(self, size_bytes: int) -> str | None:
         """Why an upload of this size is refused, or None when it fits (in megabytes of 10^6
         bytes, as Streamlit's uploader counts: a 9.9 MiB file is 10.4 MB, over a 10 MB limit)."""
@@ -129,7 +141,7 @@ def env_name(field_name: str) -> str:
 
 _INT_FIELDS = ("max_jobs", "threads_per_job", "run_memory_mb", "max_params", "max_activation_mb",
                "eval_memory_mb", "max_sample_epochs", "max_upload_mb", "runs_per_session",
-               "max_gpu_jobs")
+               "max_gpu_jobs", "session_files_mb")
 _EXPECTED = {name: "a whole number >= 1" for name in _INT_FIELDS} | {
     "worker": "one of " + ", ".join(WORKER_KINDS),
     "stop_grace_s": "a finite number of seconds > 0",

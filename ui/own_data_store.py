@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from trainers.datasets import DatasetError, load_dataset
-from ui.session_lease import limits, save_session_file
+from ui.session_lease import SessionFilesFull, limits, save_session_file
 from ui.text import escape_markdown
 
 _BUNDLES = "train.own_data.bundles"  # {kind: (options key, bundle)}: the one on show
@@ -30,7 +30,10 @@ def kept_upload(kind: str, upload, suffix: str, hint: str) -> tuple[str, Path] |
         if too_big:
             st.error(escape_markdown(f"{upload.name}: {too_big}"))
             return None
-        remembered[kind] = (upload.name, save_session_file(upload.getvalue(), suffix))
+        path = _saved(upload.getvalue(), suffix, upload.name)
+        if path is None:
+            return None
+        remembered[kind] = (upload.name, path)
         return remembered[kind]
     name, path = remembered.get(kind, (None, None))
     if path is None or not Path(path).exists():
@@ -40,11 +43,21 @@ def kept_upload(kind: str, upload, suffix: str, hint: str) -> tuple[str, Path] |
     return name, Path(path)
 
 
-def remember_saved(kind: str, name: str, data: bytes, suffix: str) -> Path:
-    """Keep `data` (made on the page, not uploaded) as this kind's current file."""
-    path = save_session_file(data, suffix)
-    st.session_state.setdefault(_LAST_UPLOAD, {})[kind] = (name, path)
+def remember_saved(kind: str, name: str, data: bytes, suffix: str) -> Path | None:
+    """Keep `data` (made on the page, not uploaded) as this kind's current file; None (with the
+    reason shown) when the session may not keep more files."""
+    path = _saved(data, suffix, name)
+    if path is not None:
+        st.session_state.setdefault(_LAST_UPLOAD, {})[kind] = (name, path)
     return path
+
+
+def _saved(data: bytes, suffix: str, name: str) -> Path | None:
+    try:
+        return save_session_file(data, suffix)
+    except SessionFilesFull as refusal:
+        st.error(escape_markdown(f"{name} was not kept: {refusal}"))
+        return None
 
 
 def session_bundle(kind: str, options: dict, source_name: str):

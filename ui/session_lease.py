@@ -21,6 +21,7 @@ nothing. A reload (or the tab reopened) within the TTL is a new session of the s
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import tempfile
 import threading
@@ -37,6 +38,7 @@ from trainers.jobs import JobManager
 from trainers.limits import Limits
 
 _OWNER = "layerloom.owner"
+_SAVED = re.compile(r"[0-9a-f]{32}\.\w+")  # save_session_file's names: content digest + suffix
 
 
 @st.cache_resource(show_spinner=False)
@@ -76,13 +78,23 @@ def session_folder() -> Path:
     return _session_dir(owner())
 
 
+class SessionFilesFull(RuntimeError):
+    """Saving this file would take the session past `Limits.session_files_mb`; says so."""
+
+
 def save_session_file(data: bytes, suffix: str) -> Path:
     """Keep `data` (an uploaded table, a fork's starting weights) where this session's runs can
     read it; named by content, so saving the same bytes twice keeps one file. The folder goes
-    when the session's jobs are ended."""
+    when the session's jobs are ended. Raises SessionFilesFull past the session's share of disk
+    (which ended runs' weights and exports do not count: the runs kept bound the one, an edit
+    deletes the other)."""
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     path = session_folder() / f"{digest}{suffix}"
     if not path.exists():
+        kept = sum(f.stat().st_size for f in session_folder().iterdir() if _SAVED.fullmatch(f.name))
+        refusal = limits().check_session_files(kept, len(data))
+        if refusal:
+            raise SessionFilesFull(refusal)
         path.write_bytes(data)
     return path
 

@@ -15,7 +15,7 @@ from trainers.datasets.tabular import header_names
 from ui.build_actions import apply_fix_to_session
 from ui.kept_widgets import kept
 from ui.lesson import is_hidden, is_locked
-from ui.session_lease import limits, save_session_file
+from ui.session_lease import SessionFilesFull, limits, save_session_file
 from ui.state import current_graph, current_report
 from ui.text import escape_markdown
 from ui.train_own_data import OWN_DATA, own_data_choice, own_data_label
@@ -137,7 +137,8 @@ def _csv_choice() -> DataChoice | None:
     source = _csv_source(upload)
     if source is None:
         return None
-    name, data = source
+    name, path = source
+    data = path.read_bytes()
     try:
         columns = _csv_columns(data)
     except DatasetError as error:
@@ -153,7 +154,7 @@ def _csv_choice() -> DataChoice | None:
                     key=kept("train.csv_task"),
                     help="Classification predicts a category; regression predicts a number.")
     # Runs load the table from a file kept for this session, exactly as the preview does here.
-    options = {"path": str(save_session_file(data, ".csv")), "target": target, "task": task}
+    options = {"path": str(path), "target": target, "task": task}
     try:
         bundle = _session_csv(options)
     except DatasetError as error:
@@ -162,23 +163,28 @@ def _csv_choice() -> DataChoice | None:
     return DataChoice(CSV_CHOICE, options, bundle.info, bundle)
 
 
-def _csv_source(upload) -> tuple[str, bytes] | None:
-    """(file name, bytes) of the table: the new upload, else the one uploaded earlier in this
-    session (Streamlit empties a file uploader whenever the person visits another page)."""
+def _csv_source(upload) -> tuple[str, Path] | None:
+    """(file name, where this session keeps it) of the table: the new upload, else the one
+    uploaded earlier in this session (Streamlit empties a file uploader whenever the person
+    visits another page)."""
     if upload is not None:
-        too_big = limits().check_upload(upload.size)
-        if too_big:
-            st.error(escape_markdown(too_big))
+        refusal, path = limits().check_upload(upload.size), None
+        if refusal is None:
+            try:
+                path = save_session_file(upload.getvalue(), ".csv")
+            except SessionFilesFull as full:
+                refusal = str(full)
+        if path is None:
+            st.error(escape_markdown(f"{upload.name}: {refusal}"))
             return None
-        data = upload.getvalue()
-        st.session_state[_LAST_CSV] = (upload.name, str(save_session_file(data, ".csv")))
-        return upload.name, data
+        st.session_state[_LAST_CSV] = (upload.name, str(path))
+        return upload.name, path
     name, path = st.session_state.get(_LAST_CSV, (None, None))
     if path is None or not Path(path).exists():
         st.info("Upload a CSV file with a header row, then pick the column to predict.")
         return None
     st.caption(f"Using {escape_markdown(name)}, uploaded earlier; upload another file to replace it.")
-    return name, Path(path).read_bytes()
+    return name, Path(path)
 
 
 def _session_csv(options: dict):

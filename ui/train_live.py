@@ -26,7 +26,7 @@ from trainers.tasks import GAN, make_task
 from ui.boundary import boundary_figure
 from ui.notices import notify
 from ui.runs import NoWeightsYet, Run, fork_run, latest_run, next_to_drop, start_run
-from ui.session_lease import limits, save_session_file
+from ui.session_lease import SessionFilesFull, limits, save_session_file
 from ui.text import escape_markdown
 from ui.train_data import CSV_CHOICE, DataChoice, dataset_bundle
 from ui.train_history import run_downloads
@@ -83,7 +83,7 @@ def _submit(start, *args) -> None:
     for a run that did not start, and opens them again)."""
     try:
         start(*args)
-    except (JobRefused, ConfigError, NoWeightsYet) as refusal:
+    except (JobRefused, ConfigError, NoWeightsYet, SessionFilesFull) as refusal:
         notify("error", f"The run could not start: {refusal}")
 
 
@@ -96,15 +96,15 @@ def starting_weights(graph: dict) -> str | None:
                                    "“Weights” download. Other formats are refused: they can run code.")
     if upload is None:
         return None
-    path = save_session_file(upload.getvalue(), ".safetensors")
     try:
+        path = save_session_file(upload.getvalue(), ".safetensors")
         with torch.device("meta"):
             expected = compile_graph(graph).state_dict()
         check_weights(path, expected, label=upload.name)
     except GraphError as error:
         st.error(escape_markdown(f"Fix the graph before loading weights into it: {error}"))
         return None
-    except CheckpointError as error:
+    except (CheckpointError, SessionFilesFull) as error:
         st.error(escape_markdown(str(error)))
         return None
     st.caption(f"The run will start from {escape_markdown(upload.name)}.")

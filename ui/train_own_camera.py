@@ -66,7 +66,8 @@ def camera_source():
     except DatasetError as error:
         st.error(escape_markdown(str(error)))
         return None
-    return "your photos", remember_saved("images.camera", "your photos", data, ".zip")
+    path = remember_saved("images.camera", "your photos", data, ".zip")
+    return None if path is None else ("your photos", path)
 
 
 def _offer_webcam_template(classes: int) -> None:

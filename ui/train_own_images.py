@@ -86,7 +86,8 @@ def _picked_source():
     except DatasetError as error:
         st.error(escape_markdown(str(error)))
         return None
-    return "your images", remember_saved("images.picked", "your images", data, ".zip")
+    path = remember_saved("images.picked", "your images", data, ".zip")
+    return None if path is None else ("your images", path)
 
 
 def _image_options() -> dict:

@@ -51,6 +51,8 @@ def points_choice():
         st.info(f"Click the plane to place at least {MIN_PER_CLASS} points of each class.")
         return None
     path = remember_saved("points", "your points", points_file(points, classes), ".json")
+    if path is None:
+        return None
     options = {"path": str(path)}
     bundle = session_bundle(NAME, options, "your points")
     return None if bundle is None else (options, bundle)
