@@ -12,10 +12,11 @@ import streamlit as st
 from ui.kept_widgets import keep_values
 from ui.notices import show_notices
 from ui.router import ensure_routed
+from ui.start_weights import starting_weights
 from ui.state import current_graph
 from ui.train_data import data_panel, default_task, graph_fits
 from ui.train_history import history_panel
-from ui.train_live import carry_out_request, live_panel, setup_starts_open, starting_weights
+from ui.train_live import carry_out_request, live_panel, setup_starts_open
 from ui.train_own_data import few_steps_hint
 from ui.train_settings import settings_panel
 

@@ -121,3 +121,31 @@ def test_an_imported_model_with_blocks_draws_on_every_build_tab(app, tmp_path):
     for tab in ("Summary", "Export"):
         open_build_tab(app, tab)
         assert not app.exception, (tab, app.exception)
+
+
+def test_the_imported_weights_start_the_next_run_while_they_fit(app, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from builder.importers import import_model
+    from tests.test_train_page import click, latest_job, thread_workers  # noqa: F401 - fixture
+    torch.manual_seed(0)
+    export_pt2(ROOT / "builder" / "templates" / "mlp_digits.json", tmp_path / "mlp.pt2")
+    _import(app, "mlp.pt2", (tmp_path / "mlp.pt2").read_bytes())
+    assert "starts the next run from these weights" in " ".join(code.value for code in app.code)
+    app.switch_page("pages/train.py").run()
+    assert app.toggle(key="train.imported_weights").value  # on unless turned off
+    app.number_input(key="train.classification.epochs").set_value(1).run()
+    click(app, "train.start")
+    job = latest_job(app)
+    imported = import_model(tmp_path / "mlp.pt2").state_dict
+    started_from = load_file(job.spec.init_state)
+    assert started_from.keys() == imported.keys()
+    assert all(torch.equal(started_from[name], imported[name]) for name in imported)
+    assert job.wait(60) and job.status == "finished", job.error
+    # an edit the weights no longer fit: said once, quietly, and runs start fresh
+    graph = app.session_state["layerloom.graph"]
+    next(n for n in graph["nodes"] if n["type"] == "Linear")["params"]["out_features"] = 99
+    app.run()
+    assert not [t for t in app.toggle if t.key == "train.imported_weights"]
+    assert any("Runs start from fresh weights" in c.value for c in app.caption)

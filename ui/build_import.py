@@ -8,6 +8,7 @@ import streamlit as st
 from builder.importers import ImportRefused, import_model
 from ui.build_import_code import code_panel
 from ui.notices import notify
+from ui.start_weights import keep_imported_weights
 from ui.state import set_graph
 from ui.text import escape_markdown
 
@@ -55,9 +56,7 @@ def _import_uploaded() -> None:
             return
     result.graph["name"] = Path(uploaded.name).stem[:60] or "imported"
     text = result.to_text().replace("upload" + suffix, uploaded.name)
-    if result.state_dict:
-        text += ("\nnote: the app takes the graph; training here starts from fresh weights "
-                 "(python -m builder import FILE -o g.json --weights w.safetensors keeps them)")
+    text += "\n" + keep_imported_weights(result, uploaded.name)
     st.session_state[_REPORT] = (uploaded.file_id, text, True)
     set_graph(result.graph)
     notify("success" if result.computable else "warning",

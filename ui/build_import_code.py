@@ -7,6 +7,7 @@ from builder.importers import ImportRefused
 from builder.importers.code_import import code_import_refusal, import_code
 from ui.notices import notify
 from ui.runs import limits
+from ui.start_weights import keep_imported_weights
 from ui.state import set_graph
 from ui.text import escape_markdown
 
@@ -69,8 +70,8 @@ def _import_code() -> None:
         st.session_state[_REPORT] = (f"Not imported: {refusal}", False)
         return
     result.source = name
-    st.session_state[_REPORT] = (result.to_text() + "\nnote: the app takes the graph; training "
-                                 "here starts from fresh weights", True)
+    st.session_state[_REPORT] = (result.to_text() + "\n"
+                                 + keep_imported_weights(result, name), True)
     set_graph(result.graph)
     notify("success" if result.computable else "warning",
            f"Imported {name}." if result.computable else

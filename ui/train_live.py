@@ -15,10 +15,7 @@ from __future__ import annotations
 from functools import partial
 
 import streamlit as st
-import torch
 
-from builder import GraphError, compile_graph
-from trainers.checkpoints import CheckpointError, check_weights
 from trainers.config import ConfigError, TrainConfig
 from trainers.eval_budget import EvalTooLarge
 from trainers.jobs import JobRefused
@@ -26,7 +23,7 @@ from trainers.tasks import GAN, make_task
 from ui.boundary import boundary_figure
 from ui.notices import notify
 from ui.runs import NoWeightsYet, Run, fork_run, latest_run, next_to_drop, start_run
-from ui.session_lease import SessionFilesFull, limits, save_session_file
+from ui.session_lease import SessionFilesFull, limits
 from ui.text import escape_markdown
 from ui.train_data import CSV_CHOICE, DataChoice, dataset_bundle
 from ui.train_history import run_downloads
@@ -85,30 +82,6 @@ def _submit(start, *args) -> None:
         start(*args)
     except (JobRefused, ConfigError, NoWeightsYet, SessionFilesFull) as refusal:
         notify("error", f"The run could not start: {refusal}")
-
-
-def starting_weights(graph: dict) -> str | None:
-    """An uploaded safetensors file to start from, checked against the graph now (names, dtypes,
-    shapes, byte sizes, against a meta-device model: nothing is allocated); None without one."""
-    upload = st.file_uploader("Start from weights (optional)", type=["safetensors"],
-                              key="train.init_weights",
-                              help="A .safetensors file saved from this graph, e.g. a run's "
-                                   "“Weights” download. Other formats are refused: they can run code.")
-    if upload is None:
-        return None
-    try:
-        path = save_session_file(upload.getvalue(), ".safetensors")
-        with torch.device("meta"):
-            expected = compile_graph(graph).state_dict()
-        check_weights(path, expected, label=upload.name)
-    except GraphError as error:
-        st.error(escape_markdown(f"Fix the graph before loading weights into it: {error}"))
-        return None
-    except (CheckpointError, SessionFilesFull) as error:
-        st.error(escape_markdown(str(error)))
-        return None
-    st.caption(f"The run will start from {escape_markdown(upload.name)}.")
-    return str(path)
 
 
 def live_panel(ready: bool, can_fork: bool) -> None:
