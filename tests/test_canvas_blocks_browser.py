@@ -7,22 +7,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.canvas_gestures import edge_label, field, node
-from tests.conftest import open_page, wait_for_app
-from tests.test_build_browser import (PYTHON_TIMEOUT_MS, expect_row, load_template_from_gallery,
-                                      metric)
+from tests.test_build_browser import (  # noqa: F401 - shared_page: the module's one session
+    PYTHON_TIMEOUT_MS, expect_row, load_template_from_gallery, metric, shared_page)
 
 pytestmark = pytest.mark.browser
 SHOTS = Path("/tmp/build_shots")
-
-
-@pytest.fixture(scope="module")
-def shared_page(browser, app_url):
-    page = open_page(browser)
-    page.goto(app_url)
-    wait_for_app(page, timeout_ms=90_000)
-    page.wait_for_selector(".react-flow__node", timeout=90_000)
-    yield page
-    page.context.close()
 
 
 @pytest.fixture
