@@ -9,6 +9,7 @@ import threading
 import time
 from collections import defaultdict
 
+from trainers.cluster_queue import too_many_runs
 from trainers.config import RunSpec
 from trainers.datasets import DatasetError, training_rows
 from trainers.job import Job
@@ -24,11 +25,6 @@ class JobRefused(ValueError):
 
 
 SHUTTING_DOWN = "The server is shutting down; no new runs are accepted."
-
-
-def too_many_runs(active: int) -> str:
-    return (f"You already have {active} runs queued or running; stop one before starting "
-            "another.")
 
 
 class JobBook:
@@ -51,6 +47,10 @@ class JobBook:
 
     def _active_count(self, owner: str) -> int:
         return sum(1 for job in self._by_owner[owner] if not job.ended)
+
+    def _ended_ids(self, owner: str) -> list[str]:
+        with self._lock:
+            return [job.id for job in self._by_owner.get(owner, ()) if job.ended]
 
     def _keep(self, job: Job) -> None:
         """Add a new job to its owner's list, forgetting the oldest ended ones beyond the limit.

@@ -16,7 +16,8 @@ from builder import validate
 from trainers.config import RunSpec
 from trainers.gpu import GpuPool, dataset_bytes, estimate_gpu_bytes
 from trainers.job import Job, Progress
-from trainers.job_book import SHUTTING_DOWN, JobBook, JobRefused, dataset_size, too_many_runs
+from trainers.cluster_queue import too_many_runs
+from trainers.job_book import SHUTTING_DOWN, JobBook, JobRefused, dataset_size
 from trainers.limits import Limits
 from trainers.process_worker import ProcessWorker
 from trainers.workers import RunFn, ThreadWorker, choose_worker, device_of
