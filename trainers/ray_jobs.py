@@ -65,7 +65,7 @@ class RayJobManager(JobBook):
         super().__init__(limits)
         connect(address)
         self._preflight = preflight or partial(check_spec, self.limits)
-        self.replica = uuid.uuid4().hex[:12]
+        self.replica, self.queue_name = uuid.uuid4().hex[:12], queue_name
         self.queue = ray.remote(ClusterQueue).options(
             name=queue_name, namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
             num_cpus=0).remote(self.limits.max_jobs, self.limits.runs_per_session)
