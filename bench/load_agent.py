@@ -10,6 +10,7 @@ reruns the whole page.
 """
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import time
 import urllib.error
@@ -29,6 +30,10 @@ class AgentSession:
         self.endpoint, self.result = url + INTERACT, result
         self.session_id: str | None = None
         self.snapshot: dict = {}
+        # Cookies, as a browser keeps them: behind deploy/'s proxy, the affinity cookie keeps
+        # the session on its replica.
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
 
     def act(self, name: str, **request) -> dict:
         """Send one interaction (a trigger, widget values or a page) and wait for its result."""
@@ -50,7 +55,7 @@ class AgentSession:
         request = urllib.request.Request(self.endpoint, data=json.dumps(body).encode(),
                                          headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as response:
+            with self._opener.open(request, timeout=REQUEST_TIMEOUT_S) as response:
                 answer = json.load(response)
         except urllib.error.HTTPError as error:  # 202 wait_timed_out comes here too
             answer = json.load(error)

@@ -23,6 +23,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 DEFAULT_REPLICAS = "127.0.0.1:8501,127.0.0.1:8502"
 _ADDRESS = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
@@ -93,6 +94,19 @@ def render(env: Mapping[str, str] | None = None) -> str:
         raise ConfigError(f"LAYERLOOM_PROXY_BODY_MB must be a whole number >= 1, got {body!r}")
     servers = "\n".join(f"    server {r} max_fails=3 fail_timeout=10s;" for r in replicas)
     return TEMPLATE.format(count=len(replicas), servers=servers, listen=listen, body_mb=int(body))
+
+
+def standalone_config(folder: Path, site: str) -> Path:
+    """A main config for running nginx unprivileged (tests, bench/load_replicas.py): the site
+    included as conf.d would include it, with the pid, log and temporary files in `folder`."""
+    (folder / "site.conf").write_text(site)
+    temp = "".join(f"    {kind}_temp_path {folder}/{kind};\n"
+                   for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    main = folder / "nginx.conf"
+    main.write_text(f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log;\ndaemon off;\n"
+                    f"events {{}}\nhttp {{\n    access_log off;\n{temp}"
+                    f"    include {folder}/site.conf;\n}}\n")
+    return main
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import ROOT, _free_port
 
 sys.path.insert(0, str(ROOT / "deploy"))
-from nginx_conf import ConfigError, render  # noqa: E402
+from nginx_conf import ConfigError, render, standalone_config  # noqa: E402
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
@@ -48,21 +48,9 @@ def test_a_bad_value_is_named_and_nothing_is_written(env, message):
         render(env)
 
 
-def nginx_main_conf(folder: Path, site: str) -> Path:
-    """A main config that includes the site file as conf.d would, with every path in `folder`."""
-    (folder / "site.conf").write_text(site)
-    temp = "".join(f"    {kind}_temp_path {folder}/{kind};\n"
-                   for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    main = folder / "nginx.conf"
-    main.write_text(f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log;\ndaemon off;\n"
-                    f"events {{}}\nhttp {{\n    access_log off;\n{temp}"
-                    f"    include {folder}/site.conf;\n}}\n")
-    return main
-
-
 @needs_nginx
 def test_nginx_accepts_the_config(tmp_path):
-    checked = subprocess.run([NGINX, "-t", "-c", str(nginx_main_conf(tmp_path, render({})))],
+    checked = subprocess.run([NGINX, "-t", "-c", str(standalone_config(tmp_path, render({})))],
                              capture_output=True, text=True, timeout=30)
     assert checked.returncode == 0, checked.stderr
     assert "syntax is ok" in checked.stderr
@@ -94,7 +82,7 @@ def test_the_proxy_keeps_each_browser_on_one_replica_and_upgrades_the_websocket(
     port = _free_port()
     site = render({"LAYERLOOM_REPLICAS": ",".join(f"127.0.0.1:{s.server_port}" for s in replicas),
                    "LAYERLOOM_PROXY_LISTEN": f"127.0.0.1:{port}"})
-    proxy = subprocess.Popen([NGINX, "-c", str(nginx_main_conf(tmp_path, site))],
+    proxy = subprocess.Popen([NGINX, "-c", str(standalone_config(tmp_path, site))],
                              stderr=subprocess.PIPE, text=True)
     try:
         def get(path="/", cookie=None, upgrade=False):

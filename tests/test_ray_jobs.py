@@ -87,6 +87,18 @@ def test_ray_missing_is_named_with_the_install_command(monkeypatch):
         make_job_manager(Limits(worker="thread"), {"LAYERLOOM_JOBS": "ray"})
 
 
+def test_an_unreachable_cluster_is_named_at_once(monkeypatch):
+    ray = pytest.importorskip("ray", reason="needs ray (requirements-dev.txt)")
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)  # as in a fresh app process
+    from tests.conftest import _free_port
+    address = f"127.0.0.1:{_free_port()}"
+    started = time.monotonic()
+    with pytest.raises(LimitsError, match=f"the Ray cluster at {address} cannot be reached"):
+        make_job_manager(Limits(worker="thread"), {"LAYERLOOM_JOBS": "ray",
+                                                   "LAYERLOOM_RAY_ADDRESS": address})
+    assert time.monotonic() - started < 10  # not ray.init's minutes of retries
+
+
 # --- on the session's Ray cluster ----------------------------------------------------------------
 def overlap(folder: Path) -> int:
     """The most runs that were training at the same moment, from their .start/.end files."""

@@ -41,4 +41,11 @@ def make_job_manager(limits: Limits, env: Mapping[str, str] | None = None) -> Jo
     except ImportError as exc:
         raise LimitsError("LAYERLOOM_JOBS=ray needs Ray on this machine: pip install "
                           f"-r requirements-cluster.txt ({exc})") from exc
-    return RayJobManager(limits, address=env.get("LAYERLOOM_RAY_ADDRESS") or None)
+    address = env.get("LAYERLOOM_RAY_ADDRESS") or None
+    try:
+        return RayJobManager(limits, address=address)
+    except (ConnectionError, RuntimeError) as exc:  # what ray.init raises for an absent head
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LimitsError(f"LAYERLOOM_JOBS=ray: the Ray cluster at {address or 'auto'} cannot be "
+                          f"reached ({first_line}). Start its head (deploy/README.md), set "
+                          "LAYERLOOM_RAY_ADDRESS to it, or use LAYERLOOM_JOBS=local.") from exc

@@ -14,6 +14,7 @@ weights it had sent.
 """
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import uuid
@@ -47,9 +48,20 @@ def connect(address: str | None = None) -> None:
     process is connected already. Workers import LayerLoom from the same path as this app."""
     if ray.is_initialized():
         return
+    if address and address != "auto":
+        _check_reachable(address)
     ray.init(address=address or "auto", namespace=NAMESPACE, logging_level="ERROR",
              log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT)}})
+
+
+def _check_reachable(address: str) -> None:
+    """Fail at once when nothing listens at `address` (ray.init would retry for minutes)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except (OSError, ValueError) as exc:
+        raise ConnectionError(f"nothing answers at {address}: {exc}") from exc
 
 
 class RayJobManager(JobBook):
