@@ -117,6 +117,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--stagger", type=float, default=0.5)
     parser.add_argument("--warm-s", type=float, default=10.0)
+    parser.add_argument("--train-every", type=int, default=1, metavar="K",
+                        help="every K-th student trains; the others only browse (a larger, "
+                        "lighter class)")
     parser.add_argument("--baseline", action="store_true",
                         help="first, one process with local workers (bench/load_test.py)")
     args = parser.parse_args()
@@ -132,7 +135,10 @@ def main() -> None:
     keys = ("replicas", "jobs", "sessions_completed", "runs_finished", "interactions", "p50_s",
             "p95_s", "max_s", "wall_s", "server_memory_peak_mb")
     for report in reports:
-        print({key: report[key] for key in keys}, report["machine"], report["problems"][:3])
+        throughput = {"interactions_per_s": round(report["interactions"] / report["wall_s"], 2),
+                      "runs_per_min": round(60 * report["runs_finished"] / report["wall_s"], 1)}
+        print({key: report[key] for key in keys}, throughput, report["machine"],
+              report["problems"][:3])
 
 
 if __name__ == "__main__":

@@ -141,7 +141,9 @@ def ray_cluster():
     yields its address, for other processes to join. Skipped when Ray is not installed."""
     ray = pytest.importorskip("ray", reason="the Ray back end's tests need ray (requirements-dev.txt)")
     from trainers.ray_jobs import NAMESPACE
-    ray.init(num_cpus=2, include_dashboard=False, namespace=NAMESPACE, logging_level="ERROR",
+    # address="local": a cluster of its own, even where `ray start` runs one on this machine
+    ray.init(address="local", num_cpus=2, include_dashboard=False, namespace=NAMESPACE,
+             logging_level="ERROR",
              log_to_driver=False, _node_ip_address="127.0.0.1",
              runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
     yield ray.get_runtime_context().gcs_address

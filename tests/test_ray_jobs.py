@@ -129,7 +129,7 @@ def ray_manager(ray_cluster):
 def test_two_app_processes_share_one_queue_and_its_limit(ray_cluster, ray_manager, tmp_path):
     manager = ray_manager("tests.ray_replica:hold_until_released", max_jobs=2)
     mine = [manager.submit(held_run(tmp_path, f"a{i}"), owner=f"a-student-{i}") for i in range(2)]
-    wait_until(lambda: len(list(tmp_path.glob("a*.start"))) == 2, timeout=90)
+    wait_until(lambda: len(list(tmp_path.glob("a*.start"))) == 2, timeout=240)
     other = subprocess.Popen(  # a second replica of the app, in its own process
         [sys.executable, "tests/ray_replica.py", ray_cluster, manager.queue_name, str(tmp_path)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -155,7 +155,7 @@ def test_a_lost_worker_ends_its_run_with_a_message_and_keeps_its_metrics(ray_man
     manager = ray_manager("tests.test_workers:fake_train", max_jobs=2)
     lost = manager.submit(spec(epochs=200, steps=5, batch_s=0.01), owner="alice")
     crashed = manager.submit(spec(epochs=1, steps=100, fail_at=60, fail="exit"), owner="bob")
-    wait_until(lambda: lost.weights() is not None, timeout=90)
+    wait_until(lambda: lost.weights() is not None, timeout=240)
     epochs_seen = len(lost.metrics().epochs)
     ray.kill(lost._handle.actor)  # what the cluster reports when the run's machine goes away
     assert lost.wait(15) and lost.status == "failed"
