@@ -55,6 +55,20 @@ def test_a_replica_that_stops_polling_loses_its_slots(monkeypatch):
     assert granted == ["b1"]
 
 
+def test_a_replica_taken_for_dead_gets_its_runs_back_when_it_polls_again(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("trainers.cluster_queue.time.monotonic", lambda: clock[0])
+    queue = ClusterQueue(max_jobs=1, runs_per_session=8, replica_timeout_s=30)
+    queue.submit("a1", "A", "alice", gpu=False)
+    queue.submit("a2", "A", "ann", gpu=False)
+    assert queue.poll("A")["start"] == ["a1"]
+    clock[0] += 31  # A was busy for 31 s: B's poll drops it
+    queue.poll("B")
+    assert queue.cpu_running() == 0
+    reply = queue.poll("A", waiting=(("a2", "ann", False),), running=(("a1", "alice", False),))
+    assert reply == {"start": [], "positions": {"a2": 1}, "running": 1}
+
+
 def test_files_a_run_reads_travel_with_it(tmp_path):
     table, weights = tmp_path / "table.csv", tmp_path / "start.safetensors"
     table.write_text("a,label\n1,0\n")

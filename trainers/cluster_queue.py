@@ -65,9 +65,14 @@ class ClusterQueue:
         self._running.pop(job_id, None)
         self.cancel(job_id)
 
-    def poll(self, replica: str) -> dict:
+    def poll(self, replica: str, waiting: tuple = (), running: tuple = ()) -> dict:
         """The replica's heartbeat: {"start": job ids it may start now, "positions": {job id:
-        place among waiting runs of its kind, 1 = next}, "running": CPU runs holding slots}."""
+        place among waiting runs of its kind, 1 = next}, "running": CPU runs holding slots}.
+
+        `waiting` and `running` are the replica's own (job id, owner, gpu): a replica taken for
+        dead that polls again (it was only slow) gets its runs back, in the order it gives."""
+        if replica not in self._seen:
+            self._restore(replica, waiting, running)
         self._seen[replica] = time.monotonic()
         self._drop_silent_replicas()
         self._grant()
@@ -91,6 +96,14 @@ class ClusterQueue:
         self._running = {k: e for k, e in self._running.items() if e.replica != replica}
         self._to_start.pop(replica, None)
         self._seen.pop(replica, None)
+
+    def _restore(self, replica: str, waiting: tuple, running: tuple) -> None:
+        known = {e.job_id for e in self._queue} | set(self._running)
+        for job_id, owner, gpu in running:
+            if job_id not in known:
+                self._running[job_id] = Entry(job_id, replica, owner, gpu)
+        self._queue += [Entry(job_id, replica, owner, gpu) for job_id, owner, gpu in waiting
+                        if job_id not in known]
 
     def _grant(self) -> None:
         """FIFO within each kind: CPU runs up to `max_jobs`; GPU runs at once (Ray places them

@@ -83,6 +83,7 @@ class RayJobManager(JobBook):
             num_cpus=0).remote(self.limits.max_jobs, self.limits.runs_per_session)
         self._worker = RayWorker(run_fn_reference(run_fn), self.limits)
         self._waiting: dict[str, Job] = {}  # this replica's jobs not yet granted a slot
+        self._granted: dict[str, Job] = {}  # granted, not yet ended
         self._positions: dict[str, int] = {}
         self._wake = threading.Event()
         self._poller = threading.Thread(target=self._poll_loop, name="layerloom-ray-poll",
@@ -126,19 +127,25 @@ class RayJobManager(JobBook):
     def _job_ended(self, job: Job) -> None:
         with self._lock:
             self._waiting.pop(job.id, None)
+            self._granted.pop(job.id, None)
         ray.get(self.queue.release.remote(job.id))
         self._wake.set()
 
     # --- the replica's heartbeat ------------------------------------------------------------------
     def _poll_loop(self) -> None:
         while not self._closed.is_set():
+            with self._lock:
+                waiting, running = (tuple((job.id, job.owner, is_gpu(job.spec))
+                                          for job in jobs.values())
+                                    for jobs in (self._waiting, self._granted))
             try:
-                reply = ray.get(self.queue.poll.remote(self.replica), timeout=30)
+                reply = ray.get(self.queue.poll.remote(self.replica, waiting, running), timeout=30)
             except (GetTimeoutError, RayActorError):
                 reply = {"start": [], "positions": self._positions}  # the head is busy or away
             with self._lock:
                 self._positions = reply["positions"]
                 granted = [(job_id, self._waiting.pop(job_id, None)) for job_id in reply["start"]]
+                self._granted.update((job_id, job) for job_id, job in granted if job is not None)
             for job_id, job in granted:
                 if job is None:  # forgotten meanwhile (its session ended)
                     ray.get(self.queue.release.remote(job_id))
