@@ -10,6 +10,7 @@ reruns the whole page.
 """
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import time
 import urllib.error
@@ -29,6 +30,10 @@ class AgentSession:
         self.endpoint, self.result = url + INTERACT, result
         self.session_id: str | None = None
         self.snapshot: dict = {}
+        # Cookies, as a browser keeps them: behind deploy/'s proxy, the affinity cookie keeps
+        # the session on its replica.
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
 
     def act(self, name: str, **request) -> dict:
         """Send one interaction (a trigger, widget values or a page) and wait for its result."""
@@ -50,7 +55,7 @@ class AgentSession:
         request = urllib.request.Request(self.endpoint, data=json.dumps(body).encode(),
                                          headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as response:
+            with self._opener.open(request, timeout=REQUEST_TIMEOUT_S) as response:
                 answer = json.load(response)
         except urllib.error.HTTPError as error:  # 202 wait_timed_out comes here too
             answer = json.load(error)
@@ -130,6 +135,10 @@ def simulate_student(url: str, result: SessionResult, epochs: int, deadline: flo
                               if action["key"].endswith(".device"))
             label = next(option for option in all_options(train) if option.startswith(device))
             train = session.act("pick device", widget_state={device_key: label})
+        if epochs == 0:  # a lighter student (bench/load_replicas.py --train-every): looks only
+            browse(session, rounds=BROWSE_ROUNDS)
+            result.run_status = "browsed"
+            return
         epochs_key = next(action["key"] for action in train["actions"]
                           if action["key"].endswith(".epochs"))
         session.act("set epochs", widget_state={epochs_key: epochs})
@@ -138,6 +147,17 @@ def simulate_student(url: str, result: SessionResult, epochs: int, deadline: flo
         wander_until_run_ends(session, deadline)
     except Exception as error:  # one student's failure is a figure of the test, not its end
         result.error = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+
+
+BROWSE_ROUNDS = 6
+
+
+def browse(session: AgentSession, rounds: int) -> None:
+    """What a student who does not train does meanwhile: Build and back, a second apart."""
+    for _ in range(rounds):
+        time.sleep(1.0)
+        session.act("go to Build", page="")
+        session.act("back to Train", page="train")
 
 
 def wander_until_run_ends(session: AgentSession, deadline: float) -> None:
@@ -190,6 +210,8 @@ def run_class(url: str, args, class_starts=lambda: None) -> list[SessionResult]:
             if result.template == WIDE:
                 pool.submit(simulate_wide_student, url, result, args.wide_epochs, deadline)
             else:
-                pool.submit(simulate_student, url, result, args.epochs, deadline, args.device)
+                trains = result.index % getattr(args, "train_every", 1) == 0
+                pool.submit(simulate_student, url, result, args.epochs if trains else 0, deadline,
+                            args.device)
             time.sleep(args.stagger)
     return results

@@ -20,12 +20,13 @@ class SessionResult:
     template: str
     interactions: list[tuple[str, float]] = field(default_factory=list)
     run_status: str = "not started"  # finished | failed | stopped | unfinished | not started
+    # | browsed (a student who only looks, bench/load_replicas.py --train-every)
     error: str | None = None
     notes: list[str] = field(default_factory=list)  # e.g. a view the evaluation budget refused
 
     @property
     def completed(self) -> bool:
-        return self.error is None and self.run_status == "finished"
+        return self.error is None and self.run_status in ("finished", "browsed")
 
 
 class TreeMemory:

@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "torch==2.13.0" || .venv/bin/python -m pip install -q "torch>=2.4,<3"
 .venv/bin/python -m pip install -q -r requirements-dev.txt
-.venv/bin/python -m pytest -n 2 -q "$@"
+# loadgroup: the Ray tests share one worker, so the session starts one Ray cluster, not two.
+.venv/bin/python -m pytest -n 2 --dist loadgroup -q "$@"

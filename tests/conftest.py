@@ -162,3 +162,22 @@ def wait_for_app(page, timeout_ms: int = 30000):
     deadline = time.time() + timeout_ms / 1000
     while page.locator('[data-testid="stStatusWidget"]').count() and time.time() < deadline:
         page.wait_for_timeout(100)
+
+
+# --- the Ray job back end (trainers.ray_jobs) ----------------------------------------------------
+RAY_TESTS = [pytest.mark.xdist_group("ray"), pytest.mark.ray]  # one worker, one cluster
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A single-node Ray cluster on 127.0.0.1 for the whole session (2 CPUs, no dashboard);
+    yields its address, for other processes to join. Skipped when Ray is not installed."""
+    ray = pytest.importorskip("ray", reason="the Ray back end's tests need ray (requirements-dev.txt)")
+    from trainers.ray_jobs import NAMESPACE
+    # address="local": a cluster of its own, even where `ray start` runs one on this machine
+    ray.init(address="local", num_cpus=2, include_dashboard=False, namespace=NAMESPACE,
+             logging_level="ERROR",
+             log_to_driver=False, _node_ip_address="127.0.0.1",
+             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()

@@ -8,18 +8,17 @@ warm process, see trainers.workers) feeds the job events; it never touches Strea
 from __future__ import annotations
 
 import itertools
-import threading
-import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 from builder import validate
 from trainers.config import RunSpec
-from trainers.datasets import DatasetError, training_rows
 from trainers.gpu import GpuPool, dataset_bytes, estimate_gpu_bytes
 from trainers.job import Job, Progress
+from trainers.cluster_queue import too_many_runs
+from trainers.job_book import SHUTTING_DOWN, JobBook, JobRefused, dataset_size
 from trainers.limits import Limits
 from trainers.process_worker import ProcessWorker
 from trainers.workers import RunFn, ThreadWorker, choose_worker, device_of
@@ -29,15 +28,7 @@ __all__ = ["JobManager", "JobRefused", "Job", "Progress", "RunSpec", "check_spec
 DEFAULT_RUN_FN = "trainers.loop:train_run"
 
 
-class JobRefused(ValueError):
-    """The run may not start; `reasons` holds one message per problem."""
-
-    def __init__(self, reasons: list[str]):
-        super().__init__(" ".join(reasons))
-        self.reasons = list(reasons)
-
-
-class JobManager:
+class JobManager(JobBook):
     """Runs at most `limits.max_jobs` CPU jobs at once; the rest wait in FIFO order. A paused
     job keeps its slot (its worker and memory stay until it is resumed or stopped). GPU jobs
     have their own slots and wait for their estimated memory (`gpus`, a trainers.gpu.GpuPool):
@@ -55,20 +46,17 @@ class JobManager:
     def __init__(self, limits: Limits | None = None, run_fn: RunFn = DEFAULT_RUN_FN, *,
                  worker: str | None = None, preflight: Callable[[RunSpec], list[str]] | None = None,
                  gpus: GpuPool | None = None):
-        self.limits = limits or Limits.from_env()
+        super().__init__(limits)
         self.gpus = gpus or GpuPool(self.limits.max_gpu_jobs)
         self._gpu_need: dict[Job, int] = {}  # each GPU job's estimated memory, until it ends
         self._gpu_placed: dict[Job, str] = {}  # the cuda:i each started GPU job runs on
         self._kind = worker or self.limits.worker
         self._run_fn = run_fn
         self._preflight = preflight or partial(check_spec, self.limits)
-        self._lock = threading.Lock()
         self._queue: deque[Job] = deque()
         self._running: set[Job] = set()
-        self._by_owner: dict[str, list[Job]] = defaultdict(list)
         self._ids = itertools.count(1)
         self._workers: dict[str, ThreadWorker | ProcessWorker] = {}
-        self._closed = threading.Event()
         if self._kind in ("process", "auto"):
             self._worker("process")  # warm it up now, not when the first student clicks
 
@@ -83,29 +71,19 @@ class JobManager:
             reasons += [refusal] if refusal else []
         with self._lock:
             if self._closed.is_set():
-                raise JobRefused(["The server is shutting down; no new runs are accepted."])
-            active = [job for job in self._by_owner[owner] if not job.ended]
-            if len(active) >= self.limits.runs_per_session:
-                reasons.append(f"You already have {len(active)} runs queued or running; stop one "
-                               "before starting another.")
+                raise JobRefused([SHUTTING_DOWN])
+            active = self._active_count(owner)
+            if active >= self.limits.runs_per_session:
+                reasons.append(too_many_runs(active))
             if reasons:
                 raise JobRefused(reasons)
-            job_id = f"run-{next(self._ids)}"
-            job = Job(job_id, spec, owner, self,
-                      max_epochs=self.limits.epochs_allowed(dataset_size(spec)),
-                      weights_file=weights_dir / f"{job_id}.safetensors" if weights_dir else None)
-            self._by_owner[owner].append(job)
+            job = self._new_job(f"run-{next(self._ids)}", spec, owner, weights_dir)
             if gpu_need is not None:
                 self._gpu_need[job] = gpu_need
-            self._forget_oldest_ended(owner)
+            self._keep(job)
             self._queue.append(job)
         self._start_waiting()
         return job
-
-    def jobs_for(self, owner: str) -> list[Job]:
-        """The owner's jobs, oldest first (at most `limits.runs_per_session` ended ones kept)."""
-        with self._lock:
-            return list(self._by_owner.get(owner, ()))
 
     def queue_position(self, job: Job) -> int | None:
         """1 for the next job to start (among the jobs waiting for the same kind of slot, CPU
@@ -122,15 +100,6 @@ class JobManager:
         with self._lock:
             need = self._gpu_need.get(job) if job in self._queue else None
         return None if need is None else self.gpus.wait_reason(device_of(job.spec), need)
-
-    def _forget_oldest_ended(self, owner: str) -> None:
-        jobs = self._by_owner[owner]
-        while len(jobs) > self.limits.runs_per_session:
-            oldest_ended = next((job for job in jobs if job.ended), None)
-            if oldest_ended is None:
-                return
-            jobs.remove(oldest_ended)
-            oldest_ended._forget_weights()
 
     def _start_waiting(self) -> None:
         """Start queued jobs while slots are free (outside the lock: a start may block briefly)."""
@@ -201,36 +170,9 @@ class JobManager:
         worker = self._workers.get("process")
         return worker.wait_warm(timeout) if worker else True
 
-    # --- ending jobs --------------------------------------------------------------------------
-    def end_owner(self, owner: str) -> bool:
-        """Stop all of an owner's jobs (a closed tab) and forget them so their memory is freed.
-
-        Bounded: a process job that ignores the stop is killed after `stop_grace_s`. Returns
-        False only if a thread job was still running after that (threads cannot be killed).
-        """
-        with self._lock:
-            jobs = self._by_owner.pop(owner, [])
-        ended = self._end_all(jobs)
-        for job in jobs:
-            job._forget_weights()
-        return ended
-
-    def shutdown(self) -> bool:
-        """End every job and refuse new runs; nothing of ours keeps running."""
-        self._closed.set()
-        with self._lock:
-            jobs = [job for owned in self._by_owner.values() for job in owned]
-            self._by_owner.clear()
-        ended = self._end_all(jobs)
+    def _close_workers(self) -> None:
         for worker in list(self._workers.values()):
             worker.close()
-        return ended
-
-    def _end_all(self, jobs: list[Job]) -> bool:
-        for job in jobs:
-            job.stop()
-        deadline = time.monotonic() + self.limits.stop_grace_s + 2.0
-        return all(job._end_within(max(0.0, deadline - time.monotonic())) for job in jobs)
 
 
 def check_spec(limits: Limits, spec: RunSpec) -> list[str]:
@@ -250,12 +192,3 @@ def gpu_estimate(spec: RunSpec) -> int:
     """The run's GPU memory in bytes, from shape inference (trainers.gpu)."""
     report = validate(spec.graph)
     return estimate_gpu_bytes(report, spec.config, dataset_bytes(report, dataset_size(spec)))
-
-
-def dataset_size(spec: RunSpec) -> int:
-    """Rows the run trains on per epoch (trainers.datasets.training_rows); 0 when the dataset
-    cannot be read (then the run itself reports why, before any epoch)."""
-    try:
-        return training_rows(spec.dataset, spec.dataset_options)
-    except DatasetError:
-        return 0

@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.pages_manager import PagesManager
 
+from trainers.limits import LimitsError
 from ui.lesson import adopt_lesson_from_url, show_lesson_banner
 from ui.reattach import restore_session
 from ui.session_lease import job_manager
@@ -41,7 +42,11 @@ def route() -> StreamlitPage:
              for index, (script, title, icon) in enumerate(PAGES)]
     # At the top, not in a sidebar: a 1280-pixel projector gives the canvas its whole width.
     page = st.navigation(pages, position="top")  # also ends the old pages-folder mode
-    job_manager()  # the first visit starts the job workers (seconds of imports), not the first Start
+    try:
+        job_manager()  # the first visit starts the job workers (seconds of imports), not the first Start
+    except LimitsError as error:  # the server's environment: say what is wrong, serve nothing
+        st.error(f"This server cannot train: {error}")
+        st.stop()
     adopt_lesson_from_url()
     restore_session()  # a reload: the graph and runs this browser had (ui/reattach.py)
     show_lesson_banner()

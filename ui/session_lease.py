@@ -34,7 +34,8 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from trainers.jobs import JobManager
+from trainers.backends import make_job_manager
+from trainers.job_book import JobBook
 from trainers.limits import Limits
 
 _OWNER = "layerloom.owner"
@@ -48,9 +49,10 @@ def limits() -> Limits:
 
 
 @st.cache_resource(show_spinner=False)
-def job_manager() -> JobManager:
-    """The one job manager of this server: every session's runs share its queue and limits."""
-    return JobManager(limits())
+def job_manager() -> JobBook:
+    """The one job manager of this server: every session's runs share its queue and limits
+    (with LAYERLOOM_JOBS=ray, those of every replica: trainers.backends)."""
+    return make_job_manager(limits())
 
 
 def owner() -> str:
@@ -118,7 +120,7 @@ class _PendingEnds:
     rerun a page that takes the lease), the check is simply repeated one grace period later.
     """
 
-    def __init__(self, manager: JobManager, session_active: Callable[[str], bool]):
+    def __init__(self, manager: JobBook, session_active: Callable[[str], bool]):
         self._manager, self._session_active = manager, session_active
         self._lock = threading.Lock()
         self._timers: dict[str, threading.Timer] = {}
