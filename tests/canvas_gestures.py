@@ -16,6 +16,13 @@ def edge_label(page, source, target, port=0):
     return page.locator(f'.ll-edge-label[data-edge="{source}->{target}:{port}"]')
 
 
+def pane_box(page) -> dict:
+    """The canvas pane's box, once it is on screen (a rerun may be remounting the canvas)."""
+    flow = page.locator(".ll-flow")
+    flow.wait_for(state="visible", timeout=30_000)
+    return flow.bounding_box()
+
+
 def centre(locator):
     box = locator.bounding_box()
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from builder.templates import load_template
 from tests.conftest import open_nav_page, open_page, wait_for_app
-from tests.canvas_gestures import connect, drop_from_palette, edge_label, field, node
+from tests.canvas_gestures import connect, drop_from_palette, edge_label, field, node, pane_box
 from ui import share
 
 pytestmark = pytest.mark.browser
@@ -84,7 +84,7 @@ def load_template_from_gallery(page, name: str):
 
 def free_spot(page, dx: float = 0.12, dy: float = 0.8):
     """A point on the empty left margin of the pane (the graph runs down its middle)."""
-    box = page.locator(".ll-flow").bounding_box()
+    box = pane_box(page)
     return box["x"] + box["width"] * dx, box["y"] + box["height"] * dy
 
 

@@ -14,7 +14,7 @@ import pytest
 expect = pytest.importorskip("playwright.sync_api").expect
 
 from tests.canvas_gestures import (centre, connect, drop_from_palette, edge_label, field, mouse_drag,
-                                   node)
+                                   node, pane_box)
 from tests.conftest import open_page, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -80,7 +80,7 @@ def has_edge(graph, source, target, port=0):
 
 
 def test_drop_from_palette_adds_a_layer_and_moving_it_is_reported(canvas):
-    box = canvas.locator(".ll-flow").bounding_box()
+    box = pane_box(canvas)
     drop_from_palette(canvas, "Dropout", (box["x"] + 300, box["y"] + 420))
     graph = wait_for_python(canvas, lambda g, _: any(n["type"] == "Dropout" for n in g["nodes"]))
     added = next(n for n in graph["nodes"] if n["type"] == "Dropout")
@@ -95,7 +95,7 @@ def test_drop_from_palette_adds_a_layer_and_moving_it_is_reported(canvas):
 
 
 def test_connect_two_layers_by_dragging_between_handles(canvas):
-    box = canvas.locator(".ll-flow").bounding_box()
+    box = pane_box(canvas)
     drop_from_palette(canvas, "Linear", (box["x"] + 420, box["y"] + 420))
     wait_for_python(canvas, lambda g, _: any(n["id"] == "linear_1" for n in g["nodes"]))
     connect(canvas, "act", "linear_1")
@@ -197,7 +197,7 @@ def test_clicks_on_the_palette_build_a_chain_each_new_layer_selected_and_in_view
         wait_for_python(canvas, lambda g, info, new_id=new_id: info["selected"] == new_id)
         expect(canvas.locator(".ll-palette-hint").first).to_have_text(f"Adds after {new_id}, connected")
         expect(canvas.locator(f'.ll-details[data-node-id="{new_id}"]')).to_be_visible()
-        pane = canvas.locator(".ll-flow").bounding_box()
+        pane = pane_box(canvas)
         added = node(canvas, new_id).bounding_box()
         assert pane["y"] <= added["y"] and added["y"] + added["height"] <= pane["y"] + pane["height"]
         previous = new_id

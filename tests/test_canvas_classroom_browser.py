@@ -140,13 +140,15 @@ def test_the_details_panel_keeps_the_selection_in_view_and_fit_view_fits_beside_
 
 
 def test_presenting_fills_the_window_and_shows_the_deepest_template_whole(build):
-    load_from_gallery(build, "resnet_small")
-    expect(build.locator(".react-flow__node")).to_have_count(14, timeout=30_000)
-    settled(build, 14)
+    # the template with the most nodes on the canvas (a block use is one node)
+    count, name = max((len(load_template(info.name).nodes), info.name) for info in list_templates())
+    load_from_gallery(build, name)
+    expect(build.locator(".react-flow__node")).to_have_count(count, timeout=30_000)
+    settled(build, count)
     build.get_by_role("button", name="Present", exact=True).click()
     canvas = build.locator(".ll-canvas").bounding_box()
     assert (canvas["width"], canvas["height"]) == tuple(map(float, build.size.split("x")))
-    view = settled(build, 14)
+    view = settled(build, count)
     build.screenshot(path=str(SHOTS / f"{build.size}-presenting.png"))
     assert_readable_and_whole(view, "presenting")
     build.keyboard.press("Escape")

@@ -104,10 +104,10 @@ def test_transformer_attention_maps_follow_the_run_until_it_ends(app_url, page):
 
     open_inspect_tab(page, "Attention")
     assert page.get_by_text("the views follow its latest weights").count()
-    wait_for_chart(page, "Attention in encoder1")
-    wait_for_chart(page, "Attention in encoder2")
+    wait_for_chart(page, "Attention in encoder.0.attention")  # inside the EncoderBlock ×2
+    wait_for_chart(page, "Attention in encoder.1.attention")
     page.get_by_text(re.compile(r"Run 1 · .* has finished")).wait_for(timeout=90000)
     assert not page.get_by_text("the views follow its latest weights").count()
-    wait_for_chart(page, "Attention in encoder2")
+    wait_for_chart(page, "Attention in encoder.1.attention")
     page.screenshot(path=str(SHOTS / "transformer-attention.png"))
     assert not page.console_errors, page.console_errors
