@@ -2,6 +2,7 @@
 still there for Inspect, downloads and forks, gone with the run or the session, and a run that
 failed or crashed keeps its last good weights."""
 import gc
+import time
 import weakref
 
 import pytest
@@ -33,10 +34,19 @@ def train_then(spec, control, emit):
     emit({"kind": "done", "result": {}})
 
 
+class SlowToTidyManager(JobManager):
+    """Keeps the worker thread busy after a job's end is announced (as a loaded machine may):
+    whatever that thread still holds then is still in memory when the page looks."""
+
+    def _job_ended(self, job):
+        time.sleep(0.3)
+        super()._job_ended(job)
+
+
 @pytest.fixture
 def manager():
-    manager = JobManager(Limits(max_jobs=2, runs_per_session=2, stop_grace_s=1.0),
-                         run_fn=train_then, worker="thread")
+    manager = SlowToTidyManager(Limits(max_jobs=2, runs_per_session=2, stop_grace_s=1.0),
+                                run_fn=train_then, worker="thread")
     yield manager
     assert manager.shutdown()
 

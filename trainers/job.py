@@ -257,6 +257,7 @@ class Job:
             self._handle = None  # let the worker's thread or process objects go
             weights = self._weights
         on_disk = weights is not None and self._write_weights(weights)
+        del weights  # the end is announced below: by then this frame must not hold the tensors
         with self._lock:
             if on_disk:
                 self._weights, self._weights_on_disk = None, True
