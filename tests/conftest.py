@@ -1,5 +1,6 @@
 """Shared fixtures: a real LayerLoom server and a headless Chromium page for browser tests."""
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -140,6 +141,17 @@ def load_template_on_build(page, name: str) -> None:
     """On the Build page: open the Templates tab and load template `name` from the gallery."""
     page.get_by_role("tab", name="Templates").click()
     page.locator(f".st-key-build-template-{name} button").click()
+    wait_for_app(page)
+
+
+def pick_data_on_train(page, template: str, dataset: str) -> None:
+    """From the Build page: load `template`, open Train and pick the dataset whose label
+    contains `dataset` (e.g. "Your images")."""
+    load_template_on_build(page, template)
+    open_nav_page(page, "Train")
+    wait_for_app(page)
+    page.get_by_label("Dataset", exact=True).click()  # the selectbox opens its list
+    page.get_by_role("option", name=re.compile(dataset)).click()
     wait_for_app(page)
 
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.conftest import open_nav_page, streamlit_server, wait_for_app
-from tests.test_inspect_browser import SHOTS, TALL, load_template, open_inspect_tab, wait_for_chart
+from tests.conftest import pick_data_on_train, streamlit_server, wait_for_app
+from tests.test_inspect_browser import SHOTS, TALL, open_inspect_tab, wait_for_chart
 
 pytestmark = pytest.mark.browser
 
@@ -45,13 +45,7 @@ def test_upload_a_zip_of_two_classes_train_and_inspect_a_prediction(app_url, pag
     page.set_viewport_size(TALL)
     page.goto(app_url)
     wait_for_app(page)
-    load_template(page, "cnn_seed")
-    open_nav_page(page, "Train")
-    wait_for_app(page)
-
-    page.get_by_label("Dataset", exact=True).click()  # the selectbox opens its list
-    page.get_by_role("option", name=re.compile("Your images")).click()
-    wait_for_app(page)
+    pick_data_on_train(page, "cnn_seed", "Your images")
     page.locator(".st-key-train-images-zip input[type=file]").set_input_files(
         str(shapes_zip(tmp_path / "my shapes.zip")))
     page.get_by_text(re.compile(r"Training images per class \(circles 14, squares 14\)")).wait_for(
@@ -78,12 +72,7 @@ def test_click_points_on_the_plane_train_and_see_the_decision_boundary(app_url, 
     page.set_viewport_size(TALL)
     page.goto(app_url)
     wait_for_app(page)
-    load_template(page, "mlp_playground")
-    open_nav_page(page, "Train")
-    wait_for_app(page)
-    page.get_by_label("Dataset", exact=True).click()
-    page.get_by_role("option", name=re.compile("Your points")).click()
-    wait_for_app(page)
+    pick_data_on_train(page, "mlp_playground", "Your points")
     pad = page.frame_locator("iframe").locator("canvas.ll-points") if not page.locator(
         "canvas.ll-points").count() else page.locator("canvas.ll-points")
     for active, corner in (("blue", (0.25, 0.25)), ("red", (0.75, 0.75))):
@@ -122,12 +111,7 @@ def test_webcam_photos_with_chromiums_fake_camera_train_and_test_live(app_url, b
         page.set_default_timeout(90_000)
         page.goto(app_url)
         wait_for_app(page)
-        load_template(page, "cnn_seed")
-        open_nav_page(page, "Train")
-        wait_for_app(page)
-        page.get_by_label("Dataset", exact=True).click()
-        page.get_by_role("option", name=re.compile("Your images")).click()
-        wait_for_app(page)
+        pick_data_on_train(page, "cnn_seed", "Your images")
         page.get_by_text("The webcam", exact=True).click()
         wait_for_app(page)
         for index, name in enumerate(("class 1", "class 2")):

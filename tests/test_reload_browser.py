@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from tests.conftest import (load_template_on_build, open_nav_page, start_on_train, streamlit_server,
-                            wait_for_app)
+from tests.conftest import (load_template_on_build, open_nav_page, pick_data_on_train, start_on_train,
+                            streamlit_server, wait_for_app)
 
 pytestmark = pytest.mark.browser
 SESSION_TTL_S = 8  # long enough for a reload on a busy box, short enough to wait out
@@ -111,12 +111,7 @@ def test_a_reload_brings_back_the_sentences_uploaded_before_it(app_url, browser,
         page = new_tab(context)
         page.goto(app_url)
         wait_for_app(page)
-        load_template_on_build(page, "lstm_text")
-        open_nav_page(page, "Train")
-        wait_for_app(page)
-        page.get_by_label("Dataset", exact=True).click()
-        page.get_by_role("option", name=re.compile("Your texts")).click()
-        wait_for_app(page)
+        pick_data_on_train(page, "lstm_text", "Your texts")
         page.locator('input[type="file"]').first.set_input_files(str(diary))
         page.get_by_text(re.compile("Vocabulary: 29 words")).wait_for()
 
