@@ -192,6 +192,18 @@ def test_a_canvas_edit_reaches_every_panel_in_the_same_run(app):
     assert app.metric[0].value == "2.4 K"
 
 
+def test_a_bad_value_inside_a_block_is_listed_by_where_it_is_and_the_graph_kept(app):
+    click_template(app, "resnet_small")
+    edited = graph_of(app)
+    conv1 = next(n for n in edited["blocks"]["BasicBlock"]["nodes"] if n["id"] == "conv1")
+    conv1["params"]["in_channels"] = 3  # the stem gives 16
+    canvas_edit(app, edited, revision=1, edit="m:3")
+    assert graph_of(app) == edited  # kept as drawn, to be repaired
+    assert app.metric[3].value == "1"
+    assert "**node layer1.conv1 (inside block layer1), field in_channels**: Conv2d 'layer1.conv1': " \
+           "in_channels is 3 but the input gives 16" in messages(app, "error")
+
+
 def test_an_edit_made_before_a_template_load_is_ignored(app):
     click_template(app, "gru_forecast")
     canvas_edit(app, load_template("mlp_digits").to_dict(), revision=0, edit="m:2")

@@ -1,14 +1,17 @@
 """Blocks on the Build page's canvas in a real Chromium: a block use is one collapsed node with
 its shapes, opening it shows the layers inside (shapes from Python), and an edit inside changes
 the block's definition, so every use of it. Screenshots land in /tmp/build_shots/."""
+import json
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from builder.templates import load_template
 from tests.canvas_gestures import edge_label, field, node
 from tests.test_build_browser import (  # noqa: F401 - shared_page: the module's one session
-    PYTHON_TIMEOUT_MS, expect_row, load_template_from_gallery, metric, shared_page)
+    PYTHON_TIMEOUT_MS, expect_row, graph_uploader, load_template_from_gallery, metric, open_tab,
+    shared_page)
 
 pytestmark = pytest.mark.browser
 SHOTS = Path("/tmp/build_shots")
@@ -78,3 +81,62 @@ def test_an_edit_inside_a_block_changes_every_use_and_persists(resnet):
     field(resnet, "conv1", "bias")
     expect(resnet.locator('.ll-details[data-node-id="conv1"]').get_by_label(
         "bias", exact=True)).not_to_be_checked()
+
+
+def nested_resnet() -> dict:
+    """resnet_small with its BasicBlock used twice inside a Stage block: layer1 is a Stage."""
+    graph = load_template("resnet_small").to_dict()
+    graph["blocks"]["Stage"] = {
+        "params": {"channels": 16},
+        "nodes": [{"id": "x", "type": "Input", "params": {}},
+                  {"id": "a", "type": "BasicBlock", "params": {"channels": "$channels"}},
+                  {"id": "b", "type": "BasicBlock", "params": {"channels": "$channels"}}],
+        "edges": [{"source": "x", "target": "a"}, {"source": "a", "target": "b"}],
+        "layout": {"x": {"x": 40, "y": 0}, "a": {"x": 0, "y": 90}, "b": {"x": 0, "y": 230}}}
+    next(n for n in graph["nodes"] if n["id"] == "layer1")["type"] = "Stage"
+    return graph
+
+
+def test_nested_block_uses_show_their_shapes_and_a_problem_sits_where_it_is(
+        shared_page, tmp_path):
+    page = shared_page
+    saved = tmp_path / "nested.json"
+    saved.write_text(json.dumps(nested_resnet()))
+    open_tab(page, "Save & share")
+    graph_uploader(page).set_input_files(saved)
+    layer1 = node(page, "layer1")
+    expect(layer1).to_contain_text("(16, 28, 28) → (16, 28, 28)", timeout=PYTHON_TIMEOUT_MS)
+    expect(layer1).to_contain_text("9,408 params")  # two BasicBlocks of 4,704
+    open_block(page, "layer1")
+    for use in ("a", "b"):  # collapsed inside the opened Stage, with their own shapes
+        expect(node(page, use)).to_contain_text("(16, 28, 28) → (16, 28, 28)",
+                                                timeout=PYTHON_TIMEOUT_MS)
+        expect(node(page, use)).to_contain_text("4,704 params")
+    open_block(page, "a")
+    bar = page.locator(".ll-blockbar")
+    expect(bar).to_contain_text("Stage (layer1)")
+    expect(bar).to_contain_text("BasicBlock (a)")
+    expect(edge_label(page, "conv1", "bn1")).to_have_text("(16, 28, 28)",
+                                                         timeout=PYTHON_TIMEOUT_MS)
+
+    kernel = field(page, "conv1", "kernel_size")  # bigger than the 28-pixel image
+    kernel.fill("40")
+    kernel.press("Enter")
+    message = "Conv2d 'layer1.a.conv1'"
+    expect(node(page, "conv1").locator(".ll-problems")).to_contain_text(
+        message, timeout=PYTHON_TIMEOUT_MS)  # on the layer itself while its block is open
+    expect(node(page, "bn1").locator(".ll-problems")).to_have_count(0)
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "nested_problem_open.png"))
+    bar.get_by_role("button", name="Stage (layer1)").click()
+    expect(node(page, "a").locator(".ll-problems")).to_contain_text(message,
+                                                                    timeout=PYTHON_TIMEOUT_MS)
+    bar.get_by_role("button", name="Model").click()
+    expect(node(page, "layer1").locator(".ll-problems")).to_contain_text(
+        message, timeout=PYTHON_TIMEOUT_MS)  # collapsed: on the block, naming the layer
+    problems = page.locator(".st-key-build-problems")
+    expect(problems).to_contain_text("node layer1.a.conv1 (inside block layer1), field "
+                                     "kernel_size", timeout=PYTHON_TIMEOUT_MS)
+    page.screenshot(path=str(SHOTS / "nested_problem_closed.png"))
+    errors, page.console_errors[:] = list(page.console_errors), []
+    assert not errors

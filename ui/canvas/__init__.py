@@ -24,7 +24,8 @@ What travels between Python and the browser:
   `open`: the block use the canvas shows opened (its hierarchical id with a dot: "layer1." or
   "layer1.0." for its first copy), or None for the model itself; Python answers with `inside`,
   `{"use": open, "report": that use's report (Report.inside_json)}`, so the shapes inside a
-  block come from Python too.
+  block come from Python too. A remount (new revision) does not reset it: the browser uses an
+  `inside` only for the use it has open, and Python computes it from the current graph.
 - Browser -> Python, as a one-shot trigger: `action`, e.g.
   `{"kind": "apply_fix", "node": "c1", "index": 2}` where `index` is the position of the problem in
   `report["problems"]`.

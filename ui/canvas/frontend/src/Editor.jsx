@@ -7,7 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { applyNodeChanges, useReactFlow } from '@xyflow/react';
 import * as ops from './graphOps.js';
 import { DEFAULT_SIZE, autoLayout } from './autoLayout.js';
-import { blockSpecs, usePrefix, viewOf, withView } from './blockView.js';
+import { blockSpecs, placeProblems, usePrefix, viewOf, withView } from './blockView.js';
 import BlockBar from './BlockBar.jsx';
 import { buildEdges, buildNodes } from './flowElements.js';
 import useGraphHistory from './useGraphHistory.js';
@@ -46,7 +46,11 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType:
   const commit = useCallback((next) => commitModel(withView(currentModel(), path.current, next)),
     [currentModel, commitModel]);
   const opened = openPath[openPath.length - 1] || null;
-  const report = !opened ? modelReport : (inside?.use === opened.prefix ? inside.report : null);
+  // Inside a block, Python's report for the opened use, its problems put on this level's nodes.
+  const insideReport = opened && inside?.use === opened.prefix ? inside.report : null;
+  const shownIds = graph.nodes.map((n) => n.id).join('\n');
+  const report = useMemo(() => (!opened ? modelReport : placeProblems(insideReport, shownIds.split('\n'))),
+    [opened, modelReport, insideReport, shownIds]);
   const blocks = useMemo(() => blockSpecs(model.blocks), [model.blocks]);
   const catalogByType = useMemo(
     () => ({ ...layerSpecs, ...Object.fromEntries(blocks.map((spec) => [spec.type, spec])) }),
@@ -127,9 +131,6 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType:
     const gone = openPath.findIndex((o) => !model.blocks?.[o.block]);
     if (gone !== -1) openLevel(openPath.slice(0, gone));
   }, [model, openPath, openLevel]);
-  // A fresh mount shows the model: Python forgets a block the previous mount had open.
-  const openAtMount = useRef(Boolean(inside));
-  useEffect(() => { if (openAtMount.current) setStateValue('open', null); }, [setStateValue]);
 
   const live = useRef();
   live.current = { selectedIds, selectedId, selectedEdges, catalogByType, setTriggerValue, view };
