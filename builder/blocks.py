@@ -103,11 +103,16 @@ def expand(graph: Graph) -> Expansion:
     return expansion
 
 
-def _check_names(graph: Graph, expansion: Expansion) -> None:
+def bad_block_name(name: str) -> bool:
+    """A block's name is its class in exported code: a Python name that is not a layer type."""
     from builder.catalog import CATALOG  # the catalog imports nothing from here; kept local
+    return not name.isidentifier() or keyword.iskeyword(name) or name in CATALOG or \
+        name in ("GraphModule", "torch", "nn")
+
+
+def _check_names(graph: Graph, expansion: Expansion) -> None:
     for name in graph.blocks:
-        if not name.isidentifier() or keyword.iskeyword(name) or name in CATALOG or \
-                name in ("GraphModule", "torch", "nn"):
+        if bad_block_name(name):
             expansion.problems.append(Problem(None, "blocks", f"block name '{name}' must be a "
                                               "Python-style name (letters, digits, _) that is "
                                               "not a layer type"))
