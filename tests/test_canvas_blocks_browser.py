@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from builder.templates import load_template
 from tests.canvas_gestures import edge_label, field, node
 from tests.test_build_browser import (  # noqa: F401 - shared_page: the module's one session
-    PYTHON_TIMEOUT_MS, expect_row, graph_uploader, load_template_from_gallery, metric, open_tab,
+    PYTHON_TIMEOUT_MS, expect_row, free_spot, graph_uploader, load_template_from_gallery, metric, open_tab,
     shared_page)
 
 pytestmark = pytest.mark.browser
@@ -138,5 +138,53 @@ def test_nested_block_uses_show_their_shapes_and_a_problem_sits_where_it_is(
     expect(problems).to_contain_text("node layer1.a.conv1 (inside block layer1), field "
                                      "kernel_size", timeout=PYTHON_TIMEOUT_MS)
     page.screenshot(path=str(SHOTS / "nested_problem_closed.png"))
+    errors, page.console_errors[:] = list(page.console_errors), []
+    assert not errors
+
+
+def select(page, *node_ids):
+    """Click the first layer, Shift+click the others: the selection Make block takes."""
+    page.mouse.click(*free_spot(page))  # an empty spot clears the selection
+    node(page, node_ids[0]).locator(".ll-node-header").click()
+    for other in node_ids[1:]:
+        node(page, other).locator(".ll-node-header").click(modifiers=["Shift"])
+
+
+def make_block(page, name):
+    page.locator(".ll-toolbar").get_by_role("button", name="Make block").click()
+    box = page.get_by_label("Block name")
+    box.fill(name)
+    box.press("Enter")
+
+
+def test_make_block_from_selected_layers_then_undo(shared_page):
+    page = shared_page
+    load_template_from_gallery(page, "cnn_seed")
+    expect(metric(page, "Parameters")).to_have_text("225.0 K", timeout=PYTHON_TIMEOUT_MS)
+    select(page, "conv1", "conv2")  # not wired to each other: refused, graph kept
+    make_block(page, "Apart")
+    expect(page.locator(".ll-status")).to_contain_text(
+        "Cannot make a block: the selected layers are not connected", timeout=PYTHON_TIMEOUT_MS)
+    expect(node(page, "conv2")).to_be_visible()
+
+    select(page, "conv1", "relu1", "pool1")
+    make_block(page, "ConvBlock")
+    use = node(page, "convblock")
+    expect(use).to_be_visible(timeout=PYTHON_TIMEOUT_MS)
+    expect(use.locator(".ll-node-type")).to_have_text("ConvBlock")
+    expect(use).to_contain_text("(1, 28, 28) → (32, 13, 13)", timeout=PYTHON_TIMEOUT_MS)
+    expect(use).to_contain_text("320 params")
+    expect(node(page, "conv1")).to_have_count(0)
+    expect(edge_label(page, "convblock", "conv2")).to_have_text("(32, 13, 13)")
+    expect_row(page, "convblock", "ConvBlock", "320")  # Python holds the new graph
+    expect(metric(page, "Parameters")).to_have_text("225.0 K")  # the same model
+    expect(page.locator('.ll-palette-entry[data-type="ConvBlock"]')).to_have_count(1)
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "make_block_done.png"))
+
+    page.locator(".ll-toolbar").get_by_role("button", name="Undo").click()
+    expect(node(page, "conv1")).to_be_visible(timeout=PYTHON_TIMEOUT_MS)
+    expect(node(page, "convblock")).to_have_count(0)
+    expect_row(page, "conv1", "Conv2d", "320")
     errors, page.console_errors[:] = list(page.console_errors), []
     assert not errors

@@ -9,6 +9,8 @@ import * as ops from './graphOps.js';
 import { DEFAULT_SIZE, autoLayout } from './autoLayout.js';
 import { blockSpecs, placeProblems, usePrefix, viewOf, withView } from './blockView.js';
 import BlockBar from './BlockBar.jsx';
+import MakeBlockBar from './MakeBlockBar.jsx';
+import useMakeBlock from './useMakeBlock.js';
 import { buildEdges, buildNodes } from './flowElements.js';
 import useGraphHistory from './useGraphHistory.js';
 import useShortcuts from './useShortcuts.js';
@@ -22,7 +24,7 @@ import DetailsPanel from './DetailsPanel.jsx';
 import StatusBar from './StatusBar.jsx';
 
 export default function Editor({ initialGraph, revision, catalog, catalogByType: layerSpecs, report: modelReport,
-  inside, pythonSelected, setStateValue, setTriggerValue, presenting, setPresenting, paletteOpen, togglePalette, foldPalette }) {
+  inside, answer, pythonSelected, setStateValue, setTriggerValue, presenting, setPresenting, paletteOpen, togglePalette, foldPalette }) {
   const flow = useReactFlow();
   const paneRef = useRef(null);
   const editorRef = useRef(null);
@@ -78,6 +80,13 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType:
   const selectedIds = nodes.filter((n) => n.selected).map((n) => n.id);
   const selectedId = selectedIds.length === 1 ? selectedIds[0] : null;
   const [notice, setNotice] = useState(null);
+  const commitSelecting = useCallback((next, id) => { // a whole new model from Python, undoable
+    selectAfterRebuild.current = id;
+    commitModel(withPositions(ops.normaliseGraph(next)));
+  }, [commitModel]);
+  const makeBlock = useMakeBlock({
+    answer, revision, model, selectedIds, atModel: !openPath.length, setTriggerValue, commitSelecting, setNotice,
+  });
   const view = useViewportKeeper({
     flow, paneRef, nodes, selectedId, currentGraph,
     arrange: useCallback((positions) => {
@@ -215,11 +224,14 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType:
           togglePalette={togglePalette}
           presenting={presenting}
           togglePresenting={() => setPresenting((on) => !on)}
+          canMakeBlock={makeBlock.canStart}
+          onMakeBlock={makeBlock.start}
         />
         <div className="ll-workspace">
           {paletteOpen && <Palette catalog={paletteEntries} onAdd={actions.addLayer} connectAfter={selectedId} />}
           <div className="ll-main">
             {opened && <BlockBar model={model} openPath={openPath} report={report} />}
+            {makeBlock.naming !== null && <MakeBlockBar count={selectedIds.length} makeBlock={makeBlock} />}
             <FlowCanvas
               paneRef={paneRef}
               nodes={nodes}

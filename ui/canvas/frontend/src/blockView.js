@@ -103,3 +103,10 @@ export function placeProblems(report, nodeIds) {
   });
   return { ...report, problems };
 }
+
+// A name for a new block that the graph does not use yet: Block, Block2, Block3, ...
+export function freeBlockName(blocks) {
+  let k = 1;
+  while (blocks?.[k === 1 ? 'Block' : `Block${k}`]) k += 1;
+  return k === 1 ? 'Block' : `Block${k}`;
+}

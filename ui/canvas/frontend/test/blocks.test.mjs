@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ops from '../src/graphOps.js';
-import { blockSpecs, placeProblems, usePrefix, usesOf, viewOf, withView } from '../src/blockView.js';
+import { blockSpecs, freeBlockName, placeProblems, usePrefix, usesOf, viewOf, withView } from '../src/blockView.js';
 
 function resnet() {
   return ops.normaliseGraph({
@@ -63,4 +63,10 @@ test('a problem inside the opened block sits on the layer or nested block use it
   assert.equal(report.problems[0].node, null); // Python's report is left as it came
   assert.deepEqual(placeProblems(report, ['conv2']).problems.map((p) => p.node), [null, null, null]);
   assert.equal(placeProblems(null, ['x']), null);
+});
+
+test('a new block gets a name the graph does not use yet', () => {
+  assert.equal(freeBlockName(undefined), 'Block');
+  assert.equal(freeBlockName({ BasicBlock: {} }), 'Block');
+  assert.equal(freeBlockName({ Block: {}, Block2: {} }), 'Block3');
 });
