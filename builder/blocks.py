@@ -18,7 +18,7 @@ from builder.spec import MAX_EDGES, MAX_NODES, Block, Edge, Graph, Node
 
 MAX_REPEAT = 256
 MAX_DEPTH = 8  # blocks inside blocks
-_PLACEHOLDER = re.compile(r"\$([A-Za-z_]\w*)")
+PLACEHOLDER = re.compile(r"\$([A-Za-z_]\w*)")
 
 
 @dataclass(frozen=True)
@@ -237,7 +237,7 @@ def _substitute(exp, node, args, stack, top, flat_id) -> dict:
     def value(name, raw):
         if isinstance(raw, list):
             return [value(name, item) for item in raw]
-        match = _PLACEHOLDER.fullmatch(raw) if isinstance(raw, str) else None
+        match = PLACEHOLDER.fullmatch(raw) if isinstance(raw, str) else None
         if match is None:
             return raw
         if match.group(1) not in args:

@@ -188,3 +188,20 @@ def test_make_block_from_selected_layers_then_undo(shared_page):
     expect_row(page, "conv1", "Conv2d", "320")
     errors, page.console_errors[:] = list(page.console_errors), []
     assert not errors
+
+
+def test_make_block_inside_an_opened_block(resnet):
+    open_block(resnet, "layer1")
+    expect(edge_label(resnet, "conv1", "bn1")).to_have_text("(16, 28, 28)",
+                                                           timeout=PYTHON_TIMEOUT_MS)
+    select(resnet, "conv1", "bn1", "relu1")
+    make_block(resnet, "ConvBnRelu")
+    use = node(resnet, "convbnrelu")  # used inside BasicBlock, shapes from Python
+    expect(use).to_contain_text("(16, 28, 28) → (16, 28, 28)", timeout=PYTHON_TIMEOUT_MS)
+    expect(use).to_contain_text("2,352 params")
+    expect(node(resnet, "conv1")).to_have_count(0)
+    expect(resnet.locator(".ll-blockbar")).to_contain_text("BasicBlock (layer1)")
+    expect(metric(resnet, "Parameters")).to_have_text("5.1 K")  # the same model
+    resnet.locator(".ll-toolbar").get_by_role("button", name="Undo").click()
+    expect(node(resnet, "conv1")).to_be_visible(timeout=PYTHON_TIMEOUT_MS)
+    expect(node(resnet, "convbnrelu")).to_have_count(0)

@@ -11,14 +11,15 @@ torch.set_num_threads(1)
 
 
 def same_model(before, after, renamed: dict[str, str]) -> None:
-    """Same parameter count and, with before's weights moved to their new names, same outputs."""
+    """Same parameter count and, with before's weights moved to their new names, same outputs.
+    `renamed`: old module path -> new ("conv1" -> "convblock.conv1")."""
     assert validate(after).valid, validate(after).problems
     assert validate(after).total_params == validate(before).total_params
     old, new = compile_graph(before).eval(), compile_graph(after).eval()
     state = {}
     for key, value in old.state_dict().items():
-        layer = key.split(".")[0]
-        state[renamed[layer] + "." + key if layer in renamed else key] = value
+        path = next((p for p in renamed if key.startswith(p + ".")), None)
+        state[renamed[path] + key[len(path):] if path else key] = value
     new.load_state_dict(state)  # strict: every weight found its place
     inputs = [torch.randn(2, *validate(before).nodes[i].output_shape) for i in old.input_ids]
     with torch.no_grad():
@@ -39,7 +40,7 @@ def test_a_chain_becomes_one_block_use_wired_the_same_way():
     assert {("x", "convblock", 0), ("convblock", "conv2", 0)} <= wires
     report = validate(after)
     assert report.nodes["convblock"].output_shape == validate(before).nodes["pool1"].output_shape
-    same_model(before, after, {n: "convblock" for n in ("conv1", "relu1", "pool1")})
+    same_model(before, after, {n: f"convblock.{n}" for n in ("conv1", "relu1", "pool1")})
     assert set(after.layout) == {n.id for n in after.nodes}
     assert before.node("conv1") is not None  # the old graph is untouched
 
@@ -50,7 +51,8 @@ def test_a_residual_block_with_a_skip_and_two_outside_sources():
     after = make_block(before, ["stem", "stem_bn", "stem_relu", "layer1"], "Trunk")
     assert [n.type for n in after.blocks["Trunk"].nodes][-1] == "BasicBlock"  # a nested use
     assert after.blocks["BasicBlock"] == basic
-    same_model(before, after, {n: "trunk" for n in ("stem", "stem_bn", "stem_relu", "layer1")})
+    same_model(before, after, {n: f"trunk.{n}" for n in ("stem", "stem_bn", "stem_relu",
+                                                         "layer1")})
 
     two_in = make_block(load_template("inception_block"), ["inception"], "Wrapped")
     assert validate(two_in).valid
@@ -70,7 +72,7 @@ def test_several_outside_sources_become_the_ports_in_node_order():
     after = make_block(graph, ["fa", "sum"], "Mix")
     assert [n.id for n in after.blocks["Mix"].nodes][:2] == ["x1", "x2"]
     assert {(e.source, e.port) for e in after.edges if e.target == "mix"} == {("a", 0), ("b", 1)}
-    same_model(load_graph(graph), after, {"fa": "mix", "sum": "mix"})
+    same_model(load_graph(graph), after, {"fa": "mix.fa", "sum": "mix.sum"})
 
 
 def test_one_output_and_nothing_that_leaves_and_comes_back():
@@ -87,7 +89,20 @@ def test_one_output_and_nothing_that_leaves_and_comes_back():
                                               "not selected"):
         make_block(graph, ["h", "sum"], "Pair")  # h -> g -> sum leaves and comes back
     after = make_block(graph, ["h", "g", "sum"], "Pair")
-    same_model(load_graph(graph), after, {"h": "pair", "g": "pair", "sum": "pair"})
+    same_model(load_graph(graph), after, {n: f"pair.{n}" for n in ("h", "g", "sum")})
+
+
+def test_layers_inside_a_block_become_a_block_used_there_taking_its_params_along():
+    before = load_template("resnet_small")
+    after = make_block(before, ["conv1", "bn1", "relu1"], "ConvBnRelu", within="BasicBlock")
+    basic = after.blocks["BasicBlock"]
+    assert [n.id for n in basic.nodes] == ["x", "convbnrelu", "conv2", "bn2", "skip", "relu2"]
+    assert basic.nodes[1].params == {"channels": "$channels"}
+    assert after.blocks["ConvBnRelu"].params == {"channels": 16}
+    assert after.nodes == before.nodes  # the model's level is as it was
+    same_model(before, after, {f"layer1.{n}": f"layer1.convbnrelu.{n}" for n in ("conv1", "bn1")})
+    with pytest.raises(CannotMakeBlock, match="x is the block's input"):
+        make_block(before, ["x", "conv1"], "Head", within="BasicBlock")
 
 
 @pytest.mark.parametrize("ids,name,message", [

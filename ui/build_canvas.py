@@ -61,16 +61,19 @@ def _apply_fix_from_canvas(action: dict) -> None:
 
 
 def _make_block_for_canvas(action: dict) -> None:
-    """Turn the selected layers into a block and send the new graph back to the canvas, which
-    commits it as an edit of its own (so its Undo takes the block apart again); or say why not."""
-    nodes, name = action.get("nodes"), action.get("name")
+    """Turn the selected layers (of the model, or of the opened block `within`) into a block and
+    send the new graph back to the canvas, which commits it as an edit of its own (so its Undo
+    takes the block apart again); or say why not."""
+    nodes, name, within = action.get("nodes"), action.get("name"), action.get("within")
     if action.get("revision") != graph_revision() or not isinstance(name, str) or \
+            not isinstance(within, str | None) or \
             not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes):
         return  # made on a graph Python has since replaced, or not from our canvas
     answer = {"request": action.get("request")}
     try:
-        graph = make_block(current_graph(), nodes, name)
-        use = next(n.id for n in graph.nodes if n.type == name)
+        graph = make_block(current_graph(), nodes, name, within)
+        level = graph.nodes if within is None else graph.blocks[within].nodes
+        use = next(n.id for n in level if n.type == name)
         answer.update(graph=graph.to_dict(), use=use, block=name)
     except CannotMakeBlock as error:
         answer["error"] = str(error)

@@ -28,8 +28,8 @@ What travels between Python and the browser:
   `inside` only for the use it has open, and Python computes it from the current graph.
 - Browser -> Python, as a one-shot trigger: `action`, e.g.
   `{"kind": "apply_fix", "node": "c1", "index": 2}` where `index` is the position of the problem in
-  `report["problems"]`, or `{"kind": "make_block", "nodes": [ids], "name": str, "revision": int,
-  "request": str}`; Python answers the latter through `answer` (data):
+  `report["problems"]`, or `{"kind": "make_block", "nodes": [ids], "name": str, "within": the
+  opened block's name or None, "revision": int, "request": str}`; Python answers the latter through `answer` (data):
   `{"request", "graph", "use", "block"}` (the new graph, which the browser commits as an undoable
   edit and whose block node `use` it selects) or `{"request", "error"}`.
 

@@ -85,7 +85,7 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType:
     commitModel(withPositions(ops.normaliseGraph(next)));
   }, [commitModel]);
   const makeBlock = useMakeBlock({
-    answer, revision, model, selectedIds, atModel: !openPath.length, setTriggerValue, commitSelecting, setNotice,
+    answer, revision, model, selectedIds, within: opened?.block ?? null, setTriggerValue, commitSelecting, setNotice,
   });
   const view = useViewportKeeper({
     flow, paneRef, nodes, selectedId, currentGraph,

@@ -11,7 +11,7 @@ export default function Toolbar({ canUndo, canRedo, hasSelection, paletteOpen, t
     ['Duplicate', 'Duplicate the selected layer (Ctrl+D)', actions.duplicate, hasSelection],
     ['Delete', 'Delete the selection (Delete or Backspace)', actions.removeSelected, hasSelection],
     ['Make block', 'Turn the selected layers (Shift+click to select several) into a block: one node '
-      + 'you can open, reuse from the palette and repeat (at the model level, not inside a block)', onMakeBlock, canMakeBlock],
+      + 'you can open, reuse from the palette and repeat', onMakeBlock, canMakeBlock],
     ['Auto-layout', 'Arrange the layers top to bottom, to fit the canvas', actions.layout, true],
     ['Fit view', 'Zoom to show the whole graph', actions.fit, true],
   ];
