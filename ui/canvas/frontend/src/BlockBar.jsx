@@ -25,7 +25,7 @@ export default function BlockBar({ model, openPath, report }) {
       <span className="ll-blockbar-note">
         Editing block <strong>{opened.block}</strong>: changes apply to every use of it
         ({uses.length === 1 ? uses[0] : `${uses.length} uses: ${uses.join(', ')}`}).
-        {' '}Shapes of {opened.prefix.slice(0, -1)}{report ? ` · ${formatCount(report.params)} parameters per copy` : ' (checking…)'}
+        {' '}Shapes of {opened.prefix.slice(0, -1)}{report ? ` · ${formatCount(report.params)}${report.valid ? '' : ' + ?'} parameters per copy` : ' (checking…)'}
       </span>
     </div>
   );
