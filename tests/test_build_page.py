@@ -253,3 +253,17 @@ def test_export_of_a_model_over_the_server_limits_is_refused_with_a_message(app)
     assert not app.exception
     assert "Download torch.export (.pt2)" not in [b.label for b in app.download_button]
     assert "49,007,000 parameters; the limit here is 10,000,000" in messages(app, "warning")
+
+
+def test_make_block_answers_the_canvas_then_stops_sending_the_graph_once_taken(app):
+    click_template(app, "cnn_seed")
+    app.session_state["build.canvas.answer"] = {"request": "r1", "block": "ConvBlock",
+                                                "use": "convblock", "graph": {}}
+    made = load_template("cnn_seed").to_dict() | {"version": 2, "blocks": {"ConvBlock": {
+        "params": {}, "nodes": [{"id": "x", "type": "Input", "params": {}},
+                                {"id": "conv1", "type": "Conv2d", "params": {"out_channels": 32,
+                                                                             "kernel_size": 3}}],
+        "edges": [{"source": "x", "target": "conv1", "port": 0}], "layout": {}}}}
+    canvas_edit(app, made, revision=1, edit="m:4")  # the canvas committed the answer's graph
+    assert "build.canvas.answer" not in app.session_state
+    assert graph_of(app)["blocks"]["ConvBlock"] == made["blocks"]["ConvBlock"]

@@ -40,6 +40,9 @@ def canvas_editor() -> None:
 def _adopt(edited: dict | None) -> None:
     if edited is None:
         return
+    answer = st.session_state.get(ANSWER_KEY) or {}
+    if answer.get("block") in (edited.get("blocks") or {}):
+        del st.session_state[ANSWER_KEY]  # the canvas took the new graph: stop sending it along
     try:
         set_graph(load_graph(edited), replace=False)
     except GraphError as error:  # only a tampered browser can send this; keep the last good graph
