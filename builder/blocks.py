@@ -7,6 +7,7 @@ a block's Input nodes become Identity nodes fed by the block node's port edges, 
 kept on the way (owner, module path, uses) let validate() fold the shapes and costs back onto
 the block nodes, and codegen write one class per block.
 """
+import dataclasses
 import keyword
 import re
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from builder.spec import MAX_EDGES, MAX_NODES, Block, Edge, Graph, Node
 
 MAX_REPEAT = 256
 MAX_DEPTH = 8  # blocks inside blocks
-_PLACEHOLDER = re.compile(r"\$([A-Za-z_]\w*)")
+PLACEHOLDER = re.compile(r"\$([A-Za-z_]\w*)")
 
 
 @dataclass(frozen=True)
@@ -94,15 +95,24 @@ def expand(graph: Graph) -> Expansion:
             expansion.problems.append(Problem(None, "blocks", f"the blocks expand to more than "
                                                               f"{MAX_NODES} nodes or {MAX_EDGES} "
                                                               "edges; use fewer repeats"))
-    expansion.problems = list(dict.fromkeys(expansion.problems))  # once, not per repetition
+    # once, not per repetition (each copy names its own inner node; the first copy's is kept)
+    once: dict[tuple, Problem] = {}
+    for problem in expansion.problems:
+        once.setdefault((problem.node, problem.field, problem.message), problem)
+    expansion.problems = list(once.values())
     return expansion
 
 
-def _check_names(graph: Graph, expansion: Expansion) -> None:
+def bad_block_name(name: str) -> bool:
+    """A block's name is its class in exported code: a Python name that is not a layer type."""
     from builder.catalog import CATALOG  # the catalog imports nothing from here; kept local
+    return not name.isidentifier() or keyword.iskeyword(name) or name in CATALOG or \
+        name in ("GraphModule", "torch", "nn")
+
+
+def _check_names(graph: Graph, expansion: Expansion) -> None:
     for name in graph.blocks:
-        if not name.isidentifier() or keyword.iskeyword(name) or name in CATALOG or \
-                name in ("GraphModule", "torch", "nn"):
+        if bad_block_name(name):
             expansion.problems.append(Problem(None, "blocks", f"block name '{name}' must be a "
                                               "Python-style name (letters, digits, _) that is "
                                               "not a layer type"))
@@ -117,7 +127,8 @@ def _expand(exp: Expansion, graph: Graph, nodes, edges, *, prefix: str, path: st
     ends: dict[str, tuple[list[str] | None, str]] = {}
     for node in nodes:
         flat_id, top = prefix + node.id, owner or node.id
-        params = dict(node.params) if args is None else _substitute(exp, node, args, stack, top)
+        params = dict(node.params) if args is None else \
+            _substitute(exp, node, args, stack, top, flat_id)
         block = graph.blocks.get(node.type)  # (names of layer types were refused up front)
         if block is None:
             layer_type = node.type
@@ -134,7 +145,7 @@ def _expand(exp: Expansion, graph: Graph, nodes, edges, *, prefix: str, path: st
                 # one class per block: every use of it must hold the same number of copies
                 exp.problems.append(Problem(top, "repeat", f"block {stack[-1]}, node "
                                             f"'{node.id}': repeat inside a block must be a "
-                                            "number, not a block parameter"))
+                                            "number, not a block parameter", inner=flat_id))
                 continue
             used = _use(exp, graph, node, block, params, flat_id, path + names[node.id], stack, top)
             if used is not None:
@@ -187,6 +198,8 @@ def _use(exp, graph, node, block, params, flat_id, path, stack, top):
     if repeat != 1 and len(inputs) != 1:
         problems.append(Problem(top, "repeat", f"{where}: only a block with one input can "
                                                f"repeat; {node.type} has {len(inputs)}"))
+    if flat_id != top:  # a use inside a block: the opened block shows them on that node
+        problems = [dataclasses.replace(p, inner=flat_id) for p in problems]
     exp.problems += problems
     if problems:
         return None
@@ -219,18 +232,19 @@ def _output_of(block: Block) -> str | None:
     return outputs[0] if len(outputs) == 1 else None
 
 
-def _substitute(exp, node, args, stack, top) -> dict:
+def _substitute(exp, node, args, stack, top, flat_id) -> dict:
     """Inner params written "$name" take the block param `name` (also inside lists)."""
     def value(name, raw):
         if isinstance(raw, list):
             return [value(name, item) for item in raw]
-        match = _PLACEHOLDER.fullmatch(raw) if isinstance(raw, str) else None
+        match = PLACEHOLDER.fullmatch(raw) if isinstance(raw, str) else None
         if match is None:
             return raw
         if match.group(1) not in args:
             allowed = ", ".join(args) or "none"
             exp.problems.append(Problem(top, name, f"block {stack[-1]}, node '{node.id}': "
-                                        f"{raw} names no block parameter (it has: {allowed})"))
+                                        f"{raw} names no block parameter (it has: {allowed})",
+                                        inner=flat_id))
             return raw
         return args[match.group(1)]
     return {name: value(name, raw) for name, raw in node.params.items()}

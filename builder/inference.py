@@ -67,7 +67,8 @@ def _validate_with_blocks(graph: Graph) -> Report:
             continue  # already reported on the graph as drawn
         # A fix names a node of the flat graph: only a top-level one applies to the file.
         report.problems.append(problem if owner == problem.node
-                               else Problem(owner, problem.field, problem.message))
+                               else Problem(owner, problem.field, problem.message,
+                                            inner=problem.node))
     members: dict[str, list[str]] = {}  # block node -> the flat ids inside it
     for flat_id, owner in expansion.owner.items():
         members.setdefault(owner, []).append(flat_id)
@@ -78,6 +79,12 @@ def _validate_with_blocks(graph: Graph) -> Report:
             inputs = tuple(expansion.owner[s] for s in info.inputs)
             report.nodes[node_id] = dataclasses.replace(info, inputs=inputs)
     report.inner = {i: info for i, info in flat.nodes.items() if expansion.owner[i] != i}
+    report.copies = {use_id: tuple(use.instances) for use_id, use in expansion.uses.items()}
+    for use_id in [u for u in expansion.uses if u not in wiring.nodes]:  # uses inside blocks
+        inside = [i for i in expansion.owner if i.startswith(use_id + ".")]
+        info = _block_info(use_id, inside, expansion, flat)
+        if info is not None:
+            report.inner_uses[use_id] = info
     return report
 
 

@@ -28,13 +28,20 @@ class Fix:
 
 @dataclass(frozen=True)
 class Problem:
+    """`node` is a node of the graph as drawn: for a problem inside a block, the block node that
+    uses it, and `inner` the hierarchical id of the layer (or nested block use) it is on
+    ("layer1.0.conv1"), so an opened block shows it there."""
+
     node: str | None
     field: str | None
     message: str
     fix: Fix | None = None
+    inner: str | None = None
 
     def to_json(self) -> dict:
         out = {"node": self.node, "field": self.field, "message": self.message}
+        if self.inner is not None:
+            out["inner"] = self.inner
         if self.fix is not None:
             out["fix"] = self.fix.to_json()
         return out
@@ -66,6 +73,12 @@ class Report:
     # Nodes inside blocks by hierarchical id ("layer1.0.conv1"); their costs are already counted
     # in their block node's NodeInfo, so the totals below leave them out.
     inner: dict[str, NodeInfo] = field(default_factory=dict)
+    # Block uses inside blocks by hierarchical id ("layer2.first"): shapes in and out, costs of
+    # all their copies (like a top-level block node's NodeInfo, also counted in their owner's).
+    inner_uses: dict[str, NodeInfo] = field(default_factory=dict)
+    # Every block use, at any depth, -> the id prefix of each copy ("layer1" -> "layer1.0.",
+    # "layer1.1."; "layer2" -> "layer2.").
+    copies: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -105,16 +118,27 @@ class Report:
 
     def inside_json(self, prefix: str) -> dict:
         """One opened block use as the canvas shows it (`to_json`'s shape): the facts of the
-        layers inside it by their id in the block (`prefix` is the use's hierarchical id with a
-        dot, "layer1." or "layer1.0." for its first copy), and the problems of the node that
-        holds it (they name the inner layer; fixes apply to top-level nodes only, so none here)."""
-        nodes = {inner_id[len(prefix):]: _info_json(info) for inner_id, info in self.inner.items()
-                 if inner_id.startswith(prefix)}
-        problems = [{**p.to_json(), "node": None, "fix": None} for p in self.problems
-                    if p.node is not None and prefix.startswith(p.node + ".")]
-        return {"valid": not problems, "params": sum(n["params"] for n in nodes.values()),
-                "nodes": nodes, "problems": problems}
-
+        layers and nested block uses inside it by their id in the block (`prefix` is the use's
+        hierarchical id with a dot, "layer1." or "layer1.0." for its first copy), and the problems
+        of the node that holds it. A problem on a layer inside says where as `"inside"`, its id
+        from the opened copy down ("conv1", "first.conv2" inside a nested use; the same for a
+        problem in another copy of the opened use), which the canvas puts on the node it names;
+        fixes apply to top-level nodes only, so none here."""
+        layers = {inner_id[len(prefix):]: _info_json(info)
+                  for inner_id, info in self.inner.items() if inner_id.startswith(prefix)}
+        params = sum(n["params"] for n in layers.values())  # (nested uses' layers are in it)
+        nodes = {**layers, **{use_id[len(prefix):]: _info_json(info)
+                              for use_id, info in self.inner_uses.items()
+                              if use_id.startswith(prefix)}}
+        copies = next((c for c in self.copies.values() if prefix in c), (prefix,))
+        problems = []
+        for problem in self.problems:
+            if problem.node is None or not prefix.startswith(problem.node + "."):
+                continue
+            start = next((c for c in copies if (problem.inner or "").startswith(c)), None)
+            where = {"inside": problem.inner[len(start):]} if start else {}
+            problems.append({**problem.to_json(), "node": None, "fix": None, **where})
+        return {"valid": not problems, "params": params, "nodes": nodes, "problems": problems}
 
 def _info_json(info: NodeInfo) -> dict:
     return {"type": info.type, "output_shape": list(info.output_shape), "params": info.params,

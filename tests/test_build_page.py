@@ -192,6 +192,18 @@ def test_a_canvas_edit_reaches_every_panel_in_the_same_run(app):
     assert app.metric[0].value == "2.4 K"
 
 
+def test_a_bad_value_inside_a_block_is_listed_by_where_it_is_and_the_graph_kept(app):
+    click_template(app, "resnet_small")
+    edited = graph_of(app)
+    conv1 = next(n for n in edited["blocks"]["BasicBlock"]["nodes"] if n["id"] == "conv1")
+    conv1["params"]["in_channels"] = 3  # the stem gives 16
+    canvas_edit(app, edited, revision=1, edit="m:3")
+    assert graph_of(app) == edited  # kept as drawn, to be repaired
+    assert app.metric[3].value == "1"
+    assert "**node layer1.conv1 (inside block layer1), field in_channels**: Conv2d 'layer1.conv1': " \
+           "in_channels is 3 but the input gives 16" in messages(app, "error")
+
+
 def test_an_edit_made_before_a_template_load_is_ignored(app):
     click_template(app, "gru_forecast")
     canvas_edit(app, load_template("mlp_digits").to_dict(), revision=0, edit="m:2")
@@ -241,3 +253,17 @@ def test_export_of_a_model_over_the_server_limits_is_refused_with_a_message(app)
     assert not app.exception
     assert "Download torch.export (.pt2)" not in [b.label for b in app.download_button]
     assert "49,007,000 parameters; the limit here is 10,000,000" in messages(app, "warning")
+
+
+def test_make_block_answers_the_canvas_then_stops_sending_the_graph_once_taken(app):
+    click_template(app, "cnn_seed")
+    app.session_state["build.canvas.answer"] = {"request": "r1", "block": "ConvBlock",
+                                                "use": "convblock", "graph": {}}
+    made = load_template("cnn_seed").to_dict() | {"version": 2, "blocks": {"ConvBlock": {
+        "params": {}, "nodes": [{"id": "x", "type": "Input", "params": {}},
+                                {"id": "conv1", "type": "Conv2d", "params": {"out_channels": 32,
+                                                                             "kernel_size": 3}}],
+        "edges": [{"source": "x", "target": "conv1", "port": 0}], "layout": {}}}}
+    canvas_edit(app, made, revision=1, edit="m:4")  # the canvas committed the answer's graph
+    assert "build.canvas.answer" not in app.session_state
+    assert graph_of(app)["blocks"]["ConvBlock"] == made["blocks"]["ConvBlock"]

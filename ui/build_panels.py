@@ -75,7 +75,8 @@ def templates_gallery() -> None:
 
 
 def _problem_text(problem: Problem) -> str:
-    where = [f"node {problem.node}" if problem.node else "the graph"]
+    where = [f"node {problem.inner} (inside block {problem.node})" if problem.inner
+             else f"node {problem.node}" if problem.node else "the graph"]
     if problem.field:
         where.append(f"field {problem.field}")
     return f"**{escape_markdown(', '.join(where))}**: {escape_markdown(problem.message)}"

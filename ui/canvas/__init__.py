@@ -24,10 +24,14 @@ What travels between Python and the browser:
   `open`: the block use the canvas shows opened (its hierarchical id with a dot: "layer1." or
   "layer1.0." for its first copy), or None for the model itself; Python answers with `inside`,
   `{"use": open, "report": that use's report (Report.inside_json)}`, so the shapes inside a
-  block come from Python too.
+  block come from Python too. A remount (new revision) does not reset it: the browser uses an
+  `inside` only for the use it has open, and Python computes it from the current graph.
 - Browser -> Python, as a one-shot trigger: `action`, e.g.
   `{"kind": "apply_fix", "node": "c1", "index": 2}` where `index` is the position of the problem in
-  `report["problems"]`.
+  `report["problems"]`, or `{"kind": "make_block", "nodes": [ids], "name": str, "within": the
+  opened block's name or None, "revision": int, "request": str}`; Python answers the latter through `answer` (data):
+  `{"request", "graph", "use", "block"}` (the new graph, which the browser commits as an undoable
+  edit and whose block node `use` it selects) or `{"request", "error"}`.
 
 AppTest never runs the component's JavaScript; drive the Python side by putting that state into
 `at.session_state[key]`, e.g. `{"graph": {"revision": 0, "edit": "t:1", "graph": {...}}}`.
@@ -63,7 +67,8 @@ class CanvasResult:
 
 def graph_canvas(graph: dict, *, catalog: list[dict], report: dict, revision: int,
                  key: str = "canvas", height: int | str = 640,
-                 inside: Callable[[str], dict] | None = None) -> CanvasResult:
+                 inside: Callable[[str], dict] | None = None,
+                 answer: dict | None = None) -> CanvasResult:
     """Show the canvas for `graph` and return what the user changed.
 
     `height`: pixels, or "fill" for as tall as the window below the canvas (at least 420 px).
@@ -72,7 +77,8 @@ def graph_canvas(graph: dict, *, catalog: list[dict], report: dict, revision: in
     browser then drops its local copy and undo history and shows `graph`. With the same revision
     the browser keeps its own copy (it may be ahead of Python) and only takes the new `report`.
 
-    `inside(prefix)` gives the report of the block use the person opened (see `open` above).
+    `inside(prefix)` gives the report of the block use the person opened (see `open` above);
+    `answer` is Python's reply to the last `make_block` action.
     """
     opened = _component_state(key).get("open")
     _runtime(key=f"{key}.runtime", data={"catalog": catalog}, height=0)
@@ -81,7 +87,8 @@ def graph_canvas(graph: dict, *, catalog: list[dict], report: dict, revision: in
         data={"graph": graph, "report": report, "revision": revision, "height": height,
               "selected": _component_state(key).get("selected"),
               "inside": {"use": opened, "report": inside(opened)}
-              if inside and isinstance(opened, str) else None},
+              if inside and isinstance(opened, str) else None,
+              "answer": answer},
         height=height if isinstance(height, int) else "content",
         on_graph_change=_no_callback,
         on_selected_change=_no_callback,

@@ -1,6 +1,6 @@
 // Shown while a block is open: the way back (Model › BasicBlock › ...), that an edit here changes
 // the block's definition and so every use of it, and whose shapes are shown. (The problems Python
-// found inside this use, which name the inner layer, are in the status bar.)
+// found inside this use sit on the layer or nested block use they arose in, placeProblems.)
 import { useEditorActions } from './editorActions.js';
 import { usesOf } from './blockView.js';
 import { formatCount } from './format.js';
@@ -25,7 +25,7 @@ export default function BlockBar({ model, openPath, report }) {
       <span className="ll-blockbar-note">
         Editing block <strong>{opened.block}</strong>: changes apply to every use of it
         ({uses.length === 1 ? uses[0] : `${uses.length} uses: ${uses.join(', ')}`}).
-        {' '}Shapes of {opened.prefix.slice(0, -1)}{report ? ` · ${formatCount(report.params)} parameters per copy` : ' (checking…)'}
+        {' '}Shapes of {opened.prefix.slice(0, -1)}{report ? ` · ${formatCount(report.params)}${report.valid ? '' : ' + ?'} parameters per copy` : ' (checking…)'}
       </span>
     </div>
   );

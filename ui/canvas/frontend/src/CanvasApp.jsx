@@ -54,6 +54,7 @@ export default function CanvasApp({ data, catalog, setStateValue, setTriggerValu
           catalogByType={catalogByType}
           report={data?.report || null}
           inside={data?.inside || null}
+          answer={data?.answer || null}
           pythonSelected={data?.selected ?? null}
           setStateValue={setStateValue}
           setTriggerValue={setTriggerValue}

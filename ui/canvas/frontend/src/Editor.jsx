@@ -7,8 +7,10 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { applyNodeChanges, useReactFlow } from '@xyflow/react';
 import * as ops from './graphOps.js';
 import { DEFAULT_SIZE, autoLayout } from './autoLayout.js';
-import { blockSpecs, usePrefix, viewOf, withView } from './blockView.js';
+import { blockSpecs, placeProblems, usePrefix, viewOf, withView } from './blockView.js';
 import BlockBar from './BlockBar.jsx';
+import MakeBlockBar from './MakeBlockBar.jsx';
+import useMakeBlock from './useMakeBlock.js';
 import { buildEdges, buildNodes } from './flowElements.js';
 import useGraphHistory from './useGraphHistory.js';
 import useShortcuts from './useShortcuts.js';
@@ -22,7 +24,7 @@ import DetailsPanel from './DetailsPanel.jsx';
 import StatusBar from './StatusBar.jsx';
 
 export default function Editor({ initialGraph, revision, catalog, catalogByType: layerSpecs, report: modelReport,
-  inside, pythonSelected, setStateValue, setTriggerValue, presenting, setPresenting, paletteOpen, togglePalette, foldPalette }) {
+  inside, answer, pythonSelected, setStateValue, setTriggerValue, presenting, setPresenting, paletteOpen, togglePalette, foldPalette }) {
   const flow = useReactFlow();
   const paneRef = useRef(null);
   const editorRef = useRef(null);
@@ -46,7 +48,11 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType:
   const commit = useCallback((next) => commitModel(withView(currentModel(), path.current, next)),
     [currentModel, commitModel]);
   const opened = openPath[openPath.length - 1] || null;
-  const report = !opened ? modelReport : (inside?.use === opened.prefix ? inside.report : null);
+  // Inside a block, Python's report for the opened use, its problems put on this level's nodes.
+  const insideReport = opened && inside?.use === opened.prefix ? inside.report : null;
+  const shownIds = graph.nodes.map((n) => n.id).join('\n');
+  const report = useMemo(() => (!opened ? modelReport : placeProblems(insideReport, shownIds.split('\n'))),
+    [opened, modelReport, insideReport, shownIds]);
   const blocks = useMemo(() => blockSpecs(model.blocks), [model.blocks]);
   const catalogByType = useMemo(
     () => ({ ...layerSpecs, ...Object.fromEntries(blocks.map((spec) => [spec.type, spec])) }),
@@ -74,6 +80,13 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType:
   const selectedIds = nodes.filter((n) => n.selected).map((n) => n.id);
   const selectedId = selectedIds.length === 1 ? selectedIds[0] : null;
   const [notice, setNotice] = useState(null);
+  const commitSelecting = useCallback((next, id) => { // a whole new model from Python, undoable
+    selectAfterRebuild.current = id;
+    commitModel(withPositions(ops.normaliseGraph(next)));
+  }, [commitModel]);
+  const makeBlock = useMakeBlock({
+    answer, revision, model, selectedIds, within: opened?.block ?? null, setTriggerValue, commitSelecting, setNotice,
+  });
   const view = useViewportKeeper({
     flow, paneRef, nodes, selectedId, currentGraph,
     arrange: useCallback((positions) => {
@@ -127,9 +140,6 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType:
     const gone = openPath.findIndex((o) => !model.blocks?.[o.block]);
     if (gone !== -1) openLevel(openPath.slice(0, gone));
   }, [model, openPath, openLevel]);
-  // A fresh mount shows the model: Python forgets a block the previous mount had open.
-  const openAtMount = useRef(Boolean(inside));
-  useEffect(() => { if (openAtMount.current) setStateValue('open', null); }, [setStateValue]);
 
   const live = useRef();
   live.current = { selectedIds, selectedId, selectedEdges, catalogByType, setTriggerValue, view };
@@ -214,11 +224,14 @@ export default function Editor({ initialGraph, revision, catalog, catalogByType:
           togglePalette={togglePalette}
           presenting={presenting}
           togglePresenting={() => setPresenting((on) => !on)}
+          canMakeBlock={makeBlock.canStart}
+          onMakeBlock={makeBlock.start}
         />
         <div className="ll-workspace">
           {paletteOpen && <Palette catalog={paletteEntries} onAdd={actions.addLayer} connectAfter={selectedId} />}
           <div className="ll-main">
             {opened && <BlockBar model={model} openPath={openPath} report={report} />}
+            {makeBlock.naming !== null && <MakeBlockBar count={selectedIds.length} makeBlock={makeBlock} />}
             <FlowCanvas
               paneRef={paneRef}
               nodes={nodes}

@@ -11,6 +11,9 @@ import { FIT_VIEW } from './useViewportKeeper.js';
 const NODE_TYPES = { layer: LayerNode };
 const EDGE_TYPES = { shape: ShapeEdge };
 const DELETE_KEYS = ['Delete', 'Backspace'];
+// Shift+click (or Ctrl/Cmd+click) adds a layer to the selection, e.g. for Make block; Shift+drag
+// on the pane draws a selection box.
+const MULTI_SELECT_KEYS = ['Shift', 'Control', 'Meta'];
 
 export default function FlowCanvas({ paneRef, nodes, edges, onNodesChange, onEdgesChange, onMoveStart }) {
   const actions = useEditorActions();
@@ -58,6 +61,7 @@ export default function FlowCanvas({ paneRef, nodes, edges, onNodesChange, onEdg
         onMoveStart={onMoveStart}
         isValidConnection={(c) => c.source !== c.target}
         deleteKeyCode={DELETE_KEYS}
+        multiSelectionKeyCode={MULTI_SELECT_KEYS}
         fitView
         fitViewOptions={FIT_VIEW}
         minZoom={FIT_VIEW.minZoom}

@@ -11,7 +11,8 @@ export default function StatusBar({ graph, report, notice }) {
   return (
     <div className="ll-status" aria-live="polite">
       <span>{graph.nodes.length} layers · {graph.edges.length} connections</span>
-      <span>{formatCount(total)} parameters</span>
+      {/* a layer with a problem has no known size yet, as in Build's totals */}
+      <span>{formatCount(total)}{report && !report.valid ? ' + ?' : ''} parameters</span>
       <span className={problems.length ? 'll-status-bad' : 'll-status-good'}>
         {!report ? 'checking…' : problems.length ? `${problems.length} problem(s)` : 'valid'}
       </span>

@@ -3,13 +3,15 @@
 import { useEditorActions } from './editorActions.js';
 
 export default function Toolbar({ canUndo, canRedo, hasSelection, paletteOpen, togglePalette,
-  presenting, togglePresenting }) {
+  presenting, togglePresenting, canMakeBlock, onMakeBlock }) {
   const actions = useEditorActions();
   const buttons = [
     ['Undo', 'Undo (Ctrl+Z)', actions.undo, canUndo],
     ['Redo', 'Redo (Ctrl+Shift+Z)', actions.redo, canRedo],
     ['Duplicate', 'Duplicate the selected layer (Ctrl+D)', actions.duplicate, hasSelection],
     ['Delete', 'Delete the selection (Delete or Backspace)', actions.removeSelected, hasSelection],
+    ['Make block', 'Turn the selected layers (Shift+click to select several) into a block: one node '
+      + 'you can open, reuse from the palette and repeat', onMakeBlock, canMakeBlock],
     ['Auto-layout', 'Arrange the layers top to bottom, to fit the canvas', actions.layout, true],
     ['Fit view', 'Zoom to show the whole graph', actions.fit, true],
   ];

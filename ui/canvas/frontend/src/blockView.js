@@ -86,3 +86,27 @@ export function usesOf(graph, block) {
   }
   return uses;
 }
+
+// The opened use's report (Report.inside_json) with each problem on the node of this block it
+// arose in: the layer itself, or the nested block use around it (`inside` is "conv2" or
+// "first.conv2"; an id may hold a dot, so the shortest leading part that names a node wins).
+export function placeProblems(report, nodeIds) {
+  if (!report?.problems?.length) return report;
+  const ids = new Set(nodeIds);
+  const problems = report.problems.map((problem) => {
+    const parts = typeof problem.inside === 'string' ? problem.inside.split('.') : [];
+    for (let k = 1; k <= parts.length; k += 1) {
+      const id = parts.slice(0, k).join('.');
+      if (ids.has(id)) return { ...problem, node: id };
+    }
+    return problem;
+  });
+  return { ...report, problems };
+}
+
+// A name for a new block that the graph does not use yet: Block, Block2, Block3, ...
+export function freeBlockName(blocks) {
+  let k = 1;
+  while (blocks?.[k === 1 ? 'Block' : `Block${k}`]) k += 1;
+  return k === 1 ? 'Block' : `Block${k}`;
+}

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ops from '../src/graphOps.js';
-import { blockSpecs, usePrefix, usesOf, viewOf, withView } from '../src/blockView.js';
+import { blockSpecs, freeBlockName, placeProblems, usePrefix, usesOf, viewOf, withView } from '../src/blockView.js';
 
 function resnet() {
   return ops.normaliseGraph({
@@ -50,4 +50,23 @@ test('a use is named as Python names the layers inside it', () => {
   assert.equal(usePrefix('', model.nodes[2]), 'layer2.');
   assert.equal(usePrefix('stage.1.', { id: 'inner', params: {} }), 'stage.1.inner.');
   assert.deepEqual(usesOf(model, 'BasicBlock'), ['layer1', 'layer2']);
+});
+
+test('a problem inside the opened block sits on the layer or nested block use it arose in', () => {
+  const report = { valid: false, params: 0, nodes: {}, problems: [
+    { node: null, field: 'in_channels', message: "Conv2d 'layer2.first.conv2': …", inside: 'first.conv2' },
+    { node: null, field: 'out_features', message: 'on a dotted id', inside: 'a.b' },
+    { node: null, field: 'repeat', message: 'about the block as a whole' },
+  ] };
+  const placed = placeProblems(report, ['x', 'first', 'rest', 'a.b']);
+  assert.deepEqual(placed.problems.map((p) => p.node), ['first', 'a.b', null]);
+  assert.equal(report.problems[0].node, null); // Python's report is left as it came
+  assert.deepEqual(placeProblems(report, ['conv2']).problems.map((p) => p.node), [null, null, null]);
+  assert.equal(placeProblems(null, ['x']), null);
+});
+
+test('a new block gets a name the graph does not use yet', () => {
+  assert.equal(freeBlockName(undefined), 'Block');
+  assert.equal(freeBlockName({ BasicBlock: {} }), 'Block');
+  assert.equal(freeBlockName({ Block: {}, Block2: {} }), 'Block3');
 });
