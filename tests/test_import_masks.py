@@ -77,6 +77,9 @@ def test_a_gpt_style_decoder_imports_causal_and_computes_the_same(fmt, tmp_path)
     result, twin = imported(model, tmp_path / f"gpt.{fmt}", ids)
     params = attention_params(result)
     assert len(params) == 2 and all(p.get("causal") is True for p in params), result.to_text()
+    assert "PositionalEmbedding" in {n["type"] for n in result.graph["nodes"]}
+    if fmt == "pt2":  # published weights need one rename, which the report names
+        assert any("'positions' became PositionalEmbedding" in n for n in result.notes)
     assert sum(p.numel() for p in twin.parameters()) == sum(p.numel() for p in model.parameters())
     probe = torch.randint(1, VOCAB, (3, STEPS))
     with torch.no_grad():

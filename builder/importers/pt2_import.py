@@ -164,10 +164,14 @@ class _Reader:
             return True
         if op == "add" and a.get("alpha", 1) == 1 and {x, a.get("other")} & set(self.tables):
             data, table = (x, a["other"]) if a.get("other") in self.tables else (a["other"], x)
-            weight = self.weight(self.tables[table])
-            return bool(b.layer(op, "PositionalEmbedding", [data], out,
-                                {"num_positions": int(weight.shape[0])}, {"weight": weight},
-                                self._stem(self.tables[table])))
+            weight, key = self.weight(self.tables[table]), self.state_keys[self.tables[table]]
+            node = b.layer(op, "PositionalEmbedding", [data], out,
+                           {"num_positions": int(weight.shape[0])}, {"weight": weight},
+                           self._stem(self.tables[table]))
+            if not key.endswith(".weight"):  # a bare nn.Parameter: the node's table is `.weight`
+                b.notes.append(f"parameter '{key}' became PositionalEmbedding '{node}', so its "
+                               f"weight's name is '{node}.weight'")
+            return True
         if op in MERGES and isinstance(a.get("other"), str) and a.get("alpha", 1) == 1 \
                 and a["other"] not in self.state_keys:
             return bool(b.layer(op, MERGES[op], [x, a["other"]], out, {}))
