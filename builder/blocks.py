@@ -12,6 +12,7 @@ import keyword
 import re
 from dataclasses import dataclass, field
 
+from builder.catalog import CATALOG
 from builder.naming import attr_names
 from builder.report import Problem
 from builder.spec import MAX_EDGES, MAX_NODES, Block, Edge, Graph, Node
@@ -46,9 +47,20 @@ def is_sequential(block: Block) -> bool:
     chain = [block.nodes[0].id] + [n.id for n in items] if block.nodes else []
     return (len(block.nodes) >= 2 and block.nodes[0].type == "Input"
             and [n.id for n in items] == [str(i) for i in range(len(items))]
-            and all(n.type not in ("Input", "Output") for n in items)
+            and all(n.type not in ("Input", "Output") and _plain_call(n) for n in items)
             and sorted((e.source, e.target, e.port) for e in block.edges)
             == sorted((a, b, 0) for a, b in zip(chain, chain[1:])))
+
+
+def _plain_call(node: Node) -> bool:
+    """nn.Sequential calls each item with its input alone: a layer whose forward line passes
+    more (a causal mask, `[0]` of attention's result) cannot be one of its items."""
+    spec = CATALOG.get(node.type)
+    if spec is None:
+        return True  # a block use: its module takes its input alone
+    params = {p.name: p.default for p in spec.params} | node.params
+    return spec.forward_template(params, spec.ports[:1]) in ("{module}({inputs})",
+                                                            "{module}({input})")
 
 
 def block_ports(block: Block) -> BlockPorts:

@@ -219,3 +219,31 @@ def test_layer_ids_put_the_layers_inside_a_block_where_the_block_is():
     assert report.layer_ids(list(report.nodes)) == [
         "x", "stem", "stem_bn", "stem_relu", "layer1.conv1", "layer1.bn1", "layer1.relu1",
         "layer1.conv2", "layer1.bn2", "layer1.skip", "layer1.relu2", "pool", "flat", "fc"]
+
+
+def test_a_numbered_chain_of_causal_layers_keeps_its_mask(tmp_path):
+    """nn.Sequential calls each item with its input alone: a chain of causal encoder layers
+    (what importing an nn.TransformerEncoder makes) compiles as a class, so the mask is passed
+    and a later token never changes an earlier output. Its layers take class attribute names
+    (`n_0`), as a graph's top level does."""
+    layer = {"type": "TransformerEncoderLayer", "params": {"nhead": 2, "dim_feedforward": 16,
+                                                          "dropout": 0.0, "causal": True}}
+    graph = {"version": 2, "name": "decoder", "blocks": {"Layers": {
+        "params": {},
+        "nodes": [{"id": "x", "type": "Input", "params": {}}, {"id": "0", **layer},
+                  {"id": "1", **layer}],
+        "edges": [{"source": "x", "target": "0"}, {"source": "0", "target": "1"}]}},
+        "nodes": [{"id": "x", "type": "Input", "params": {"shape": [6, 8]}},
+                  {"id": "layers", "type": "Layers", "params": {}}],
+        "edges": [{"source": "x", "target": "layers"}]}
+    model = compile_graph(graph).eval()
+    assert not isinstance(model.layers, torch.nn.Sequential)
+    assert "layers.n_1.linear1.weight" in model.state_dict()
+    exported = load_module(to_python_code(graph), tmp_path / "decoder.py").Decoder().eval()
+    exported.load_state_dict(model.state_dict())
+    x = torch.randn(2, 6, 8)
+    later = x.clone()
+    later[:, 4:] = torch.randn(2, 2, 8)
+    with torch.no_grad():
+        assert torch.equal(model(later)[:, :4], model(x)[:, :4])
+        torch.testing.assert_close(exported(x), model(x))

@@ -39,11 +39,14 @@ class GraphBuilder:
         node_id = self._node("Input", value, {"shape": list(shape), "dtype": dtype})
         self.producer[value] = node_id
 
-    def layer(self, op: str, type_: str, inputs: list[str], out: str, params: dict,
+    def layer(self, op: str, type_: str, inputs: list[str | None], out: str, params: dict,
               weights: dict[str, torch.Tensor] | None = None, name: str | None = None) -> str:
-        """One catalog node `type_` reading `inputs` (in port order) and producing `out`."""
+        """One catalog node `type_` reading `inputs` (in port order; None leaves a port empty)
+        and producing `out`."""
         node_id = self._node(type_, name or out, params)
         for port, value in enumerate(inputs):
+            if value is None:
+                continue
             self.consumed[value] += 1
             if value in self.gaps:
                 self.gaps[value].feeds.append(node_id)
@@ -95,6 +98,17 @@ class GraphBuilder:
         self.weights[node_id]["bias"] = bias
         self.producer[out] = node_id
         return True
+
+    def note_shared_weights(self, owners: dict[str, set]) -> None:
+        """Weights read by more than one layer (weight name -> the layers or module calls reading
+        it): tied in the model (from ONNX also equal tensors the exporter stored once). Each node
+        holds its own copy: the report says so rather than untying them silently."""
+        shared = sorted(name for name, readers in owners.items() if len(readers) > 1)
+        if shared:
+            self.notes.append(
+                f"{len(shared)} weight(s) shared by several layers ({', '.join(shared[:5])}): each "
+                "imported layer holds its own copy (LayerLoom has no weight tying yet), so the "
+                "graph has more parameters than the model and training unties them")
 
     def finish(self, outputs: list[str]) -> ImportResult:
         """Mark the model's outputs and return graph, weights and report."""

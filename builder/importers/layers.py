@@ -73,33 +73,28 @@ def reshape(b: GraphBuilder, op: str, x: str, out: str, in_shape, out_shape) -> 
     return True
 
 
-def recurrent(b: GraphBuilder, op: str, type_: str, x: str, out: str, state: dict, name: str) -> bool:
-    """LSTM/GRU from its torch state dict (`weight_ih_l0`, `..._reverse`, `bias_hh_l1`): sizes,
-    layers, directions and bias all follow from the keys and shapes."""
+def recurrent_params(type_: str, state: dict) -> dict | None:
+    """LSTM/GRU params from its torch state dict (`weight_ih_l0`, `..._reverse`, `bias_hh_l1`):
+    sizes, layers, directions and bias all follow from the keys and shapes."""
     gates = {"LSTM": 4, "GRU": 3}[type_]
     layers_ = sum(1 for key in state if key.startswith("weight_ih_l") and "reverse" not in key)
     hidden = state["weight_hh_l0"].shape[1] if "weight_hh_l0" in state else 0
     if not layers_ or state["weight_hh_l0"].shape[0] != gates * hidden:
-        return False
-    params = {"hidden_size": int(hidden), "num_layers": layers_, "bias": "bias_ih_l0" in state,
-              "bidirectional": "weight_ih_l0_reverse" in state}
-    b.layer(op, type_, [x], out, params, state, name)
-    return True
+        return None
+    return {"hidden_size": int(hidden), "num_layers": layers_, "bias": "bias_ih_l0" in state,
+            "bidirectional": "weight_ih_l0_reverse" in state}
 
 
-def attention(b: GraphBuilder, op: str, inputs: list[str], out: str, state: dict,
-              head_dim: int, name: str) -> bool:
-    """MultiheadAttention from its torch state dict (packed `in_proj_weight`, `out_proj.*`);
-    `inputs` are query[, key[, value]] (an absent one repeats the previous)."""
+def attention_params(state: dict, head_dim: int) -> dict | None:
+    """MultiheadAttention params from its torch state dict (packed `in_proj_weight`,
+    `out_proj.*`) and the head size its score scale gives."""
     if "in_proj_weight" not in state or "out_proj.weight" not in state or head_dim < 1:
-        return False  # separate q/k/v projections (kdim != embed_dim) are not read yet
+        return None  # separate q/k/v projections (kdim != embed_dim) are not read yet
     embed_dim = state["out_proj.weight"].shape[0]
     if embed_dim % head_dim or set(state) - {"in_proj_weight", "in_proj_bias", "out_proj.weight",
                                              "out_proj.bias"}:
-        return False  # add_bias_kv's bias_k/bias_v have no catalog param
-    params = {"num_heads": embed_dim // head_dim, "bias": "in_proj_bias" in state}
-    b.layer(op, "MultiheadAttention", inputs, out, params, state, name)
-    return True
+        return None  # add_bias_kv's bias_k/bias_v have no catalog param
+    return {"num_heads": embed_dim // head_dim, "bias": "in_proj_bias" in state}
 
 
 def layer_norm(b: GraphBuilder, op: str, x: str, out: str, normalized_shape: list[int],

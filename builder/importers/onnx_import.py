@@ -9,14 +9,19 @@ from builder.importers import layers
 from builder.importers.graph_builder import MAX_SOURCE_OPS, GraphBuilder
 from builder.importers.limits import MAX_FILE_BYTES, check_input_shape, check_weight_elements
 from builder.importers.onnx_fold import fold
-from builder.importers.onnx_modules import CELLS, map_call
+from builder.importers.onnx_modules import CELLS, map_call, plan_attention
 from builder.importers.opaque import keep_onnx
 from builder.importers.report import ImportRefused, ImportResult
-from builder.importers.scopes import module_calls, onnx_stack
+from builder.importers.scopes import (RECOGNISED, mask_only_ops, module_calls, onnx_stack,
+                                      planned_calls)
+from builder.importers.shared_weights import onnx_owners
 
 ACTIVATIONS = {"Relu": "ReLU", "Sigmoid": "Sigmoid", "Tanh": "Tanh", "HardSwish": "Hardswish",
                "Mish": "Mish"}
 PASS_THROUGH = {"Dropout", "Identity"}
+# A TransformerEncoderLayer maps op by op from ONNX (its self-attention as one layer): the
+# exporter folds and dedupes its weights, so the whole layer is not recognised.
+ONNX_CALLS = {cls: type_ for cls, type_ in RECOGNISED.items() if type_ != "TransformerEncoderLayer"}
 
 
 def import_onnx(path: str | Path, data: bytes | None = None) -> ImportResult:
@@ -57,6 +62,7 @@ class _Reader:
         self.uses = Counter(value for node in self.graph.node for value in node.input)
         self.producer = {value: node for node in self.graph.node for value in node.output}
         self.b = GraphBuilder(name)
+        self.data_inputs: set[str] = set()
 
     def attrs(self, node) -> dict:
         return {x.name: self.onnx.helper.get_attribute_value(x) for x in node.attribute}
@@ -94,6 +100,7 @@ class _Reader:
                         for d in value.type.tensor_type.shape.dim]
                 shape = check_input_shape(f"input '{value.name}'", dims)
                 self.b.add_input(value.name, shape, _dtype(value.type.tensor_type.elem_type))
+                self.data_inputs.add(value.name)
         outputs = [value.name for value in self.graph.output]
         self.consts_or_shapes = self._bookkeeping()
         self.reads = [[v for v in n.input if v and v not in self.consts_or_shapes]
@@ -101,20 +108,35 @@ class _Reader:
         self.writes = [[v for v in n.output if v and v not in self.consts_or_shapes]
                        for n in self.graph.node]
         calls = module_calls([onnx_stack(n) for n in self.graph.node], self.reads, self.writes,
-                             outputs)
-        done: set[int] = set()
+                             outputs, ONNX_CALLS)
+        plans = {index: plan_attention(self, call) for index, call in calls.items()
+                 if call.type_ == "MultiheadAttention"}
+        planned = planned_calls(calls, plans, self.b.notes)
+        done = mask_only_ops(self.reads, self.writes, outputs, self.data_inputs, planned)
         for index, node in enumerate(self.graph.node):
             where = f"node {index} '{node.name or node.output[0]}'"
             if index in done:
                 continue
             self.b.stack = onnx_stack(node)
-            if index in calls and map_call(self, calls[index]):
+            if index in planned:
+                planned[index][0].build()
+                done.update(calls[index].indices)
+            elif index in calls and index not in plans and map_call(self, calls[index]):
                 done.update(calls[index].indices)
             elif not self.writes[index]:
                 continue  # shape bookkeeping: no tensor a layer reads
             elif not self._map(node) and not keep_onnx(self, node, where):
                 self.b.leave_gap(node.op_type, where, list(node.output))
+        self.b.note_shared_weights(onnx_owners(self, calls, done))
         return self.b.finish(outputs)
+
+    def _position_table(self, x: str, const: list) -> torch.Tensor | None:
+        """`x + table` where table is a (steps, features) constant of x's per-sample shape: a
+        learned positional embedding (torch's exporter folds `pos[:T]` into that constant)."""
+        table = next((c for c in const if c is not None), None)
+        if table is None or table.dim() != 2 or not table.is_floating_point():
+            return None
+        return table if self.shapes.get(x) == list(table.shape) else None
 
     def _map(self, node) -> bool:
         """Describe one node to the builder; False when no catalog layer computes it exactly."""
@@ -129,12 +151,16 @@ class _Reader:
             return True
         if op in ("Add", "Mul") and len(data) == 2:
             return bool(b.layer(op, {"Add": "Add", "Mul": "Multiply"}[op], data, out, {}))
+        if op == "Add" and len(data) == 1 and self._position_table(data[0], const) is not None:
+            table = self._position_table(data[0], const)
+            return bool(b.layer(op, "PositionalEmbedding", data, out,
+                                {"num_positions": int(table.shape[0])}, {"weight": table},
+                                _stem(next(v for v in ins if v in self.consts))))
         if op == "Add" and len(data) == 1 and const[1] is not None and self.uses[ins[0]] == 1:
-            self.b.consumed[ins[0]] += 1
-            if b.fold_bias(ins[0], const[1], out):
+            if b.fold_bias(ins[0], const[1], out):  # the Linear's output is read only here
+                b.consumed[ins[0]] += 1
                 b.mapped[op] += 1
                 return True
-            self.b.consumed[ins[0]] -= 1
             return False
         if op == "Gemm" and len(data) == 1 and const[1] is not None and a.get("transA", 0) == 0 \
                 and a.get("alpha", 1.0) == 1.0 and a.get("beta", 1.0) == 1.0:
@@ -230,13 +256,14 @@ class _Reader:
             inferred = self.onnx.shape_inference.infer_shapes(model).graph
         except Exception:  # inference is a convenience: without it some reshapes stay unmapped
             inferred = model.graph
-        shapes, self.elem_types = {}, {}
+        shapes, self.elem_types, self.full_shapes = {}, {}, {}
         for value in [*inferred.input, *inferred.value_info, *inferred.output]:
             tensor_type = value.type.tensor_type
             self.elem_types[value.name] = tensor_type.elem_type
             if tensor_type.HasField("shape") and len(tensor_type.shape.dim):
-                shapes[value.name] = [d.dim_value if d.HasField("dim_value") else None
-                                      for d in tensor_type.shape.dim][1:]
+                self.full_shapes[value.name] = [d.dim_value if d.HasField("dim_value") else None
+                                                for d in tensor_type.shape.dim]
+                shapes[value.name] = self.full_shapes[value.name][1:]
         return shapes
 
     def _tensor(self, proto, where: str) -> torch.Tensor:

@@ -1,11 +1,15 @@
 """Whole module calls in an ONNX graph (see scopes): LSTM, GRU and MultiheadAttention become one
-catalog layer each, their weights brought back to torch's layout."""
+catalog layer each, their weights brought back to torch's layout, an attention mask the catalog
+computes exactly (onnx_masks) in its params."""
 from math import prod
 
 import torch
 
 from builder.importers import layers
-from builder.importers.scopes import ModuleCall, depends_on, first_reader
+from builder.importers.masks import Unproven
+from builder.importers.onnx_masks import mask_constants
+from builder.importers.onnx_masks import plan as plan_mask
+from builder.importers.scopes import ModuleCall, Planned, depends_on, first_reader
 
 CELLS = {"LSTM", "GRU", "RNN"}
 # torch's gate order as indices into ONNX's: LSTM i,f,g,o <- i,o,f,c; GRU r,z,n <- z,r,h
@@ -13,12 +17,10 @@ GATE_ORDER = {"LSTM": [0, 2, 3, 1], "GRU": [1, 0, 2]}
 
 
 def map_call(reader, call: ModuleCall) -> bool:
-    """Describe `call` to the reader's builder as one layer; False leaves its nodes to be mapped
-    one by one."""
+    """Describe a recurrent `call` to the reader's builder as one layer; False leaves its nodes
+    to be mapped one by one."""
     nodes = [reader.graph.node[i] for i in call.indices]
-    if call.type_ in ("LSTM", "GRU"):
-        return _recurrent(reader, call, [n for n in nodes if n.op_type == call.type_])
-    return _attention(reader, call, nodes)
+    return _recurrent(reader, call, [n for n in nodes if n.op_type == call.type_])
 
 
 def _recurrent(reader, call: ModuleCall, cells: list) -> bool:
@@ -47,8 +49,11 @@ def _recurrent(reader, call: ModuleCall, cells: list) -> bool:
         if weights[0] is None or weights[1] is None:
             return False
         state.update(_cell_state(call.type_, layer, directions, *weights))
-    return layers.recurrent(reader.b, f"{call.type_} module", call.type_, x, outputs[0], state,
-                            call.path)
+    params = layers.recurrent_params(call.type_, state)
+    if params is None:
+        return False
+    reader.b.layer(f"{call.type_} module", call.type_, [x], outputs[0], params, state, call.path)
+    return True
 
 
 def _cell_state(type_: str, layer: int, directions: int, w, r, bias) -> dict:
@@ -68,26 +73,43 @@ def _cell_state(type_: str, layer: int, directions: int, w, r, bias) -> dict:
     return state
 
 
-def _attention(reader, call: ModuleCall, nodes: list) -> bool:
-    if not 1 <= len(call.inputs) <= 3 or len(call.outputs) != 1 or any(
-            reader.graph.node[first_reader(call, reader.reads, v)].op_type != "Transpose"
-            for v in call.inputs):
-        return False  # a mask or other extra input, or the attention weights are read
+def plan_attention(reader, call: ModuleCall) -> Planned | str:
+    """How a MultiheadAttention call maps to one layer (with a mask the catalog computes), or
+    why its nodes are mapped one by one."""
+    nodes = [reader.graph.node[i] for i in call.indices]
+    qkv = [v for v in call.inputs
+           if reader.graph.node[first_reader(call, reader.reads, v)].op_type == "Transpose"]
+    if not 1 <= len(qkv) <= 3:
+        return "it reads another input besides query, key and value, or is time-first"
+    if len(call.outputs) != 1:
+        return "a second result is used (the attention weights)"
+    try:
+        mask, mask_value = plan_mask(reader, call, nodes, qkv)
+    except Unproven as exc:
+        return str(exc)
+    except (KeyError, IndexError, TypeError, ValueError) as exc:  # a shape not recorded
+        return f"its mask could not be read ({type(exc).__name__})"
+    drop = set(call.inputs) - set(qkv)
+    if mask_value is None and drop:
+        return "it reads another input besides query, key and value"
     pieces = _linear_pieces(reader, nodes)
-    if _reads_other_constants(reader, nodes, pieces):
-        return False  # a constant mask (or bias_k/bias_v) the catalog layer would ignore
+    if _reads_other_constants(reader, nodes, pieces, mask_constants(reader, mask_value)):
+        return "it reads a constant the layer would ignore (bias_k/bias_v)"
     if len(pieces) < 2 or not depends_on(call, reader.reads, reader.writes, call.outputs[0],
                                          pieces[-1][2]):
-        return False
+        return "its output is not its out_proj's"
     (out_w, out_b, _, _), inner = pieces[-1], pieces[:-1]
     state = {"in_proj_weight": torch.cat([w for w, *_ in inner]), "out_proj.weight": out_w}
     if any(b is not None for _, b, *_ in pieces):  # the exporter drops a bias that is all zeros
         state["in_proj_bias"] = torch.cat([_or_zeros(b, w) for w, b, *_ in inner])
         state["out_proj.bias"] = _or_zeros(out_b, out_w)
-    if state["in_proj_weight"].shape != (3 * out_w.shape[0], out_w.shape[1]):
-        return False
-    return layers.attention(reader.b, "MultiheadAttention module", call.inputs, call.outputs[0],
-                            state, _head_dim(reader, nodes), call.path)
+    params = layers.attention_params(state, _head_dim(reader, nodes))
+    if state["in_proj_weight"].shape != (3 * out_w.shape[0], out_w.shape[1]) or params is None:
+        return "it has separate q/k/v projections (kdim != embed_dim)"
+    ports = qkv + ([None] * (3 - len(qkv)) + [mask.key_tokens] if mask.key_tokens else [])
+    return Planned(lambda: reader.b.layer("MultiheadAttention module", "MultiheadAttention",
+                                          ports, call.outputs[0], params | mask.params(), state,
+                                          call.path), ports, drop)
 
 
 def _zeros(reader, value: str) -> bool:
@@ -105,10 +127,10 @@ def _zeros(reader, value: str) -> bool:
         and _zeros(reader, node.input[0])
 
 
-def _reads_other_constants(reader, nodes: list, pieces: list) -> bool:
+def _reads_other_constants(reader, nodes: list, pieces: list, mask: set[str]) -> bool:
     """Whether the call reads a float constant of several values that is not a projection's
-    weight or bias (integer constants are shapes, axes and indices)."""
-    used = set().union(*(names for *_, names in pieces))
+    weight or bias or part of its mask (integer constants are shapes, axes and indices)."""
+    used = set().union(mask, *(names for *_, names in pieces))
     for node in nodes:
         for v in node.input:
             const = reader.consts.get(v)

@@ -15,7 +15,8 @@ from builder.importers.report import ImportRefused
 
 MAX_MEMBERS = 10_000
 # torch/_export/serde/schema.py ScalarType codes of the dtypes a LayerLoom layer can hold
-DTYPES = {5: torch.int64, 6: torch.float16, 7: torch.float32, 8: torch.float64, 13: torch.bfloat16}
+DTYPES = {5: torch.int64, 6: torch.float16, 7: torch.float32, 8: torch.float64, 12: torch.bool,
+          13: torch.bfloat16}  # bool: a mask buffer
 
 
 class Pt2Archive:

@@ -10,9 +10,10 @@ from builder.importers.graph_builder import MAX_SOURCE_OPS, GraphBuilder
 from builder.importers.limits import MAX_FILE_BYTES, check_input_shape
 from builder.importers.pt2_archive import Pt2Archive
 from builder.importers.opaque import keep_pt2
-from builder.importers.pt2_modules import map_call
+from builder.importers.pt2_modules import plan_call
 from builder.importers.report import ImportRefused, ImportResult
-from builder.importers.scopes import module_calls, pt2_stack
+from builder.importers.scopes import mask_only_ops, module_calls, planned_calls, pt2_stack
+from builder.importers.shared_weights import pt2_owners
 
 ACTIVATIONS = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh", "silu": "SiLU",
                "mish": "Mish", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid",
@@ -54,6 +55,7 @@ class _Reader:
         self.missing_weights: list[str] = []
         self.nodes = graph["nodes"]
         self.data_inputs: set[str] = set()  # the user inputs (not weights, not constants)
+        self.input_dtypes: dict[str, str] = {}
 
     def run(self) -> ImportResult:
         for spec in self.signature["input_specs"]:
@@ -62,7 +64,8 @@ class _Reader:
                 name = body["arg"]["as_tensor"]["name"]
                 meta = self.graph["tensor_values"][name]
                 shape = check_input_shape(f"input '{name}'", _sizes(meta))
-                self.b.add_input(name, shape, "long" if meta.get("dtype") in (3, 4, 5) else "float")
+                self.input_dtypes[name] = "long" if meta.get("dtype") in (3, 4, 5) else "float"
+                self.b.add_input(name, shape, self.input_dtypes[name])
                 self.data_inputs.add(name)
             elif kind in ("parameter", "buffer"):
                 self.state_keys[body["arg"]["name"]] = body.get("parameter_name") or body["buffer_name"]
@@ -74,12 +77,18 @@ class _Reader:
                       for node in self.nodes]
         self.readers = Counter(v for values in self.reads for v in values) + Counter(outputs)
         calls = module_calls([pt2_stack(n) for n in self.nodes], self.reads, self.writes, outputs)
-        done: set[int] = set()
+        plans = {index: plan_call(self, call) for index, call in calls.items()}
+        planned = planned_calls(calls, plans, self.b.notes)
+        done = mask_only_ops(self.reads, self.writes, outputs, self.data_inputs, planned)
+        self.tables = self._position_tables()
+        done |= {index for index, outs in enumerate(self.writes)
+                 if outs and outs[0] in self.tables and outs[0] not in self.state_keys}
         for index, node in enumerate(self.nodes):
             if index in done:
                 continue
             self.b.stack = pt2_stack(node)
-            if index in calls and map_call(self, calls[index]):
+            if index in planned:
+                planned[index][0].build()
                 done.update(calls[index].indices)
                 continue
             target, op, outs = node["target"], self.op_name(node), self.writes[index]
@@ -90,7 +99,31 @@ class _Reader:
                 self.b.leave_gap(target.removeprefix("torch.ops."), _where(node), outs)
         if self.missing_weights:
             self.b.notes.append("weights not carried: " + "; ".join(self.missing_weights))
+        self.b.note_shared_weights(pt2_owners(self, calls, done))
         return self.b.finish(outputs)
+
+    def _position_tables(self) -> dict[str, str]:
+        """Values that are a learned (positions, features) table, or its first rows, added to a
+        sequence of as many steps: `x + pos[:T]` is a PositionalEmbedding. Value -> parameter."""
+        tables = {}
+        for index, node in enumerate(self.nodes):
+            a = self.args(index)
+            if self.op_name(node) == "slice" and a.get("self") in self.state_keys \
+                    and a.get("dim", 0) == 0 and not a.get("start") and a.get("step", 1) == 1:
+                tables[self.writes[index][0]] = a["self"]
+        tables.update({name: name for name in self.state_keys})
+        adds: dict[str, list] = {}  # table value -> the values added to it
+        for index, node in enumerate(self.nodes):
+            a = self.args(index)
+            if self.op_name(node) == "add" and a.get("alpha", 1) == 1:
+                adds.setdefault(a.get("other"), []).append(a.get("self"))
+                adds.setdefault(a.get("self"), []).append(a.get("other"))
+        values = self.graph["tensor_values"]
+        return {value: param for value, param in tables.items()
+                if value in adds and self.readers[value] == len(adds[value])
+                and len(_sizes(values[param])) == 2
+                and all(data in self.shapes and data not in self.state_keys
+                        and self.shapes[data] == _sizes(values[value]) for data in adds[value])}
 
     @staticmethod
     def op_name(node: dict) -> str:
@@ -128,6 +161,16 @@ class _Reader:
                                   and (a.get("end") is None or a["end"] >= 1 << 62)
                                   and a.get("step", 1) == 1):  # x[:] over the batch
             b.alias(op, out, x)
+            return True
+        if op == "add" and a.get("alpha", 1) == 1 and {x, a.get("other")} & set(self.tables):
+            data, table = (x, a["other"]) if a.get("other") in self.tables else (a["other"], x)
+            weight, key = self.weight(self.tables[table]), self.state_keys[self.tables[table]]
+            node = b.layer(op, "PositionalEmbedding", [data], out,
+                           {"num_positions": int(weight.shape[0])}, {"weight": weight},
+                           self._stem(self.tables[table]))
+            if not key.endswith(".weight"):  # a bare nn.Parameter: the node's table is `.weight`
+                b.notes.append(f"parameter '{key}' became PositionalEmbedding '{node}', so its "
+                               f"weight's name is '{node}.weight'")
             return True
         if op in MERGES and isinstance(a.get("other"), str) and a.get("alpha", 1) == 1 \
                 and a["other"] not in self.state_keys:

@@ -7,6 +7,7 @@ mapping the pieces is not. Only torch's own classes are recognised, by their ful
 subclass may override forward, so its pieces are mapped one by one.
 """
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 RECOGNISED = {"torch.nn.modules.activation.MultiheadAttention": "MultiheadAttention",
@@ -42,13 +43,14 @@ def onnx_stack(node) -> list[tuple[str, str]]:
 
 
 def module_calls(stacks: list[list[tuple[str, str]]], reads: list[list[str]],
-                 writes: list[list[str]], outputs: list[str]) -> dict[int, ModuleCall]:
+                 writes: list[list[str]], outputs: list[str],
+                 recognised: dict[str, str] = RECOGNISED) -> dict[int, ModuleCall]:
     """The recognised module calls by the index of their first operation. `reads[i]`/`writes[i]`
     are operation i's data values (weights, constants and shape bookkeeping left out)."""
     calls: list[ModuleCall] = []
     previous = None
     for index, stack in enumerate(stacks):
-        scope = next(((path, RECOGNISED[cls]) for path, cls in stack if cls in RECOGNISED), None)
+        scope = next(((path, recognised[cls]) for path, cls in stack if cls in recognised), None)
         if scope is not None and scope == previous:
             calls[-1].indices.append(index)
         elif scope is not None:
@@ -82,3 +84,62 @@ def depends_on(call: ModuleCall, reads: list[list[str]], writes: list[list[str]]
         seen.add(current)
         todo.extend(reads[producer[current]])
     return False
+
+
+@dataclass
+class Planned:
+    """A call that maps: `build()` describes it to the builder. `ports` are the layer's inputs;
+    `drop` the values the call reads that are not: its mask, now in the layer's params, or
+    values it reads without using them (torch builds a mask it then ignores when told
+    is_causal)."""
+
+    build: Callable[[], object]
+    ports: list[str | None]
+    drop: set[str] = field(default_factory=set)
+
+
+def planned_calls(calls: dict[int, ModuleCall], plans: dict[int, "Planned | str"],
+                  notes: list[str]) -> dict[int, tuple[Planned, ModuleCall]]:
+    """The calls that map, by their first operation; each other one gets a report line."""
+    for index, plan in plans.items():
+        if isinstance(plan, str):
+            notes.append(f"{calls[index].type_} '{calls[index].path}' mapped op by op: {plan}")
+    return {index: (plan, calls[index]) for index, plan in plans.items()
+            if isinstance(plan, Planned)}
+
+
+def mask_only_ops(reads: list[list[str]], writes: list[list[str]], outputs: list[str],
+                  data_inputs: set[str], planned: dict[int, tuple[Planned, ModuleCall]]) -> set[int]:
+    """The operations outside the mapped calls that only make what those calls drop (a causal
+    mask, `tokens == 0`, made by the module calling them), and constant work nothing reads (a
+    mask torch built and then ignored): the masks are in the layers' params."""
+    mapped = {i for _, call in planned.values() for i in call.indices}
+    needed = set(outputs).union(*(plan.ports for plan, _ in planned.values()))
+    producer = {v: i for i, outs in enumerate(writes) for v in outs}
+    readers: dict[str, set[int]] = {}
+    for i, values in enumerate(reads):
+        for v in values:
+            if writes[i]:  # an operation making no data (ONNX Shape, .pt2 sym_size) needs none
+                readers.setdefault(v, set()).add(i)
+
+    def ancestry(values) -> set[int]:
+        ops, todo = set(), list(values)
+        while todo:
+            index = producer.get(todo.pop())
+            if index is not None and index not in ops and index not in mapped:
+                ops.add(index)
+                todo += reads[index]
+        return ops
+
+    masks = ancestry([v for plan, _ in planned.values() for v in plan.drop])
+    for index, values in enumerate(writes):
+        if values and index not in mapped and not any(v in needed or v in readers for v in values):
+            unread = ancestry(values)
+            if not any(v in data_inputs for i in unread for v in reads[i]):
+                masks |= unread
+    while True:
+        keep = masks | mapped
+        used = {i for i in masks for v in writes[i] if v in needed or readers.get(v, set()) - keep}
+        if not used:
+            return masks
+        masks -= used
