@@ -62,14 +62,18 @@ def describe_failure(exc: BaseException, memory_mb: int | None = None) -> str:
     anything else (torch's RuntimeErrors) keeps its type name as a clue.
     """
     text = str(exc)
-    out_of_memory = isinstance(exc, MemoryError) or "can't allocate memory" in text.lower()
-    if out_of_memory:
+    if is_out_of_memory(exc):
         cap = f" (this server caps a run at {memory_mb} MB)" if memory_mb else ""
         return f"The run ran out of memory{cap}. Try a smaller batch size or model."
     ours = type(exc).__module__.partition(".")[0] in ("builder", "trainers")
     if ours and text:
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """A MemoryError, or torch's RuntimeError for an allocation the memory cap refused."""
+    return isinstance(exc, MemoryError) or "can't allocate memory" in str(exc).lower()
 
 
 def describe_exit(exitcode: int | None) -> str:
