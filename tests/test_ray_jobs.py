@@ -231,3 +231,40 @@ def test_a_run_past_the_memory_cap_or_hard_stopped_leaves_the_next_run_a_sound_r
     healthy = manager.submit(spec(epochs=1, steps=3), owner="carol")
     assert runner_pid(healthy) != stuck_pid
     assert healthy.wait(240) and healthy.status == "finished" and healthy.error is None
+
+
+class LateAnswers:
+    """The queue as a busy replica's page thread hears it: a submit's answer comes a second
+    after the queue has the run (the replica's poller asks the queue meanwhile)."""
+
+    def __init__(self, queue):
+        self.queue = queue
+
+    def __getattr__(self, name):
+        return getattr(self.queue, name)
+
+    @property
+    def submit(self):
+        import ray
+        queue = self.queue
+
+        class Late:
+            @staticmethod
+            def remote(*args):
+                answer = queue.submit.remote(*args)
+                ray.wait([answer])
+                time.sleep(1.0)
+                return answer
+        return Late
+
+
+@pytest.mark.ray
+@pytest.mark.xdist_group("ray")
+def test_a_run_granted_before_its_submit_returns_still_starts(ray_manager):
+    manager = ray_manager("tests.test_workers:fake_train", max_jobs=1)
+    manager.queue = LateAnswers(manager.queue)
+    try:
+        job = manager.submit(spec(epochs=1, steps=3), owner="alice")
+        assert job.wait(240) and job.status == "finished"
+    finally:
+        manager.queue = manager.queue.queue
