@@ -34,7 +34,7 @@ from trainers.limits import Limits
 from trainers.process_worker import WARM_MODULES, _from_wire
 from trainers.ray_pool import NAMESPACE, RunnerQueue, remove_queue
 from trainers.ray_run import RunActor, ship_files
-from trainers.workers import RunFn, run_fn_reference
+from trainers.workers import PumpedHandle, RunFn, run_fn_reference
 
 __all__ = ["RayJobManager", "NAMESPACE", "remove_queue"]
 
@@ -233,30 +233,21 @@ class RayControl:
         self._actor.resume.remote(self._run_id, overrides)
 
 
-class RayHandle:
+class RayHandle(PumpedHandle):
     """Forwards one run's events from its actor to the Job. After the run, a pooled runner
     that is still sound takes the slot's next run; any other actor is retired (`retire`: a
     GPU run's actor is killed, a runner replaced by the queue)."""
 
     def __init__(self, actor, run_id: str, started, emit, on_exit, stop_grace_s: float, *,
                  retire: Callable[[], object], pooled: bool):
-        self.actor, self.control = actor, RayControl(actor, run_id)
-        self._run_id, self._started = run_id, started
-        self._emit, self._on_exit, self._grace = emit, on_exit, stop_grace_s
+        super().__init__(RayControl(actor, run_id), stop_grace_s, "layerloom-ray-pump")
+        self.actor, self._run_id, self._started = actor, run_id, started
+        self._emit, self._on_exit = emit, on_exit
         self._retire, self._pooled = retire, pooled
-        self._killed = False
-        self._pump = threading.Thread(target=self._run_pump, name="layerloom-ray-pump",
-                                      daemon=True)
         self._pump.start()
 
-    def hard_stop(self) -> bool:
-        self._killed = True
+    def _kill(self) -> None:
         ray.kill(self.actor, no_restart=True)
-        return True
-
-    def join(self, timeout: float | None = None) -> bool:
-        self._pump.join(timeout)
-        return not self._pump.is_alive()
 
     def _run_pump(self) -> None:
         reusable = False
@@ -274,12 +265,9 @@ class RayHandle:
         """Pass the actor's events on (killing it if a stop is not obeyed in time) until the run
         is over; (the error it reported, if any; whether the actor may train again). A killed
         actor raises RayActorError here."""
-        stop_seen_at, pending = None, self._started
+        pending = self._started
         while True:
-            if self.control.stop_requested and not self._killed:
-                stop_seen_at = stop_seen_at or time.monotonic()
-                if time.monotonic() - stop_seen_at > self._grace:
-                    self.hard_stop()
+            self._enforce_stop_grace()
             # An actor still starting (or waiting for a free CPU or GPU) answers once it is
             # placed; the same call is awaited again, since every drain it answers takes events.
             try:
@@ -289,7 +277,6 @@ class RayHandle:
             if pending is self._started:
                 if not reply:
                     return BUSY_RUNNER, False
-                pending = None
             else:
                 for event in reply["events"]:
                     self._emit(_from_wire(event))
