@@ -29,7 +29,10 @@ from collections import deque
 from bench.load_report import TreeMemory, machine_load, process_cpu_s, summarize
 from tests.conftest import streamlit_server
 
-AGENT_API = ("--server.enableAgentApi", "true", "--server.agentWaitTimeout", "60")
+# The agent API holds at most 100 sessions per server by default (`too_many_sessions` past it);
+# a browser has no such cap, so the bench's own server lifts it for the 200-student class.
+AGENT_API = ("--server.enableAgentApi", "true", "--server.agentWaitTimeout", "60",
+             "--server.agentMaxSessions", "1000")
 
 
 def drain(stream, keep: deque) -> None:

@@ -51,8 +51,8 @@ def make_manager(backend, request):
     for manager in managers:
         assert manager.shutdown()
         if backend == "ray":
-            import ray
-            ray.kill(manager.queue)
+            from trainers.ray_jobs import remove_queue
+            remove_queue(manager.queue)
 
 
 @BOTH_BACKENDS

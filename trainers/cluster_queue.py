@@ -8,14 +8,16 @@ tested directly; the actor runs its methods one at a time, so it needs no lock.
 
 Replicas poll it about four times a second (`poll`): that is when they learn which of their
 runs may start and where the others stand. A replica silent for `replica_timeout_s` is taken
-for dead (its process is gone, and with it the Ray actors running its runs): its runs are
-dropped and their slots go to the queue.
+for dead (its process is gone): its runs are dropped and their slots go to the queue.
+
+The slots are numbered (0 .. max_jobs-1) and a granted CPU run learns its slot's number: under
+Ray each slot has one long-lived runner actor (trainers.ray_pool) that trains its runs one after
+another, so a run starts in a process that has torch imported already.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-
 
 
 def too_many_runs(active: int) -> str:
@@ -29,6 +31,7 @@ class Entry:
     replica: str
     owner: str
     gpu: bool
+    slot: int | None = None  # a granted CPU run's slot
 
 
 class ClusterQueue:
@@ -37,7 +40,8 @@ class ClusterQueue:
         self._timeout = replica_timeout_s
         self._queue: list[Entry] = []
         self._running: dict[str, Entry] = {}  # granted a slot: starting or running
-        self._to_start: dict[str, list[str]] = {}  # replica -> granted job ids not yet told
+        self._to_start: dict[str, list[tuple[str, int | None]]] = {}  # replica -> granted (job
+        # id, slot) not yet told
         self._seen: dict[str, float] = {}  # replica -> when it last polled
 
     def submit(self, job_id: str, replica: str, owner: str, gpu: bool,
@@ -48,6 +52,8 @@ class ClusterQueue:
         self._seen[replica] = time.monotonic()
         for job_id_ended in ended:
             self.release(job_id_ended)
+        if job_id in self._running or any(e.job_id == job_id for e in self._queue):
+            return []  # restored already from the replica's poll (trainers.ray_jobs.submit)
         active = sum(1 for e in [*self._queue, *self._running.values()] if e.owner == owner)
         if active >= self.runs_per_session:
             return [too_many_runs(active)]
@@ -66,11 +72,13 @@ class ClusterQueue:
         self.cancel(job_id)
 
     def poll(self, replica: str, waiting: tuple = (), running: tuple = ()) -> dict:
-        """The replica's heartbeat: {"start": job ids it may start now, "positions": {job id:
-        place among waiting runs of its kind, 1 = next}, "running": CPU runs holding slots}.
+        """The replica's heartbeat: {"start": [(job id, slot)] it may start now (slot None for a
+        GPU run), "positions": {job id: place among waiting runs of its kind, 1 = next},
+        "running": CPU runs holding slots}.
 
-        `waiting` and `running` are the replica's own (job id, owner, gpu): a replica taken for
-        dead that polls again (it was only slow) gets its runs back, in the order it gives."""
+        `waiting` holds the replica's own (job id, owner, gpu), `running` its (job id, owner,
+        gpu, slot): a replica taken for dead that polls again (it was only slow) gets its runs
+        back, in the order it gives, each running one in its slot if that is still free."""
         if replica not in self._seen:
             self._restore(replica, waiting, running)
         self._seen[replica] = time.monotonic()
@@ -99,27 +107,38 @@ class ClusterQueue:
 
     def _restore(self, replica: str, waiting: tuple, running: tuple) -> None:
         known = {e.job_id for e in self._queue} | set(self._running)
-        for job_id, owner, gpu in running:
-            if job_id not in known:
-                self._running[job_id] = Entry(job_id, replica, owner, gpu)
+        taken = self._taken_slots()
+        for job_id, owner, gpu, slot in running:
+            if job_id not in known and (slot is None or slot not in taken):
+                self._running[job_id] = Entry(job_id, replica, owner, gpu, slot)
         self._queue += [Entry(job_id, replica, owner, gpu) for job_id, owner, gpu in waiting
                         if job_id not in known]
 
     def _grant(self) -> None:
         """FIFO within each kind: CPU runs up to `max_jobs`; GPU runs at once (Ray places them
         by their fractional GPU request, so they wait there for a GPU with room)."""
-        free = self.max_jobs - self.cpu_running()
+        taken = self._taken_slots()
+        free = [slot for slot in range(self.max_jobs) if slot not in taken]
         for entry in list(self._queue):
             if not entry.gpu:
-                if free <= 0:
+                if not free:
                     continue
-                free -= 1
+                entry.slot = free.pop(0)
             self._queue.remove(entry)
             self._running[entry.job_id] = entry
-            self._to_start.setdefault(entry.replica, []).append(entry.job_id)
+            self._to_start.setdefault(entry.replica, []).append((entry.job_id, entry.slot))
+
+    def _taken_slots(self) -> set[int]:
+        return {e.slot for e in self._running.values() if e.slot is not None}
 
     def _drop_silent_replicas(self) -> None:
         now = time.monotonic()
         for replica, seen in list(self._seen.items()):
             if now - seen > self._timeout:
+                for entry in self._running.values():
+                    if entry.replica == replica and entry.slot is not None:
+                        self._slot_abandoned(entry.slot)
                 self.forget_replica(replica)
+
+    def _slot_abandoned(self, slot: int) -> None:
+        """A silent replica's run may still be training in `slot` (trainers.ray_pool ends it)."""

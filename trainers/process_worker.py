@@ -19,13 +19,13 @@ import multiprocessing
 import os
 import sys
 import threading
-import time
 import types
 from contextlib import contextmanager
 from importlib.machinery import ModuleSpec
 
 from trainers.control import RunControl
-from trainers.workers import RunFn, describe_exit, describe_failure, device_of, run_fn_reference
+from trainers.workers import (PumpedHandle, RunFn, describe_exit, describe_failure, device_of,
+                              run_fn_reference)
 
 MB = 1024 * 1024
 # What a job's process would otherwise import before its first step (the slow part).
@@ -81,10 +81,10 @@ def _context(run_fn: str):
 JOB_NICENESS = 10
 
 
-class ProcessHandle:
+class ProcessHandle(PumpedHandle):
     def __init__(self, ctx, run_fn: str, spec, emit, on_exit, *, threads: int, memory_mb: int,
                  stop_grace_s: float):
-        self.control = RunControl.for_process(ctx)
+        super().__init__(RunControl.for_process(ctx), stop_grace_s, "layerloom-pump")
         self._events, child_events = ctx.Pipe(duplex=False)
         self._process = ctx.Process(
             target=_child_main, name="layerloom-worker", daemon=True,
@@ -93,19 +93,10 @@ class ProcessHandle:
             self._process.start()
         child_events.close()  # only the child writes: a dead child then reads as EOF, not a hang
         self._emit, self._on_exit = emit, on_exit
-        self._grace = stop_grace_s
-        self._killed = False
-        self._pump = threading.Thread(target=self._run_pump, name="layerloom-pump", daemon=True)
         self._pump.start()
 
-    def hard_stop(self) -> bool:
-        self._killed = True
+    def _kill(self) -> None:
         self._process.kill()
-        return True
-
-    def join(self, timeout: float | None = None) -> bool:
-        self._pump.join(timeout)
-        return not self._pump.is_alive()
 
     def _run_pump(self) -> None:
         """Forward the child's events until its pipe closes; then report how it ended."""
@@ -124,12 +115,9 @@ class ProcessHandle:
     def _forward_events(self) -> str | None:
         """Pass events on (killing the child if a stop is not obeyed in time) until EOF; the
         error the child reported, if any."""
-        error, stop_seen_at = None, None
+        error = None
         while True:
-            if self.control.stop_requested and not self._killed:
-                stop_seen_at = stop_seen_at or time.monotonic()
-                if time.monotonic() - stop_seen_at > self._grace:
-                    self.hard_stop()
+            self._enforce_stop_grace()
             if not self._events.poll(0.1):
                 continue
             try:

@@ -3,14 +3,15 @@
 Chosen with `LAYERLOOM_JOBS=ray` (trainers.backends). Each app process (replica) has one
 RayJobManager; it keeps its sessions' Job objects (the same trainers.job.Job the pages use with
 local workers) and submits them to the cluster-wide trainers.cluster_queue.ClusterQueue, a named
-detached actor that owns the slots and the limits. When the queue grants a slot, the replica
-starts the run as a trainers.ray_run.RunActor (one CPU per torch thread, or a share of a GPU)
-and a pump thread drains its events into the Job, as a process worker's pump does.
+detached actor that owns the slots, the limits and each slot's warm runner (trainers.ray_pool).
+When the queue grants a slot, the replica starts the run on that slot's runner (a GPU run: on
+a fresh trainers.ray_run.RunActor holding a share of a GPU) and a pump thread drains its
+events into the Job, as a process worker's pump does.
 
-The run actors belong to the replica that started them: Ray ends them if that replica dies,
-and the queue frees their slots once the replica stops polling. A run whose actor is lost (its
-machine left the cluster, or its process crashed) fails with a message, keeping the metrics and
-weights it had sent.
+A replica that dies stops polling: the queue then frees its slots and replaces their runners
+(ending the runs that trained there); its GPU runs' actors belong to it, so Ray ends them with
+it. A run whose actor is lost (its machine left the cluster, or its process crashed) fails with
+a message, keeping the metrics and weights it had sent, and its slot gets a fresh runner.
 """
 from __future__ import annotations
 
@@ -25,20 +26,23 @@ from pathlib import Path
 import ray
 from ray.exceptions import GetTimeoutError, RayActorError
 
-from trainers.cluster_queue import ClusterQueue
 from trainers.config import RunSpec
 from trainers.job import Job
 from trainers.job_book import SHUTTING_DOWN, JobBook, JobRefused
 from trainers.jobs import DEFAULT_RUN_FN, check_spec, is_gpu
 from trainers.limits import Limits
-from trainers.process_worker import _from_wire
+from trainers.process_worker import WARM_MODULES, _from_wire
+from trainers.ray_pool import NAMESPACE, RunnerQueue, remove_queue
 from trainers.ray_run import RunActor, ship_files
-from trainers.workers import RunFn, run_fn_reference
+from trainers.workers import PumpedHandle, RunFn, run_fn_reference
 
-NAMESPACE = "layerloom"
+__all__ = ["RayJobManager", "NAMESPACE", "remove_queue"]
+
 QUEUE_NAME = "layerloom-jobs"
 POLL_S = 0.25  # how often a replica asks the queue, and a pump a run, for news
 REPO_ROOT = Path(__file__).resolve().parent.parent
+BUSY_RUNNER = ("The run could not start: the runner of its slot was still busy with a run of a "
+               "replica taken for dead. Start it again.")
 LOST_RUN = ("The machine running this run left the cluster, or its worker process died "
             "({cause}). Other runs are not affected; the last good weights and metrics are kept.")
 
@@ -68,7 +72,8 @@ class RayJobManager(JobBook):
     """A JobManager whose runs wait in the cluster's queue and train in Ray actors.
 
     queue_name: the shared queue's actor name; every replica of one app uses the same one. The
-    first replica to connect creates it with its limits (max_jobs, runs_per_session).
+    first replica to connect creates it with its limits (max_jobs, runs_per_session,
+    threads_per_job) and its run function's module for the runners to import.
     """
 
     def __init__(self, limits: Limits | None = None, run_fn: RunFn = DEFAULT_RUN_FN, *,
@@ -78,12 +83,16 @@ class RayJobManager(JobBook):
         connect(address)
         self._preflight = preflight or partial(check_spec, self.limits)
         self.replica, self.queue_name = uuid.uuid4().hex[:12], queue_name
-        self.queue = ray.remote(ClusterQueue).options(
+        run_fn = run_fn_reference(run_fn)
+        self.queue = ray.remote(RunnerQueue).options(
             name=queue_name, namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
-            num_cpus=0).remote(self.limits.max_jobs, self.limits.runs_per_session)
-        self._worker = RayWorker(run_fn_reference(run_fn), self.limits)
+            num_cpus=0).remote(self.limits.max_jobs, self.limits.runs_per_session,
+                               name=queue_name, threads=self.limits.threads_per_job,
+                               warm_modules=[*WARM_MODULES, run_fn.partition(":")[0]])
+        self._worker = RayWorker(run_fn, self.limits, self.queue)
         self._waiting: dict[str, Job] = {}  # this replica's jobs not yet granted a slot
         self._granted: dict[str, Job] = {}  # granted, not yet ended
+        self._slots: dict[str, int | None] = {}  # each granted job's slot
         self._positions: dict[str, int] = {}
         self._wake = threading.Event()
         self._poller = threading.Thread(target=self._poll_loop, name="layerloom-ray-poll",
@@ -97,13 +106,17 @@ class RayJobManager(JobBook):
         if reasons:
             raise JobRefused(reasons)
         job = self._new_job(f"run-{uuid.uuid4().hex[:10]}", spec, owner, weights_dir)
+        with self._lock:  # waiting before the queue has it: a poll may grant it at once
+            self._waiting[job.id] = job
         refused = ray.get(self.queue.submit.remote(job.id, self.replica, owner, is_gpu(spec),
                                                    self._ended_ids(owner)))
+        with self._lock:
+            if refused:
+                del self._waiting[job.id]
+            else:
+                self._keep(job)
         if refused:
             raise JobRefused(refused)
-        with self._lock:
-            self._keep(job)
-            self._waiting[job.id] = job
         self._wake.set()  # ask the queue now rather than at the next tick
         return job
 
@@ -128,6 +141,7 @@ class RayJobManager(JobBook):
         with self._lock:
             self._waiting.pop(job.id, None)
             self._granted.pop(job.id, None)
+            self._slots.pop(job.id, None)
         ray.get(self.queue.release.remote(job.id))
         self._wake.set()
 
@@ -135,21 +149,26 @@ class RayJobManager(JobBook):
     def _poll_loop(self) -> None:
         while not self._closed.is_set():
             with self._lock:
-                waiting, running = (tuple((job.id, job.owner, is_gpu(job.spec))
-                                          for job in jobs.values())
-                                    for jobs in (self._waiting, self._granted))
+                waiting = tuple((job.id, job.owner, is_gpu(job.spec))
+                                for job in self._waiting.values())
+                running = tuple((job.id, job.owner, is_gpu(job.spec), self._slots.get(job.id))
+                                for job in self._granted.values())
             try:
                 reply = ray.get(self.queue.poll.remote(self.replica, waiting, running), timeout=30)
             except (GetTimeoutError, RayActorError):
                 reply = {"start": [], "positions": self._positions}  # the head is busy or away
             with self._lock:
                 self._positions = reply["positions"]
-                granted = [(job_id, self._waiting.pop(job_id, None)) for job_id in reply["start"]]
-                self._granted.update((job_id, job) for job_id, job in granted if job is not None)
-            for job_id, job in granted:
+                granted = [(self._waiting.pop(job_id, None), job_id, slot, runner)
+                           for job_id, slot, runner in reply["start"]]
+                for job, job_id, slot, _ in granted:
+                    if job is not None:
+                        self._granted[job_id], self._slots[job_id] = job, slot
+            for job, job_id, slot, runner in granted:
                 if job is None:  # forgotten meanwhile (its session ended)
                     ray.get(self.queue.release.remote(job_id))
                 else:
+                    self._worker.assign(job_id, slot, runner)
                     job._start(self._worker)
             self._wake.wait(POLL_S)
             self._wake.clear()
@@ -164,93 +183,104 @@ class RayJobManager(JobBook):
 
 
 class RayWorker:
-    """Starts each granted run as a RunActor; the worker protocol of trainers.workers."""
+    """Starts each granted run on its slot's warm runner (a GPU run: on a RunActor of its own);
+    the worker protocol of trainers.workers."""
     kind = "ray"
 
-    def __init__(self, run_fn: str, limits: Limits):
-        self._run_fn, self._limits = run_fn, limits
+    def __init__(self, run_fn: str, limits: Limits, queue):
+        self._run_fn, self._limits, self._queue = run_fn, limits, queue
         self._actor_class = ray.remote(RunActor)
+        self._assigned: dict[str, tuple[int | None, object]] = {}  # job id -> (slot, runner)
+
+    def assign(self, name: str, slot: int | None, runner) -> None:
+        """The slot and runner the queue granted run `name`, for `start` to use."""
+        self._assigned[name] = (slot, runner)
 
     def start(self, name: str, spec: RunSpec, emit, on_exit) -> RayHandle:
-        options = {"num_cpus": self._limits.threads_per_job, "name": f"layerloom-{name}",
-                   "namespace": NAMESPACE, "max_restarts": 0, "max_task_retries": 0}
-        if is_gpu(spec):  # Ray makes the share it grants the actor's only visible GPU
-            options["num_gpus"] = 1 / self._limits.max_gpu_jobs
+        slot, runner = self._assigned.pop(name, (None, None))
+        if runner is None:  # a GPU run: Ray makes the share it grants the actor's only GPU
             config = spec.config.model_copy(update={"device": "cuda"})
             spec = spec.model_copy(update={"config": config})
-        actor = self._actor_class.options(**options).remote(
-            self._run_fn, self._limits.threads_per_job, self._limits.run_memory_mb)
-        actor.start.remote(*ship_files(spec))
-        return RayHandle(actor, emit, on_exit, self._limits.stop_grace_s)
+            runner = self._actor_class.options(
+                name=f"layerloom-{name}", namespace=NAMESPACE, max_restarts=0,
+                max_task_retries=0, num_cpus=0, num_gpus=1 / self._limits.max_gpu_jobs,
+            ).remote(WARM_MODULES)
+        started = runner.start.remote(name, self._run_fn, *ship_files(spec),
+                                      self._limits.threads_per_job, self._limits.run_memory_mb)
+        if slot is None:
+            retire = partial(ray.kill, runner, no_restart=True)  # its share of a GPU goes back
+        else:
+            retire = partial(self._queue.replace_runner.remote, slot, runner)
+        return RayHandle(runner, name, started, emit, on_exit, self._limits.stop_grace_s,
+                         retire=retire, pooled=slot is not None)
 
 
 class RayControl:
     """The owner's side of RunControl, sent to the run's actor."""
 
-    def __init__(self, actor):
-        self._actor = actor
+    def __init__(self, actor, run_id: str):
+        self._actor, self._run_id = actor, run_id
         self.stop_requested = False
 
     def request_stop(self) -> None:
         self.stop_requested = True
-        self._actor.stop.remote()
+        self._actor.stop.remote(self._run_id)
 
     def pause(self) -> None:
-        self._actor.pause.remote()
+        self._actor.pause.remote(self._run_id)
 
     def resume(self, overrides: dict | None = None) -> None:
-        self._actor.resume.remote(overrides)
+        self._actor.resume.remote(self._run_id, overrides)
 
 
-class RayHandle:
-    def __init__(self, actor, emit, on_exit, stop_grace_s: float):
-        self.actor, self.control = actor, RayControl(actor)
-        self._emit, self._on_exit, self._grace = emit, on_exit, stop_grace_s
-        self._killed = False
-        self._pump = threading.Thread(target=self._run_pump, name="layerloom-ray-pump",
-                                      daemon=True)
+class RayHandle(PumpedHandle):
+    """Forwards one run's events from its actor to the Job. After the run, a pooled runner
+    that is still sound takes the slot's next run; any other actor is retired (`retire`: a
+    GPU run's actor is killed, a runner replaced by the queue)."""
+
+    def __init__(self, actor, run_id: str, started, emit, on_exit, stop_grace_s: float, *,
+                 retire: Callable[[], object], pooled: bool):
+        super().__init__(RayControl(actor, run_id), stop_grace_s, "layerloom-ray-pump")
+        self.actor, self._run_id, self._started = actor, run_id, started
+        self._emit, self._on_exit = emit, on_exit
+        self._retire, self._pooled = retire, pooled
         self._pump.start()
 
-    def hard_stop(self) -> bool:
-        self._killed = True
+    def _kill(self) -> None:
         ray.kill(self.actor, no_restart=True)
-        return True
-
-    def join(self, timeout: float | None = None) -> bool:
-        self._pump.join(timeout)
-        return not self._pump.is_alive()
 
     def _run_pump(self) -> None:
+        reusable = False
         try:
-            error = self._forward_events()
+            error, reusable = self._forward_events()
         except RayActorError as exc:
             error = None if self._killed else LOST_RUN.format(cause=type(exc).__name__)
         except Exception as exc:  # noqa: BLE001 - a bug of ours must still end the job
             error = f"LayerLoom lost track of this run ({type(exc).__name__}: {exc})."
-        if not self._killed:
-            self.hard_stop()  # its events are all drained: free its CPU or GPU share now
+        if self._killed or not (self._pooled and reusable):
+            self._retire()  # before the slot is released, so its next run gets a sound runner
         self._on_exit(error)
 
-    def _forward_events(self) -> str | None:
+    def _forward_events(self) -> tuple[str | None, bool]:
         """Pass the actor's events on (killing it if a stop is not obeyed in time) until the run
-        is over; the error it reported, if any. A killed actor raises RayActorError here."""
-        stop_seen_at, pending = None, None
+        is over; (the error it reported, if any; whether the actor may train again). A killed
+        actor raises RayActorError here."""
+        pending = self._started
         while True:
-            if self.control.stop_requested and not self._killed:
-                stop_seen_at = stop_seen_at or time.monotonic()
-                if time.monotonic() - stop_seen_at > self._grace:
-                    self.hard_stop()
-            # An actor still waiting for a free CPU or GPU answers once it is placed; the same
-            # call is awaited again, since every drain it answers takes events away.
-            pending = pending or self.actor.drain.remote()
+            self._enforce_stop_grace()
+            # An actor still starting (or waiting for a free CPU or GPU) answers once it is
+            # placed; the same call is awaited again, since every drain it answers takes events.
             try:
                 reply = ray.get(pending, timeout=1.0)
             except GetTimeoutError:
                 continue
-            pending = None
-            for event in reply["events"]:
-                self._emit(_from_wire(event))
-            if reply["ended"]:
-                return reply["error"]
-            time.sleep(POLL_S)
-
+            if pending is self._started:
+                if not reply:
+                    return BUSY_RUNNER, False
+            else:
+                for event in reply["events"]:
+                    self._emit(_from_wire(event))
+                if reply["ended"]:
+                    return reply["error"], reply["reusable"]
+                time.sleep(POLL_S)
+            pending = self.actor.drain.remote(self._run_id)

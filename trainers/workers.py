@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import signal
 import threading
+import time
 from collections.abc import Callable
 
 from trainers.control import RunControl
@@ -62,14 +63,18 @@ def describe_failure(exc: BaseException, memory_mb: int | None = None) -> str:
     anything else (torch's RuntimeErrors) keeps its type name as a clue.
     """
     text = str(exc)
-    out_of_memory = isinstance(exc, MemoryError) or "can't allocate memory" in text.lower()
-    if out_of_memory:
+    if is_out_of_memory(exc):
         cap = f" (this server caps a run at {memory_mb} MB)" if memory_mb else ""
         return f"The run ran out of memory{cap}. Try a smaller batch size or model."
     ours = type(exc).__module__.partition(".")[0] in ("builder", "trainers")
     if ours and text:
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """A MemoryError, or torch's RuntimeError for an allocation the memory cap refused."""
+    return isinstance(exc, MemoryError) or "can't allocate memory" in str(exc).lower()
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -84,6 +89,40 @@ def describe_exit(exitcode: int | None) -> str:
         how = f"exit code {exitcode}"
     return (f"The training process ended unexpectedly ({how}). Other runs are not affected; "
             "try a smaller model or batch size.")
+
+
+# --- a run in another process ------------------------------------------------------------------
+class PumpedHandle:
+    """A run in another process (a process worker's child, a Ray actor) whose events a pump
+    thread forwards: `_run_pump` (the subclass's) ends by calling on_exit once. A stop that is
+    not obeyed within `stop_grace_s` becomes a hard stop (`_kill`, the subclass's)."""
+
+    def __init__(self, control, stop_grace_s: float, pump_name: str):
+        self.control, self._grace = control, stop_grace_s
+        self._killed, self._stop_seen_at = False, None
+        self._pump = threading.Thread(target=self._run_pump, name=pump_name, daemon=True)
+
+    def hard_stop(self) -> bool:
+        self._killed = True
+        self._kill()
+        return True
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._pump.join(timeout)
+        return not self._pump.is_alive()
+
+    def _enforce_stop_grace(self) -> None:
+        """Called by the pump between events: kill the run once its stop is overdue."""
+        if self.control.stop_requested and not self._killed:
+            self._stop_seen_at = self._stop_seen_at or time.monotonic()
+            if time.monotonic() - self._stop_seen_at > self._grace:
+                self.hard_stop()
+
+    def _run_pump(self) -> None:
+        raise NotImplementedError
+
+    def _kill(self) -> None:
+        raise NotImplementedError
 
 
 # --- thread worker ----------------------------------------------------------------------------
