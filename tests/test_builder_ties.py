@@ -164,3 +164,12 @@ def test_a_tied_models_run_ends_with_its_weights_on_disk(tmp_path):
         assert torch.equal(model(TOKENS), reference.eval()(TOKENS))
     finally:
         assert manager.shutdown()
+
+
+def test_the_optimizer_steps_the_shared_tensor_once():
+    from trainers.optim import parameters_by_node
+
+    model = compile_graph(gpt_like())
+    by_node = parameters_by_node(model)
+    assert [p for group in by_node.values() for p in group] == list(model.parameters())
+    assert "head" in by_node and by_node["head"] == [model.head.bias]
