@@ -4,12 +4,13 @@ import inspect
 
 from builder.block_codegen import block_classes
 from builder.catalog import CATALOG
-from builder.codelines import (HELPERS, call_text, forward_call, forward_line, init_line,
+from builder.codelines import (HELPERS, INDENT, call_text, forward_call, forward_line, init_line,
                                layer_kwargs, shape_text)
 from builder.inference import validate
 from builder.naming import attr_names, class_name as make_class_name, is_class_name, printable
 from builder.report import Problem, Report
 from builder.spec import Graph, GraphError, load_graph
+from builder.ties import tied_keys, tied_pairs
 
 
 def to_python_code(graph: "Graph | dict | str", class_name: str | None = None) -> str:
@@ -56,6 +57,8 @@ def class_source(graph: Graph, report: Report, name: str, base: str) -> str:
         body.append(forward_line(names[node_id], forward_call(info, f"self.{names[node_id]}",
                                                               sources),
                                  shape_text(info.output_shape, info.dtype)))
+    init += [f"{INDENT}self.{alias} = self.{table}  # tied: one tensor, the Embedding's table"
+             for alias, table in tied_keys(tied_pairs(graph.nodes), names).items()]
     args = ", ".join(["self"] + [names[i] for i in report.input_ids])
     outputs = ", ".join(names[i] for i in report.output_ids)
     doc = f'    """{_docstring_safe(graph.name)}: inputs {_signature(report, names)}."""\n\n'
@@ -83,7 +86,12 @@ def _header(graph: Graph, report: Report) -> str:
             f"Parameters: {report.total_params:,}.\n"
             "Weights saved by LayerLoom (safetensors) load with\n"
             "    model.load_state_dict(safetensors.torch.load_file(path))\n"
-            '"""\n')
+            + "".join(f"A tied weight is stored once: first set state[{alias!r}] = "
+                      f"state[{shared!r}].\n"
+                      for alias, shared in tied_keys(tied_pairs(graph.nodes),
+                                                     attr_names([n.id for n in graph.nodes])
+                                                     ).items())
+            + '"""\n')
 
 
 def _demo(report: Report, name: str) -> str:

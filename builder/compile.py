@@ -17,6 +17,7 @@ from builder.codegen import HELPERS, checked_report, class_source, model_class_n
 from builder.naming import attr_names
 from builder.report import Problem, Report
 from builder.spec import Graph, GraphError, load_graph
+from builder.ties import tied_keys, tied_pairs
 
 PARAM_BYTES = 4  # float32 weights
 # The model limits a shared server starts with (trainers.limits reads its own from the
@@ -34,10 +35,22 @@ def machine_memory_bytes() -> int:
 
 
 class GraphModule(nn.Module):
-    """Base of every compiled graph. The generated subclass adds __init__ and forward."""
+    """Base of every compiled graph. The generated subclass adds __init__ and forward.
+
+    A tied weight (builder.ties) is one tensor under two names: state_dict() gives it once, under
+    the Embedding's name, so every safetensors file holds it once; load_state_dict takes such a
+    state (or one with both names) and ties the two again.
+    """
 
     graph: Graph
     report: Report
+    _tied: dict[str, str] = {}  # state_dict key of a tied weight -> the key of the shared tensor
+
+    def __init__(self):
+        super().__init__()
+        self.register_state_dict_post_hook(_store_tied_once)
+        self.register_load_state_dict_pre_hook(_fill_tied)
+        self.register_load_state_dict_post_hook(_tie_again)
 
     @property
     def input_ids(self) -> list[str]:
@@ -90,8 +103,27 @@ def compile_graph(graph: "Graph | dict | str", *, max_params: int | None = None)
     model = _generated_class(class_source(graph, report, name, base="GraphModule"), name)()
     model.graph, model.report = graph, report
     model._attr_names = attr_names([n.id for n in graph.nodes])
+    model._tied = tied_keys(tied_pairs(graph.nodes), model._attr_names)
     model._inner_paths = _inner_paths(model, graph) if graph.blocks else {}
     return model
+
+
+def _store_tied_once(model: GraphModule, state: dict, prefix: str, local_metadata) -> None:
+    for alias in model._tied:
+        state.pop(prefix + alias, None)
+
+
+def _fill_tied(model: GraphModule, state: dict, prefix: str, *args) -> None:
+    for alias, shared in model._tied.items():
+        if prefix + alias not in state and prefix + shared in state:
+            state[prefix + alias] = state[prefix + shared]
+
+
+def _tie_again(model: GraphModule, incompatible_keys) -> None:
+    """load_state_dict(assign=True) gives each name its own Parameter: make them one again."""
+    for alias, shared in model._tied.items():
+        owner, _, name = alias.rpartition(".")
+        setattr(model.get_submodule(owner), name, model.get_parameter(shared))
 
 
 def _not_computable(report: Report) -> list[Problem]:

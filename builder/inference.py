@@ -14,6 +14,7 @@ from builder.params import coerce
 from builder.report import Fix, NodeInfo, Problem, Report
 from builder.spec import Graph, GraphError, Node, load_graph
 from builder.structure import Wiring, wire
+from builder.ties import block_tie_problems, tie_problems
 
 BYTES_PER_VALUE = {"float": 4, "long": 8}
 MAX_NODE_VALUES = 2**40  # per node: output values per sample, and parameters (4 TB of floats)
@@ -47,6 +48,7 @@ def validate(graph: "Graph | dict | str") -> Report:
             report.problems.append(outcome)
         else:
             report.nodes[node_id] = outcome
+    report.problems += tie_problems(wiring.nodes, report)
     return report
 
 
@@ -55,7 +57,8 @@ def _validate_with_blocks(graph: Graph) -> Report:
     expansion; problems inside a block are reported on the block node, naming the inner node."""
     wiring = wire(graph)
     expansion = expand(graph)
-    report = Report(problems=wiring.problems + expansion.problems, order=wiring.order,
+    report = Report(problems=wiring.problems + expansion.problems + block_tie_problems(graph),
+                    order=wiring.order,
                     input_ids=wiring.input_ids, output_ids=wiring.output_ids)
     if expansion.problems:
         return report

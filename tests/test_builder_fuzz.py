@@ -21,6 +21,7 @@ def param_values(param):
         "ints": [1, 2, 3, [2, 2], [1, 3], "same"],
         "shape": [[-1], [2, -1], [4], [0]],
         "dtype": ["float", "long"],
+        "text": ["", "n0", "n1", "x", "nowhere"],  # tie_weight: graph nodes, maybe an Embedding
     }
     return st.sampled_from([v for v in by_kind[param.kind] if v is not None] or [1])
 

@@ -161,8 +161,8 @@ class TiedHead(nn.Module):
 
 @pytest.mark.parametrize("fmt", ["pt2", "onnx"])
 def test_a_tied_weight_is_reported_not_untied_silently(fmt, tmp_path):
-    """The graph format has no weight tying yet: the import computes the same, and the report
-    says the shared table became two copies (more parameters, untied by training)."""
+    """The importer does not map a shared table to tie_weight yet: it computes the same, and
+    the report says the shared table became two copies (more parameters, untied by training)."""
     model = TiedHead().eval()
     tokens = torch.randint(0, 30, (2, 5))
     _export_example(model, tokens, tmp_path / f"tied.{fmt}")

@@ -93,3 +93,30 @@ def test_the_train_page_packs_a_run_as_a_project_zip():
                                                 ("model.py", "train.py", "config.json", "data.safetensors", "README.md"))
     config = json.loads(archive.read("run1/config.json"))
     assert config["seed"] == 4 and config["task"] == "classification"
+
+
+def test_a_tied_model_trains_and_its_weights_load_back_into_layerloom(tmp_path):
+    from safetensors.torch import load_file
+
+    nodes = [{"id": "tokens", "type": "Input", "params": {"shape": [3], "dtype": "long"}},
+             {"id": "embed", "type": "Embedding", "params": {"num_embeddings": 5,
+                                                             "embedding_dim": 6}},
+             {"id": "head", "type": "Linear", "params": {"out_features": 5,
+                                                         "tie_weight": "embed"}},
+             {"id": "pool", "type": "MeanPool", "params": {}}]
+    graph = builder.load_graph({"version": 1, "name": "tied", "nodes": nodes, "edges": [
+        {"source": a, "target": b} for a, b in [("tokens", "embed"), ("embed", "head"),
+                                                ("head", "pool")]]})
+    tokens = torch.randint(0, 5, (96, 3), generator=torch.Generator().manual_seed(0))
+    labels = tokens[:, 0] % 3
+    bundle = SimpleNamespace(x_train=tokens[:64], y_train=labels[:64], x_val=tokens[64:80],
+                             y_val=labels[64:80], x_test=tokens[80:], y_test=labels[80:])
+    folder = write_project(training_project_files(graph, bundle, CONFIG, "classification"),
+                           tmp_path / "project")
+    run_script(folder)
+    saved = load_file(folder / "model.safetensors")
+    assert sorted(saved) == ["embed.weight", "head.bias"]  # the shared table once
+    model = builder.compile_graph(graph)
+    model.load_state_dict(saved)
+    assert model.head.weight is model.embed.weight and torch.equal(model.embed.weight,
+                                                                    saved["embed.weight"])

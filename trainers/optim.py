@@ -61,10 +61,14 @@ def named_parts(module: nn.Module) -> list[tuple[str, nn.Module]]:
 
 def parameters_by_node(module: nn.Module) -> dict[str, list[nn.Parameter]]:
     """Trainable parameters grouped by graph node (or child module); nodes without any left out."""
-    groups = {name: [p for p in part.parameters() if p.requires_grad]
-              for name, part in named_parts(module)}
+    parts = [(name, part.parameters()) for name, part in named_parts(module)]
     # Weights held by the module itself, not a child (a plain nn.Linear), count under its class.
-    groups[type(module).__name__] = [p for p in module.parameters(recurse=False) if p.requires_grad]
+    parts.append((type(module).__name__, module.parameters(recurse=False)))
+    seen: set[int] = set()  # a tied weight is one tensor of two nodes: stepped once, by the first
+    groups = {}
+    for name, params in parts:
+        groups[name] = [p for p in params if p.requires_grad and id(p) not in seen]
+        seen.update(map(id, groups[name]))
     return {name: params for name, params in groups.items() if params}
 
 

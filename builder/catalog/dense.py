@@ -21,7 +21,8 @@ def _linear_shape(call: NodeCall):
 
 def _linear_cost(params, inputs, out):
     n_in, n_out = params["in_features"], params["out_features"]
-    weights = n_in * n_out + (n_out if params["bias"] else 0)
+    # A tied weight is the Embedding's table, counted there: here only the bias is new.
+    weights = (0 if params["tie_weight"] else n_in * n_out) + (n_out if params["bias"] else 0)
     return weights, 2 * n_in * n_out * prod(inputs[0][:-1])
 
 
@@ -30,7 +31,11 @@ register(LayerSpec(
     _linear_shape, cost=_linear_cost,
     params=(inferred_param("in_features", "Input features (follows from the input)."),
             size_param("out_features", 64, "Number of outputs (neurons)."),
-            bias_param())))
+            bias_param(),
+            ParamSpec("tie_weight", "text", "", "Id of an Embedding whose table this layer "
+                      "reuses as its weight (GPT-2's output layer: scores for every token). "
+                      "Empty: its own weight. Needs out_features = num_embeddings.",
+                      ctor=False))))
 
 
 def _embedding_shape(call: NodeCall):

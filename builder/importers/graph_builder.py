@@ -107,8 +107,9 @@ class GraphBuilder:
         if shared:
             self.notes.append(
                 f"{len(shared)} weight(s) shared by several layers ({', '.join(shared[:5])}): each "
-                "imported layer holds its own copy (LayerLoom has no weight tying yet), so the "
-                "graph has more parameters than the model and training unties them")
+                "imported layer holds its own copy (the importer does not tie them yet; an output "
+                "Linear's tie_weight param can name its Embedding), so the graph has more "
+                "parameters than the model and training unties them")
 
     def finish(self, outputs: list[str]) -> ImportResult:
         """Mark the model's outputs and return graph, weights and report."""

@@ -90,6 +90,16 @@ def weights_digest(model: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
+def stored_once(state: dict) -> dict:
+    """Each tensor under its first name only: a tied weight (an output layer reusing the
+    embedding's table) is one tensor under two names, which safetensors refuses to store twice;
+    LayerLoom stores and reloads a tie the same way."""
+    first = {}
+    for name, tensor in state.items():
+        first.setdefault((tensor.data_ptr(), tuple(tensor.shape)) if tensor.numel() else name, name)
+    return {name: state[name].contiguous().cpu() for name in first.values()}
+
+
 def main() -> None:
     sys.path.insert(0, str(HERE))
     import model as model_file  # model.py beside this script, written by LayerLoom
@@ -130,7 +140,7 @@ def main() -> None:
     if world > 1:
         dist.all_gather_object(digests, digests[0])
     if rank == 0:
-        save_file({k: v.contiguous().cpu() for k, v in net.state_dict().items()}, HERE / "model.safetensors")
+        save_file(stored_once(net.state_dict()), HERE / "model.safetensors")
         metric = "test_accuracy" if cfg["task"] == "classification" else "test_neg_mse"
         print(json.dumps({metric: test_score, "test_loss": test_loss, "epochs": cfg["epochs"],
                           "seconds": round(time.time() - started, 2), "world_size": world,
