@@ -20,6 +20,20 @@ class Unproven(Exception):
     """The mask cannot be shown equal to one the catalog computes; the message says why."""
 
 
+class MaskEvaluator:
+    """Evaluates a mask's value by name from the file's constants and the probe `tokens`, op by
+    op from a fixed list of torch functions; each format's subclass reads its own ops."""
+
+    def evaluate(self, name: str, tokens: dict[str, torch.Tensor]):
+        try:
+            return self._value(name, dict(tokens))
+        except (RuntimeError, TypeError, ValueError, IndexError, KeyError) as exc:
+            raise Unproven(f"its mask could not be evaluated ({type(exc).__name__})") from exc
+
+    def _value(self, name: str, memo: dict):
+        raise NotImplementedError
+
+
 @dataclass
 class MaskPlan:
     """A call's mask in catalog terms: `causal`, and the token ids behind the keys (a value of the

@@ -2,7 +2,7 @@
 the file's constants, recorded shapes and probe token ids (see masks)."""
 import torch
 
-from builder.importers.masks import MaskPlan, Unproven, check_size, match
+from builder.importers.masks import MaskEvaluator, MaskPlan, Unproven, check_size, match
 from builder.importers.scopes import ModuleCall, depends_on
 
 # ONNX TensorProto element types
@@ -58,17 +58,11 @@ def _unsqueeze(x, axes):
     return x
 
 
-class OnnxMaskEvaluator:
+class OnnxMaskEvaluator(MaskEvaluator):
     """Evaluates values of one ONNX graph: `reader` is onnx_import's reader."""
 
     def __init__(self, reader, probe_batch: int):
         self.reader, self.batch = reader, probe_batch
-
-    def evaluate(self, name: str, tokens: dict[str, torch.Tensor]):
-        try:
-            return self._value(name, dict(tokens))
-        except (RuntimeError, TypeError, ValueError, IndexError, KeyError) as exc:
-            raise Unproven(f"its mask could not be evaluated ({type(exc).__name__})") from exc
 
     def _value(self, name: str, memo: dict):
         if name in memo:

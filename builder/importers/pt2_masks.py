@@ -4,7 +4,7 @@ import operator
 
 import torch
 
-from builder.importers.masks import MaskPlan, Unproven, check_size, match
+from builder.importers.masks import MaskEvaluator, MaskPlan, Unproven, check_size, match
 
 # torch.export's ScalarType codes
 DTYPES = {1: torch.uint8, 2: torch.int8, 3: torch.int16, 4: torch.int32, 5: torch.int64,
@@ -65,7 +65,7 @@ SCALAR = {"_operator.mul": operator.mul, "_operator.add": operator.add,
           "_operator.sub": operator.sub, "_operator.floordiv": operator.floordiv}
 
 
-class Pt2MaskEvaluator:
+class Pt2MaskEvaluator(MaskEvaluator):
     """Evaluates values of one program: `reader` is pt2_import's reader."""
 
     def __init__(self, reader):
@@ -93,12 +93,6 @@ class Pt2MaskEvaluator:
             for item in self.reader.nodes[index]["inputs"]:
                 todo += _names(item["arg"])
         return ops, inputs
-
-    def evaluate(self, name: str, tokens: dict[str, torch.Tensor]):
-        try:
-            return self._value(name, dict(tokens))
-        except (RuntimeError, TypeError, ValueError, IndexError, KeyError) as exc:
-            raise Unproven(f"its mask could not be evaluated ({type(exc).__name__})") from exc
 
     def _value(self, name: str, memo: dict):
         if name in memo:
